@@ -1,0 +1,162 @@
+# wid: workload identity for nginx and OpenSSH.
+#
+#   make          build libraries, the wid CLI, ssh-wid-helper and the
+#                 nginx module (installs missing Debian packages first)
+#   make test     unit tests (plain and ASan+UBSan), then nginx and
+#                 end-to-end tests through prove
+#   make docs     regenerate generated documentation
+#
+# Variants build out of tree: BUILD=build/asan SANITIZE=1 gives the
+# sanitizer build used by `make test`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+BUILD    ?= build
+SANITIZE ?=
+
+CC       ?= cc
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wvla
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+INCS     := -Ilibcore -Ipolicy
+CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $(HARDEN) $(INCS) \
+            $(EXTRA_CFLAGS)
+LDFLAGS  := -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
+LDLIBS   := -lyaml -ljansson -lsodium -ltss2-mu -lssl -lcrypto
+
+ifneq ($(SANITIZE),)
+# _FORTIFY_SOURCE and ASan disagree; the sanitizer build checks more anyway.
+HARDEN   := -fstack-protector-strong -fPIC
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+CFLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) $(HARDEN) $(INCS) \
+            $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS  += $(SANFLAGS)
+endif
+
+LIBDIR   := $(BUILD)/lib
+BINDIR   := $(BUILD)/bin
+OBJDIR   := $(BUILD)/obj
+
+CORE_SRCS   := $(wildcard libcore/*.c)
+POLICY_SRCS := $(wildcard policy/*.c)
+CLI_SRCS    := $(wildcard cli/*.c)
+HELPER_SRCS := $(wildcard ssh_wid_helper/*.c)
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_SUPPORT_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+
+obj = $(patsubst %.c,$(OBJDIR)/%.o,$(1))
+
+LIBCORE   := $(LIBDIR)/libwidcore.a
+LIBPOLICY := $(LIBDIR)/libwidpolicy.a
+LIBS      := $(LIBPOLICY) $(LIBCORE)
+WID       := $(BINDIR)/wid
+HELPER    := $(BINDIR)/ssh-wid-helper
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+# nginx module, built the Debian way against /usr/share/nginx/src.
+NGX_SRC      := /usr/share/nginx/src
+NGX_TREE     := $(BUILD)/nginx-src
+NGX_BUILDDIR := $(BUILD)/nginx
+MODULE       := $(NGX_BUILDDIR)/ngx_http_wid_module.so
+MODULE_SRCS  := $(wildcard ngx_wid_module/*.c ngx_wid_module/*.h)
+NGX_CC_OPT   := -g -O2 -fstack-protector-strong -Wformat \
+                -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2
+NGX_LD_OPT   := -Wl,-z,relro -Wl,-z,now -fPIC
+
+.PHONY: all deps libs cli helper module unit unit-run unit-asan prove \
+        test docs docs-check clean
+
+all: deps
+	@$(MAKE) --no-print-directory libs cli helper module
+
+deps:
+	@./mk/deps.sh
+
+libs: $(LIBS)
+cli: $(WID)
+helper: $(HELPER)
+module: $(MODULE)
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCORE): $(call obj,$(CORE_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBPOLICY): $(call obj,$(POLICY_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(WID): $(call obj,$(CLI_SRCS)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(CLI_SRCS)) $(LIBS) $(LDLIBS)
+
+$(HELPER): $(call obj,$(HELPER_SRCS)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(HELPER_SRCS)) $(LIBS) $(LDLIBS)
+
+# Reconfigure nginx when the addon file or the module's file list changes.
+$(BUILD)/module-files.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(MODULE_SRCS)" | cmp -s - $@ || echo "$(MODULE_SRCS)" > $@
+
+$(NGX_BUILDDIR)/Makefile: config $(BUILD)/module-files.stamp
+	@test -d $(NGX_SRC) || { echo "missing $(NGX_SRC): run make deps"; exit 1; }
+	rm -rf $(NGX_TREE) && mkdir -p $(NGX_TREE) $(NGX_BUILDDIR)
+	cp -a $(NGX_SRC)/. $(NGX_TREE)/
+	cd $(NGX_TREE) && . ./conf_flags && \
+	    WID_LIBDIR=$(abspath $(LIBDIR)) ./configure "$${NGX_CONF_FLAGS[@]}" \
+	    --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
+	    --add-dynamic-module=$(CURDIR) \
+	    --builddir=$(abspath $(NGX_BUILDDIR)) > $(abspath $(NGX_BUILDDIR))/configure.log
+
+# The module links our static libraries: relink whenever they change.
+$(MODULE): $(NGX_BUILDDIR)/Makefile $(MODULE_SRCS) $(LIBS) $(wildcard libcore/*.h policy/*.h)
+	rm -f $@
+	$(MAKE) --no-print-directory -f $(abspath $(NGX_BUILDDIR))/Makefile \
+	    -C $(NGX_TREE) modules
+
+# Unit tests: one cmocka binary per tests/unit/test_*.c.
+$(BUILD)/tests/%: $(OBJDIR)/tests/unit/%.o $(call obj,$(UNIT_SUPPORT_SRCS)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_SUPPORT_SRCS)) $(LIBS) \
+	    $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS) $(WID)
+
+unit-run: unit
+	@WID_BIN=$(abspath $(WID)) ./mk/run-unit.sh $(UNIT_BINS)
+
+unit-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 unit-run
+
+prove: all
+	prove -r t/ tests/e2e/
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit-run
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory docs-check
+	@$(MAKE) --no-print-directory prove
+
+docs: $(WID)
+	$(WID) reasons --markdown > docs/reason-codes.md
+
+docs-check: $(WID)
+	@$(WID) reasons --markdown | diff -u docs/reason-codes.md - \
+	    || { echo "docs/reason-codes.md is stale: run make docs"; exit 1; }
+
+clean:
+	rm -rf build
+
+FORCE:
+
+# Keep objects of unit tests between runs.
+.SECONDARY:
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,88 @@
+/*
+ * wid: the command-line tool over libcore and policy.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "wid_version.h"
+
+/* Absent (weak, unresolved) groups have a NULL fn and report so. */
+static const struct {
+    const char *name;
+    wid_cmd_fn  fn;
+    const char *usage;
+} wid_groups[] = {
+    { "id", wid_cmd_id, "id parse SPIFFE_ID" },
+    { "svid", wid_cmd_svid,
+      "svid verify --bundle TD=FILE... (--x509 CHAIN.pem"
+      " | --jwt TOKEN|@FILE --audience AUD) [--now UNIX] [--json]" },
+    { "bundle", wid_cmd_bundle, "bundle show TD=FILE" },
+    { "policy", wid_cmd_policy, "policy lint|explain|sign|verify ..." },
+    { "keygen", wid_cmd_keygen, "keygen --out PREFIX" },
+    { "journal", wid_cmd_journal,
+      "journal verify|query|export|prove DIR ..." },
+    { "receipt", wid_cmd_receipt, "receipt verify PROOF --pubkey PUB" },
+    { "attest", wid_cmd_attest,
+      "attest verify --kind KIND --evidence FILE ..." },
+    { "reasons", wid_cmd_reasons, "reasons [--markdown|--json]" },
+};
+
+#define WID_NGROUPS (sizeof(wid_groups) / sizeof(wid_groups[0]))
+
+
+static wid_cmd_fn
+wid_group_fn(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < WID_NGROUPS; i++) {
+        if (strcmp(wid_groups[i].name, name) == 0) {
+            return wid_groups[i].fn;
+        }
+    }
+    return NULL;
+}
+
+
+static void
+wid_usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "usage: wid --version | --help\n");
+    for (i = 0; i < WID_NGROUPS; i++) {
+        fprintf(out, "       wid %s%s\n", wid_groups[i].usage,
+                wid_groups[i].fn ? "" : "  (not built)");
+    }
+    fprintf(out, "\nexit: 0 valid/allow, 1 rejected/deny,"
+                 " 2 usage or operational error\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    wid_cmd_fn fn;
+
+    if (argc < 2) {
+        wid_usage(stderr);
+        return WID_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("wid %s\n", WID_VERSION);
+        return WID_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        wid_usage(stdout);
+        return WID_EXIT_OK;
+    }
+
+    fn = wid_group_fn(argv[1]);
+    if (fn == NULL) {
+        fprintf(stderr, "wid: unknown or unavailable command '%s'\n",
+                argv[1]);
+        wid_usage(stderr);
+        return WID_EXIT_USAGE;
+    }
+    return fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,62 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bytes.h"
+
+wid_reason_t
+wid_read_file(const char *path, size_t max, unsigned char **out,
+              size_t *out_len)
+{
+    struct stat  st;
+    unsigned char *buf;
+    size_t       len = 0;
+    ssize_t      n;
+    int          fd;
+
+    *out = NULL;
+    *out_len = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return WID_R_INTERNAL_IO;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
+        || (unsigned long long) st.st_size > max)
+    {
+        close(fd);
+        return WID_R_INTERNAL_IO;
+    }
+
+    /* +1 for the terminating NUL; st_size <= max so this cannot wrap. */
+    buf = malloc((size_t) st.st_size + 1);
+    if (buf == NULL) {
+        close(fd);
+        return WID_R_INTERNAL_NOMEM;
+    }
+
+    /* The file may change under us: never read past the allocation. */
+    while (len < (size_t) st.st_size) {
+        n = read(fd, buf + len, (size_t) st.st_size - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t) n;
+    }
+    close(fd);
+
+    if (len != (size_t) st.st_size) {
+        free(buf);
+        return WID_R_INTERNAL_IO;
+    }
+
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return WID_OK;
+}

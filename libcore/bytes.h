@@ -1,0 +1,22 @@
+/*
+ * Small helpers for reading and wiping files and buffers, shared by the
+ * CLI, the SSH helper and tests.
+ */
+#ifndef WID_BYTES_H
+#define WID_BYTES_H
+
+#include <stddef.h>
+
+#include "reason.h"
+
+/* Upper bound for any file wid reads whole (bundles, policies, keys). */
+#define WID_FILE_MAX (16u * 1024u * 1024u)
+
+/*
+ * Read a whole regular file into a fresh NUL-terminated buffer.
+ * The caller frees *out.  Refuses files larger than max.
+ */
+wid_reason_t wid_read_file(const char *path, size_t max, unsigned char **out,
+                           size_t *out_len);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * ssh-wid-helper: issues attestation-gated short-lived OpenSSH user
+ * certificates and serves sshd's AuthorizedPrincipalsCommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "wid_version.h"
+
+/* Absent (weak, unresolved) commands have a NULL fn and report so. */
+static const struct {
+    const char     *name;
+    ssh_wid_cmd_fn  fn;
+    const char     *usage;
+} ssh_wid_cmds[] = {
+    { "issue", ssh_wid_cmd_issue, "issue --policy FILE --rule NAME ..." },
+    { "serve", ssh_wid_cmd_serve, "serve --socket PATH ..." },
+    { "principals", ssh_wid_cmd_principals,
+      "principals (AuthorizedPrincipalsCommand) ..." },
+    { "revoke", ssh_wid_cmd_revoke,
+      "revoke --serial N | --key-id ID | --spiffe-id ID ..." },
+};
+
+#define SSH_WID_NCMDS (sizeof(ssh_wid_cmds) / sizeof(ssh_wid_cmds[0]))
+
+
+static void
+ssh_wid_usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "usage: ssh-wid-helper --version | --help\n");
+    for (i = 0; i < SSH_WID_NCMDS; i++) {
+        fprintf(out, "       ssh-wid-helper %s%s\n", ssh_wid_cmds[i].usage,
+                ssh_wid_cmds[i].fn ? "" : "  (not built)");
+    }
+}
+
+
+int
+main(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2) {
+        ssh_wid_usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("ssh-wid-helper %s\n", WID_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        ssh_wid_usage(stdout);
+        return 0;
+    }
+
+    for (i = 0; i < SSH_WID_NCMDS; i++) {
+        if (strcmp(ssh_wid_cmds[i].name, argv[1]) == 0
+            && ssh_wid_cmds[i].fn != NULL)
+        {
+            return ssh_wid_cmds[i].fn(argc - 1, argv + 1);
+        }
+    }
+
+    fprintf(stderr, "ssh-wid-helper: unknown or unavailable command '%s'\n",
+            argv[1]);
+    ssh_wid_usage(stderr);
+    return 2;
+}
