@@ -126,6 +126,14 @@ $(BUILD)/tests/%: $(OBJDIR)/tests/unit/%.o $(call obj,$(UNIT_SUPPORT_SRCS)) $(LI
 	$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_SUPPORT_SRCS)) $(LIBS) \
 	    $(LDLIBS) -lcmocka
 
+# SSH helper unit tests also link the helper's objects (all but main.c).
+HELPER_LIB_OBJS := $(call obj,$(filter-out ssh_wid_helper/main.c,$(HELPER_SRCS)))
+$(BUILD)/tests/test_ssh%: $(OBJDIR)/tests/unit/test_ssh%.o \
+        $(call obj,$(UNIT_SUPPORT_SRCS)) $(HELPER_LIB_OBJS) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_SUPPORT_SRCS)) \
+	    $(HELPER_LIB_OBJS) $(LIBS) $(LDLIBS) -lcmocka
+
 unit: $(UNIT_BINS) $(WID)
 
 unit-run: unit
