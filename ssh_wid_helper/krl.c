@@ -705,12 +705,17 @@ ssh_krl_key_revoked(const ssh_krl *krl, const unsigned char pk[SSH_ED25519_PK_LE
         ssh_wbuf_free(&b);
         return 1;                                       /* fail closed */
     }
-    SHA1(b.data, b.len, h1);
-    SHA256(b.data, b.len, h256);
-    revoked = ssh_krl_blob_in(krl->keys, krl->nkeys, b.data, b.len)
-              || ssh_krl_blob_in(krl->sha1s, krl->nsha1s, h1, sizeof(h1))
-              || ssh_krl_blob_in(krl->sha256s, krl->nsha256s, h256,
-                                 sizeof(h256));
+    /* Hash only when the KRL has such sections: this runs per login. */
+    revoked = ssh_krl_blob_in(krl->keys, krl->nkeys, b.data, b.len);
+    if (!revoked && krl->nsha1s > 0) {
+        SHA1(b.data, b.len, h1);
+        revoked = ssh_krl_blob_in(krl->sha1s, krl->nsha1s, h1, sizeof(h1));
+    }
+    if (!revoked && krl->nsha256s > 0) {
+        SHA256(b.data, b.len, h256);
+        revoked = ssh_krl_blob_in(krl->sha256s, krl->nsha256s, h256,
+                                  sizeof(h256));
+    }
     ssh_wbuf_free(&b);
     return revoked;
 }
