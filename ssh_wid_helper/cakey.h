@@ -1,11 +1,11 @@
 /*
  * The SSH CA key.
  *
- * The secret key is an Ed25519 PKCS#8 PEM file (what `wid keygen` and
- * `openssl genpkey -algorithm ed25519` write).  It must be a regular
- * file, opened without following symlinks, owned by the user running
- * the helper and not accessible by group or others; the secret bytes
- * are wiped as soon as the caller is done.
+ * The secret key is a libcore key file (libcore/keyfile.h: Ed25519
+ * PKCS#8 PEM, as `wid keygen` writes it): a regular file, opened without
+ * following symlinks, owned by the user running the helper, with no
+ * access for group or others, wiped after use.  Load it with
+ * wid_seckey_load() and wipe it with wid_seckey_wipe().
  *
  * The public key is read from an OpenSSH line ("ssh-ed25519 AAAA...",
  * what sshd's TrustedUserCAKeys holds) or an SPKI PEM file.
@@ -13,16 +13,9 @@
 #ifndef SSH_WID_CAKEY_H
 #define SSH_WID_CAKEY_H
 
+#include "keyfile.h"
 #include "reason.h"
 #include "sshcert.h"
-
-typedef struct {
-    unsigned char sk[SSH_ED25519_SK_LEN];      /* libsodium seed || pk */
-    unsigned char pk[SSH_ED25519_PK_LEN];
-} ssh_ca_key;
-
-wid_reason_t ssh_ca_key_load(const char *path, ssh_ca_key *out);
-void ssh_ca_key_wipe(ssh_ca_key *key);
 
 /* An OpenSSH ssh-ed25519 line or an SPKI PEM Ed25519 public key file. */
 wid_reason_t ssh_ca_pub_load(const char *path,

@@ -75,7 +75,7 @@ ssh_wid_cmd_issue(int argc, char **argv)
     uint64_t        ttl, backdate = ISSUE_DEFAULT_BACKDATE;
     unsigned char  *pubfile = NULL;
     size_t          publen;
-    ssh_ca_key      ca;
+    wid_seckey      ca;
     ssh_cert        cert;
     ssh_wbuf        blob;
     wid_reason_t    rc;
@@ -205,17 +205,17 @@ ssh_wid_cmd_issue(int argc, char **argv)
         goto done;
     }
 
-    if ((rc = ssh_ca_key_load(ca_path, &ca)) != WID_OK) {
+    if ((rc = wid_seckey_load(ca_path, &ca)) != WID_OK) {
         ret = ssh_wid_fail("issue", rc, ca_path);
         goto done;
     }
-    if ((rc = ssh_ca_check_separate(ca.pk, receipt)) != WID_OK) {
+    if ((rc = ssh_ca_check_separate(ca.pub.pk, receipt)) != WID_OK) {
         ret = ssh_wid_fail("issue", rc, receipt);
         goto done;
     }
 
     rc = ssh_cert_sign(&cert, ca.sk, &blob);
-    ssh_ca_key_wipe(&ca);
+    wid_seckey_wipe(&ca);
     if (rc != WID_OK) {
         ret = ssh_wid_fail("issue", rc, NULL);
         goto done;
@@ -242,7 +242,7 @@ ssh_wid_cmd_issue(int argc, char **argv)
     ret = 0;
 
 done:
-    ssh_ca_key_wipe(&ca);
+    wid_seckey_wipe(&ca);
     ssh_wbuf_free(&blob);
     free(line);
     free(pubfile);

@@ -20,7 +20,7 @@ ssh_wid_cmd_pubkey(int argc, char **argv)
 {
     const char    *key = NULL, *pub = NULL, *comment = "wid-ssh-ca";
     unsigned char  pk[SSH_ED25519_PK_LEN];
-    ssh_ca_key     ca;
+    wid_seckey     ca;
     ssh_wbuf       blob;
     wid_reason_t   rc;
     char          *line = NULL;
@@ -42,11 +42,11 @@ ssh_wid_cmd_pubkey(int argc, char **argv)
                                    PUBKEY_USAGE);
     }
     if (key != NULL) {
-        rc = ssh_ca_key_load(key, &ca);
+        rc = wid_seckey_load(key, &ca);
         if (rc == WID_OK) {
-            memcpy(pk, ca.pk, sizeof(pk));
+            memcpy(pk, ca.pub.pk, sizeof(pk));
         }
-        ssh_ca_key_wipe(&ca);
+        wid_seckey_wipe(&ca);
     } else {
         rc = ssh_ca_pub_load(pub, pk);
     }

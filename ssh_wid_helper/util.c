@@ -49,8 +49,7 @@ ssh_wid_exit_code(wid_reason_t rc)
 {
     const char *code = wid_reason_code(rc);
 
-    if (strncmp(code, "internal.", 9) == 0
-        || rc == WID_R_SSH_CA_KEY_UNSAFE || rc == WID_R_SSH_CA_KEY_MALFORMED
+    if (strncmp(code, "internal.", 9) == 0 || strncmp(code, "key.", 4) == 0
         || rc == WID_R_SSH_CA_IS_RECEIPT_KEY
         || rc == WID_R_SSH_KRL_UNREADABLE || rc == WID_R_SSH_KRL_MALFORMED
         || rc == WID_R_SSH_KRL_UNSUPPORTED

@@ -147,12 +147,21 @@ chmod(0640, $loose_key);
 ($rc, $out, $err) = issue(ca_key => $loose_key, pubkey => "$key.pub",
                           principals => ['deploy']);
 is($rc, 2, 'group-readable CA key refused');
-like($err, qr/ssh\.ca_key_unsafe/, 'with ssh.ca_key_unsafe');
+like($err, qr/key\.permissions_too_open/, 'with key.permissions_too_open');
 symlink($ca_key, "$d/link.key");
 ($rc, $out, $err) = issue(ca_key => "$d/link.key", pubkey => "$key.pub",
                           principals => ['deploy']);
 is($rc, 2, 'CA key through a symlink refused');
-like($err, qr/ssh\.ca_key_unsafe/, 'with ssh.ca_key_unsafe');
+like($err, qr/key\.not_regular_file/, 'with key.not_regular_file');
+SKIP: {
+    skip 'ownership test needs root', 2 if $< != 0;
+    my ($theirs) = make_ca($d, 'theirs');
+    chown(scalar getpwnam('nobody'), -1, $theirs);
+    ($rc, $out, $err) = issue(ca_key => $theirs, pubkey => "$key.pub",
+                              principals => ['deploy']);
+    is($rc, 2, 'CA key owned by another user refused');
+    like($err, qr/key\.wrong_owner/, 'with key.wrong_owner');
+}
 
 # The receipt key must not be the CA key (OpenSSH or SPKI PEM form).
 ($rc, $out, $err) = run('/usr/bin/openssl', 'pkey', '-in', $ca_key, '-pubout',
