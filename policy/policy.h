@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keyfile.h"
 #include "policy_hash.h"
 #include "reason.h"
 
@@ -209,10 +210,10 @@ typedef struct {
 typedef struct {
     /*
      * When set, the policy loads only if FILE.sig (or sig_path) is a valid
-     * signature by exactly this Ed25519 public key (32 raw bytes).
+     * wid-policy-signature-v1 by exactly this Ed25519 public key.
      */
-    const unsigned char *required_signer;
-    const char          *sig_path;      /* NULL: "<path>.sig" */
+    const wid_pubkey *required_signer;
+    const char       *sig_path;         /* NULL: "<path>.sig" */
 } wid_policy_load_opts;
 
 /*

@@ -1183,6 +1183,28 @@ wid_lint_policy(wid_cctx *c, wid_policy *p)
     }
 }
 
+/* Diagnostics in file order (stable), as a reader expects them. */
+static void
+wid_sort_diags(wid_diags *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    for (unsigned i = 1; i < d->ndiags; i++) {
+        wid_diag  t = d->diags[i];
+        unsigned  j = i;
+
+        while (j > 0 && (d->diags[j - 1].line > t.line
+                         || (d->diags[j - 1].line == t.line
+                             && d->diags[j - 1].column > t.column)))
+        {
+            d->diags[j] = d->diags[j - 1];
+            j--;
+        }
+        d->diags[j] = t;
+    }
+}
+
 wid_reason_t
 wid_policy_compile(const unsigned char *bytes, size_t len, wid_policy **out,
                    wid_diags *diags)
@@ -1269,6 +1291,7 @@ wid_policy_compile(const unsigned char *bytes, size_t len, wid_policy **out,
     }
 
 done:
+    wid_sort_diags(diags);
     if (c.errors != 0) {
         rc = c.first;
         goto fail;
