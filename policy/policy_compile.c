@@ -337,6 +337,14 @@ wid_map_fields(wid_cctx *c, const wid_ynode *map, const char *where,
                 break;
             }
             d = wid_edit_distance(k->value, allowed[i]);
+            /* A truncated or extended name is a likely typo too. */
+            if (strlen(k->value) >= 4 && strlen(allowed[i]) >= 4
+                && (strncmp(k->value, allowed[i], strlen(k->value)) == 0
+                    || strncmp(k->value, allowed[i], strlen(allowed[i]))
+                       == 0))
+            {
+                d = 1;
+            }
             if (d < best_d) {
                 best_d = d;
                 best_i = i;
@@ -1282,11 +1290,15 @@ wid_policy_compile(const unsigned char *bytes, size_t len, wid_policy **out,
     }
 
     if (c.errors == 0) {
-        qsort(p->rules, p->nrules, sizeof(*p->rules), wid_cmp_rule);
+        if (p->nrules > 0) {
+            qsort(p->rules, p->nrules, sizeof(*p->rules), wid_cmp_rule);
+        }
         /* Stable order among equal minimums is irrelevant: they are an
          * error below. */
-        qsort(p->profiles, p->nprofiles, sizeof(*p->profiles),
-              wid_cmp_profile);
+        if (p->nprofiles > 0) {
+            qsort(p->profiles, p->nprofiles, sizeof(*p->profiles),
+                  wid_cmp_profile);
+        }
         wid_lint_policy(&c, p);
     }
 
