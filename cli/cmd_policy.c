@@ -472,7 +472,7 @@ wid_decision_print(const wid_policy_args *a, const wid_policy_input *in,
                    wid_reason_code(d->notes[i].reason));
         }
     }
-    printf("tier:      effective %s, required %s", 
+    printf("tier:      effective %s, required %s",
            wid_tier_name(d->effective_tier), wid_tier_name(d->required_tier));
     if (d->verifier != NULL) {
         printf(", verifier %s", d->verifier);

@@ -119,7 +119,7 @@ typedef struct {
 /* One way an identity missed prefer_workload_identity. */
 typedef struct {
     wid_reason_t  reason;
-    const char   *requirement;      /* e.g. "prefer_workload_identity.path_prefixes" */
+    const char   *requirement;      /* "prefer_workload_identity.<part>" */
 } wid_policy_note;
 
 #define WID_POLICY_MAX_NOTES 4

@@ -223,6 +223,9 @@ wid_evidence_tier(const wid_policy *p, const wid_policy_input *in,
     if (in->identity == NULL || a->workload_id == NULL) {
         return WID_R_POLICY_EVIDENCE_UNBOUND;
     }
+    if (strcmp(a->workload_id, in->identity->spiffe_id) != 0) {
+        return WID_R_POLICY_IDENTITY_CONFLICT;
+    }
     for (i = 0; i < p->nverifiers; i++) {
         const wid_policy_verifier *e = &p->verifiers[i];
 
@@ -320,6 +323,21 @@ wid_policy_decide(const wid_policy *p, const wid_policy_input *in,
         return out->reason;
     }
 
+    /*
+     * What the evidence is worth is settled first, so that every decision
+     * (a deny too) records the effective tier and the verifier for the
+     * receipt; it decides below, in its place in the order.
+     */
+    if (in->assume_tier) {
+        out->effective_tier = in->assumed_tier;
+        rc = WID_OK;
+    } else {
+        rc = wid_evidence_tier(p, in, &out->effective_tier, &out->verifier);
+        if (in->attestation != NULL) {
+            out->evidence_reason = rc;
+        }
+    }
+
     /* Deny beats allow. */
     if (wid_opset_has(&r->deny, in->operation)) {
         wid_fail(out, WID_R_POLICY_OPERATION_DENIED, "deny",
@@ -344,10 +362,7 @@ wid_policy_decide(const wid_policy *p, const wid_policy_input *in,
 
     /* Evidence bound to someone else is a fail-closed condition, whether
      * or not this rule asks for a tier. */
-    if (in->attestation != NULL && in->identity != NULL
-        && in->attestation->workload_id != NULL
-        && strcmp(in->attestation->workload_id, in->identity->spiffe_id) != 0)
-    {
+    if (out->evidence_reason == WID_R_POLICY_IDENTITY_CONFLICT) {
         wid_fail(out, WID_R_POLICY_IDENTITY_CONFLICT,
                  "attestation.workload_identity", 0, 0);
         return out->reason;
@@ -363,14 +378,6 @@ wid_policy_decide(const wid_policy *p, const wid_policy_input *in,
     }
 
     /* Runtime assurance. */
-    if (in->assume_tier) {
-        out->effective_tier = in->assumed_tier;
-    } else {
-        rc = wid_evidence_tier(p, in, &out->effective_tier, &out->verifier);
-        if (in->attestation != NULL) {
-            out->evidence_reason = rc;
-        }
-    }
     if (out->effective_tier < r->required_tier) {
         if (out->evidence_reason != WID_OK) {
             rc = out->evidence_reason;
