@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,6 +462,60 @@ test_ssh_block_accessor(void **state)
     wid_policy_free(p);
 }
 
+/*
+ * Worst input: thousands of byte-level mutations and truncations of a
+ * real policy.  Each must load or be refused with a diagnostic; never
+ * crash (the ASan run checks memory), never load with an error counted.
+ */
+static void
+test_mutations_never_crash(void **state)
+{
+    unsigned char *orig, *buf;
+    size_t         len;
+    uint32_t       seed = 12345;
+    unsigned       loaded = 0;
+    static const unsigned char pool[] = "\n\t :-[]{}&*!|>'\"#%@`,?<<~\0aZ9";
+
+    (void) state;
+    assert_int_equal(wid_read_file("policy/examples/http-gateway.yaml",
+                                   WID_FILE_MAX, &orig, &len), WID_OK);
+    buf = malloc(len + 1);
+    assert_non_null(buf);
+    for (unsigned i = 0; i < 3000; i++) {
+        wid_policy         *p;
+        wid_diags           d;
+        wid_policy_input    in;
+        wid_policy_decision dec;
+        size_t              n = len, k;
+
+        memcpy(buf, orig, len);
+        for (k = 0; k < 1 + i % 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[(seed >> 8) % len] = pool[(seed >> 20) % (sizeof(pool) - 1)];
+        }
+        if (i % 5 == 0) {
+            seed = seed * 1103515245u + 12345u;
+            n = (seed >> 8) % len;
+        }
+        if (wid_policy_load_bytes(buf, n, &p, &d) == WID_OK) {
+            assert_int_equal(d.nerrors, 0);
+            memset(&in, 0, sizeof(in));
+            in.rule = "orders_api";
+            in.operation = "GET";
+            wid_policy_decide(p, &in, &dec);
+            wid_policy_free(p);
+            loaded++;
+        } else {
+            assert_null(p);
+            assert_true(d.nerrors >= 1);
+        }
+    }
+    /* Sanity: the corpus is not all-broken nor all-fine. */
+    assert_true(loaded > 0 && loaded < 3000);
+    free(buf);
+    free(orig);
+}
+
 static void
 test_names(void **state)
 {
@@ -493,6 +548,7 @@ main(void)
         cmocka_unit_test(test_examples_lint_clean),
         cmocka_unit_test(test_hash_is_exact_bytes),
         cmocka_unit_test(test_ssh_block_accessor),
+        cmocka_unit_test(test_mutations_never_crash),
         cmocka_unit_test(test_names),
     };
 
