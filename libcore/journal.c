@@ -439,6 +439,33 @@ wid_recover_damage(wid_journal *j, wid_recover_state *s, uint64_t segno,
 }
 
 
+/*
+ * After damage, learn the seqs of whatever well-framed leaves follow it,
+ * so that the new epoch never reuses one.  Nothing here is trusted for
+ * anything else.
+ */
+static void
+wid_recover_resync(wid_recover_state *s, const uint8_t *map, uint64_t size,
+                   uint64_t off)
+{
+    wid_frame f;
+    uint64_t  seq;
+
+    while (off + WID_FRAME_HDR <= size) {
+        if (wid_frame_parse(map, size, off, &f) != WID_OK) {
+            off++;
+            continue;
+        }
+        if (wid_leaf_seq(f.type, f.data, f.len, &seq) == 0
+            && seq < UINT64_MAX && seq + 1 > s->max_seq_end)
+        {
+            s->max_seq_end = seq + 1;
+        }
+        off = f.next;
+    }
+}
+
+
 /* Scan one segment; may truncate a torn tail if it is the last one. */
 static wid_reason_t
 wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
@@ -462,7 +489,7 @@ wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
         rc = wid_frame_parse(map, size, off, &f);
         if (rc != WID_OK) {
             if (last && !s->damaged && size - off <= WID_TORN_SCAN_MAX
-                && !wid_frame_any_after(map, size, off + 1))
+                && wid_frame_torn(map, size, off, rc))
             {
                 /* A write cut short by a crash: cut it off. */
                 rec->torn_tail = 1;
@@ -582,6 +609,9 @@ wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
         off = f.next;
     }
 done:
+    if (s->damaged && off < size) {
+        wid_recover_resync(s, map, size, off + 1);
+    }
     wid_seg_unmap(map, size);
     return WID_OK;
 }

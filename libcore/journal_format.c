@@ -103,6 +103,26 @@ wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from)
 }
 
 
+int
+wid_frame_torn(const uint8_t *buf, uint64_t size, uint64_t off,
+               wid_reason_t rc)
+{
+    uint64_t o;
+    int      zeros = 1;
+
+    for (o = off; o < size; o++) {
+        if (buf[o] != 0) {
+            zeros = 0;
+            break;
+        }
+    }
+    if (!zeros && rc != WID_R_JOURNAL_TORN_TAIL) {
+        return 0;
+    }
+    return !wid_frame_any_after(buf, size, off + 1);
+}
+
+
 static size_t
 wid_put_str(uint8_t *p, const char *s)
 {

@@ -62,6 +62,15 @@ wid_reason_t wid_frame_parse(const uint8_t *buf, uint64_t size, uint64_t off,
 /* Does a valid frame start anywhere in buf[from..size)? */
 int wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from);
 
+/*
+ * Is the bad frame at off (parse result rc) the torn end of an
+ * interrupted write: incomplete (it runs past the end) or zero-filled to
+ * the end, with no valid frame after it?  A complete frame whose CRC does
+ * not match is damage, not a torn write.
+ */
+int wid_frame_torn(const uint8_t *buf, uint64_t size, uint64_t off,
+                   wid_reason_t rc);
+
 /* Build a frame header for data in place (buf has 9 bytes before data). */
 void wid_frame_seal(uint8_t *frame, uint8_t type, uint32_t len);
 

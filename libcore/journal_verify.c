@@ -372,12 +372,14 @@ wid_vsegment(wid_vstate *s, int dirfd, uint64_t segno, int last)
     while (off < size) {
         rc = wid_frame_parse(map, size, off, &f);
         if (rc != WID_OK) {
-            if (last && !wid_frame_any_after(map, size, off + 1)) {
+            if (last && wid_frame_torn(map, size, off, rc)) {
+                /* An error until recovery (reopening the writer) cuts it:
+                 * verify cannot tell a torn write from a cut record. */
                 wid_vfind(s, segno, off, 1, s->next_seq,
-                          WID_R_JOURNAL_TORN_TAIL, "torn", 1,
+                          WID_R_JOURNAL_TORN_TAIL, "torn", 0,
                           "last %llu byte(s) are an incomplete record"
-                          " (crash during a write; cut off at recovery)",
-                          (unsigned long long) (size - off));
+                          " (crash during a write; reopening the writer"
+                          " cuts it off)", (unsigned long long) (size - off));
             } else {
                 wid_vfind(s, segno, off, 1, s->next_seq, rc,
                           rc == WID_R_JOURNAL_FRAME_CRC ? "crc" : "framing",
