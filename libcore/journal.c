@@ -30,6 +30,8 @@
 #define WID_MAX_PENDING      16
 /* A damaged tail longer than this is not treated as a torn last write. */
 #define WID_TORN_SCAN_MAX    (4u * 1024 * 1024)
+/* Append buffer of fsync=interval|never: one write(2) per 64 KiB. */
+#define WID_WBUF_SIZE        (64u * 1024)
 
 struct wid_journal {
     int                  dirfd;
@@ -55,6 +57,9 @@ struct wid_journal {
     int                  pending[WID_MAX_PENDING];
     size_t               npending;
     int                  failed;
+    uint64_t             disk_size;     /* seg_size minus unflushed bytes */
+    size_t               wlen;          /* bytes waiting in wbuf */
+    uint8_t              wbuf[WID_WBUF_SIZE];
     uint8_t              buf[WID_FRAME_HDR + WID_FRAME_MAX];
 };
 
@@ -108,21 +113,69 @@ wid_write_all(int fd, const uint8_t *p, size_t n)
 
 
 /*
- * Write one frame whose data is already at j->buf + WID_FRAME_HDR.  On
- * failure cut the segment back so no partial frame stays behind; if even
- * that fails, the journal refuses further writes.
+ * Hand the buffered frames to the kernel.  If that fails the records the
+ * caller was told are written are gone: cut the segment back to what is
+ * whole and refuse all further writes (fail closed).
+ */
+static wid_reason_t
+wid_journal_flush(wid_journal *j)
+{
+    if (j->wlen == 0) {
+        return WID_OK;
+    }
+    if (wid_write_all(j->fd, j->wbuf, j->wlen) != 0) {
+        if (ftruncate(j->fd, (off_t) j->disk_size) != 0) {
+            /* Nothing more to do: the journal is closed below anyway. */
+            j->failed = 1;
+        }
+        j->failed = 1;
+        j->wlen = 0;
+        return WID_R_INTERNAL_IO;
+    }
+    j->disk_size += j->wlen;
+    j->wlen = 0;
+    return WID_OK;
+}
+
+
+/*
+ * Write one frame whose data is already at j->buf + WID_FRAME_HDR.  With
+ * fsync=always (or a frame too big to buffer) it goes straight to the
+ * file; on failure the segment is cut back so no partial frame stays
+ * behind, and if even that fails the journal refuses further writes.
  */
 static wid_reason_t
 wid_journal_put(wid_journal *j, uint8_t type, uint32_t len)
 {
+    size_t       n = WID_FRAME_HDR + (size_t) len;
+    wid_reason_t rc;
+
     wid_frame_seal(j->buf, type, len);
-    if (wid_write_all(j->fd, j->buf, WID_FRAME_HDR + (size_t) len) != 0) {
-        if (ftruncate(j->fd, (off_t) j->seg_size) != 0) {
+    if (j->opt.fsync != WID_FSYNC_ALWAYS && n <= WID_WBUF_SIZE) {
+        if (j->wlen + n > WID_WBUF_SIZE) {
+            rc = wid_journal_flush(j);
+            if (rc != WID_OK) {
+                return rc;
+            }
+        }
+        memcpy(j->wbuf + j->wlen, j->buf, n);
+        j->wlen += n;
+        j->seg_size += n;
+        j->dirty = 1;
+        return WID_OK;
+    }
+    rc = wid_journal_flush(j);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    if (wid_write_all(j->fd, j->buf, n) != 0) {
+        if (ftruncate(j->fd, (off_t) j->disk_size) != 0) {
             j->failed = 1;
         }
         return WID_R_INTERNAL_IO;
     }
-    j->seg_size += WID_FRAME_HDR + (uint64_t) len;
+    j->seg_size += n;
+    j->disk_size += n;
     j->dirty = 1;
     return WID_OK;
 }
@@ -153,6 +206,7 @@ wid_journal_new_segment(wid_journal *j)
         return WID_R_INTERNAL_IO;
     }
     j->seg_size = 0;
+    j->disk_size = 0;
     j->dir_dirty = 1;
     memset(&h, 0, sizeof(h));
     h.segment = j->seg_no;
@@ -169,6 +223,9 @@ wid_journal_new_segment(wid_journal *j)
 static wid_reason_t
 wid_journal_rotate(wid_journal *j, int keep_old_for_sync)
 {
+    if (j->fd >= 0 && wid_journal_flush(j) != WID_OK) {
+        return WID_R_INTERNAL_IO;
+    }
     if (j->fd >= 0) {
         if (keep_old_for_sync && j->opt.fsync != WID_FSYNC_NEVER) {
             if (j->npending == WID_MAX_PENDING) {
@@ -218,7 +275,7 @@ wid_journal_write_checkpoint(wid_journal *j, uint64_t now_ms)
     j->cp_size = j->tree.size;
     j->have_cp = 1;
     j->cp_ms = now_ms;
-    return WID_OK;
+    return wid_journal_flush(j);
 }
 
 
@@ -253,6 +310,9 @@ wid_journal_sync_begin(wid_journal *j, uint64_t now_ms,
 
     memset(job, 0, sizeof(*job));
     job->seq = j->next_seq;
+    if (wid_journal_flush(j) != WID_OK) {
+        job->failed = 1;
+    }
     for (i = 0; i < j->npending; i++) {
         job->fds[job->nfds++] = j->pending[i];
     }
@@ -408,7 +468,7 @@ wid_journal_tick(wid_journal *j, uint64_t now_ms)
     if (!j->opt.external_sync && wid_journal_sync_due(j, now_ms)) {
         return wid_journal_sync_now(j, now_ms);
     }
-    return WID_OK;
+    return wid_journal_flush(j);
 }
 
 
@@ -852,6 +912,9 @@ wid_journal_open(const char *dir, const char *writer_name,
     }
 
     rc = wid_journal_recover(j, prefix, rec);
+    if (rc == WID_OK) {
+        rc = wid_journal_flush(j);
+    }
     if (rc == WID_OK && j->opt.fsync != WID_FSYNC_NEVER) {
         rc = wid_journal_sync_now(j, now_ms);
     }
@@ -878,6 +941,10 @@ wid_journal_close(wid_journal *j, uint64_t now_ms)
         rc = WID_R_JOURNAL_CLOSED;
     } else {
         rc = wid_journal_checkpoint(j, now_ms);
+        rc2 = wid_journal_flush(j);
+        if (rc == WID_OK) {
+            rc = rc2;
+        }
         if (j->opt.fsync != WID_FSYNC_NEVER) {
             rc2 = wid_journal_sync_now(j, now_ms);
             if (rc == WID_OK) {

@@ -96,6 +96,14 @@ wid_reason_t wid_journal_append(wid_journal *j, const wid_receipt *r,
 /* Due work: checkpoint every T ms, fsync every interval (unless
  * external_sync).  Cheap when nothing is due; call it from a timer. */
 wid_reason_t wid_journal_tick(wid_journal *j, uint64_t now_ms);
+/*
+ * Buffering: with fsync=interval|never appends are collected in a 64 KiB
+ * buffer and written with one write(2) when it is full, at every
+ * checkpoint, tick, sync and close.  Until then readers do not see them
+ * and a crash of the process loses them (see docs/receipts.md, "Loss
+ * window").  fsync=always writes and syncs every append before it
+ * returns.
+ */
 
 /* Write a checkpoint now if any record is not yet covered. */
 wid_reason_t wid_journal_checkpoint(wid_journal *j, uint64_t now_ms);
