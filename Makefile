@@ -209,3 +209,14 @@ bench-policy: $(BENCH_POLICY)
 $(BENCH_POLICY): $(OBJDIR)/bench/bench_policy.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+# Journal benchmark (bench/bench_journal.c): appends/s with fsync=interval
+# and `wid journal query` over one million receipts.
+.PHONY: bench-journal
+$(BUILD)/bench/bench_journal: bench/bench_journal.c $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+bench-journal: $(BUILD)/bench/bench_journal $(WID)
+	$(BUILD)/bench/bench_journal $(BUILD)/bench-journal-data $(WID) \
+	    $(or $(N),1000000)
