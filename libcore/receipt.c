@@ -26,9 +26,6 @@
 static const char *const wid_surface_names[] = {
     NULL, "http", "ssh_issue", "ssh_login"
 };
-static const char *const wid_verdict_names[] = {
-    NULL, "allow", "deny", "observe"
-};
 static const char *const wid_prefer_names[] = {
     NULL, "matched", "unmatched"
 };
@@ -86,13 +83,6 @@ wid_surface_name(wid_surface_t s)
 }
 
 
-const char *
-wid_verdict_name(wid_verdict_t v)
-{
-    return (v >= WID_VERDICT_ALLOW && v <= WID_VERDICT_OBSERVE)
-           ? wid_verdict_names[v] : "?";
-}
-
 
 int
 wid_surface_parse(const char *s, wid_surface_t *out)
@@ -108,20 +98,6 @@ wid_surface_parse(const char *s, wid_surface_t *out)
     return -1;
 }
 
-
-int
-wid_verdict_parse(const char *s, wid_verdict_t *out)
-{
-    int i;
-
-    for (i = WID_VERDICT_ALLOW; i <= WID_VERDICT_OBSERVE; i++) {
-        if (s && strcmp(s, wid_verdict_names[i]) == 0) {
-            *out = (wid_verdict_t) i;
-            return 0;
-        }
-    }
-    return -1;
-}
 
 
 const char *

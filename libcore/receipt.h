@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "reason.h"
+#include "verdict.h"
 
 #define WID_RECEIPT_VERSION    1
 #define WID_RECEIPT_MAGIC      "WIDRCPT"     /* 7 bytes, then the version */
@@ -32,12 +33,6 @@ typedef enum {
     WID_SURFACE_SSH_ISSUE = 2,
     WID_SURFACE_SSH_LOGIN = 3
 } wid_surface_t;
-
-typedef enum {
-    WID_VERDICT_ALLOW = 1,
-    WID_VERDICT_DENY = 2,
-    WID_VERDICT_OBSERVE = 3
-} wid_verdict_t;
 
 /* prefer_workload_identity outcome (soft match, never denies). */
 typedef enum {
@@ -99,9 +94,7 @@ typedef struct {
 
 /* Names used in JSON and docs. */
 const char *wid_surface_name(wid_surface_t s);
-const char *wid_verdict_name(wid_verdict_t v);
 int wid_surface_parse(const char *s, wid_surface_t *out);
-int wid_verdict_parse(const char *s, wid_verdict_t *out);
 const char *wid_receipt_field_name(wid_receipt_field f);
 
 /*

@@ -61,12 +61,6 @@ wid_cred_kind_from_name(const char *name, wid_cred_kind_t *out)
     return 0;
 }
 
-const char *
-wid_verdict_name(wid_verdict_t v)
-{
-    return v == WID_VERDICT_ALLOW ? "allow" : "deny";
-}
-
 /* Hash the exact bytes: this is the policy's identity. */
 void
 wid_policy_set_identity(wid_policy *p, const unsigned char *bytes, size_t len)

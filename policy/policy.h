@@ -23,6 +23,7 @@
 #include "keyfile.h"
 #include "policy_hash.h"
 #include "reason.h"
+#include "verdict.h"
 
 /* Runtime assurance tiers, ordered: a higher value satisfies a lower. */
 typedef enum {
@@ -40,11 +41,6 @@ typedef enum {
 } wid_cred_kind_t;
 
 #define WID_CRED_ANY (WID_CRED_URI | WID_CRED_X509_SVID | WID_CRED_JWT_SVID)
-
-typedef enum {
-    WID_VERDICT_DENY = 0,
-    WID_VERDICT_ALLOW
-} wid_verdict_t;
 
 /* OpenSSH certificate extensions a rule may grant (bits). */
 typedef enum {
@@ -270,7 +266,6 @@ const char *wid_tier_name(wid_tier_t t);
 int wid_tier_from_name(const char *name, wid_tier_t *out);
 const char *wid_cred_kind_name(wid_cred_kind_t k);
 int wid_cred_kind_from_name(const char *name, wid_cred_kind_t *out);
-const char *wid_verdict_name(wid_verdict_t v);
 /* "permit-pty" etc. for one bit; NULL for anything else. */
 const char *wid_ssh_ext_name(unsigned bit);
 
