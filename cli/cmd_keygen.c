@@ -1,0 +1,43 @@
+/*
+ * wid keygen --out PREFIX: a new Ed25519 key pair, PREFIX.key (0600,
+ * PKCS#8 PEM) and PREFIX.pub (SPKI PEM).  Never overwrites.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "commands.h"
+#include "keyfile.h"
+
+int
+wid_cmd_keygen(int argc, char **argv)
+{
+    wid_reason_t  rc;
+    wid_pubkey    pub;
+    char          path[4096], id[WID_KEY_ID_HEX_LEN + 1];
+
+    if (argc != 3 || strcmp(argv[1], "--out") != 0 || argv[2][0] == '\0') {
+        fprintf(stderr, "usage: wid keygen --out PREFIX\n");
+        return WID_EXIT_USAGE;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "wid keygen: %s\n",
+                wid_reason_code(WID_R_INTERNAL_CRYPTO));
+        return WID_EXIT_USAGE;
+    }
+
+    rc = wid_keypair_generate(argv[2]);
+    if (rc != WID_OK) {
+        fprintf(stderr, "wid keygen: %s: %s (%s)\n", argv[2],
+                wid_reason_code(rc), wid_reason_text(rc));
+        return WID_EXIT_USAGE;
+    }
+
+    snprintf(path, sizeof(path), "%s.pub", argv[2]);
+    if (wid_pubkey_load(path, &pub) == WID_OK) {
+        wid_pubkey_id(&pub, id);
+        printf("%s.key %s.pub key-id %s\n", argv[2], argv[2], id);
+    }
+    return WID_EXIT_OK;
+}

@@ -1,0 +1,334 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <sodium.h>
+
+#include "keyfile.h"
+
+/* Key files are small; anything larger is not ours. */
+#define WID_KEYFILE_MAX 16384
+
+
+/* Never let OpenSSL prompt for a passphrase on a terminal. */
+static int
+wid_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void) buf;
+    (void) size;
+    (void) rwflag;
+    (void) u;
+    return 0;
+}
+
+
+static wid_reason_t
+wid_read_key_fd(int fd, unsigned char *buf, size_t cap, size_t *len)
+{
+    ssize_t n;
+
+    *len = 0;
+    for ( ;; ) {
+        if (*len == cap) {
+            return WID_R_KEY_MALFORMED;          /* too large */
+        }
+        n = read(fd, buf + *len, cap - *len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return WID_R_KEY_UNREADABLE;
+        }
+        if (n == 0) {
+            return WID_OK;
+        }
+        *len += (size_t) n;
+    }
+}
+
+
+wid_reason_t
+wid_seckey_load(const char *path, wid_seckey *out)
+{
+    unsigned char  buf[WID_KEYFILE_MAX];
+    unsigned char  seed[32];
+    size_t         len = 0, seedlen = sizeof(seed);
+    struct stat    st;
+    wid_reason_t   rc;
+    EVP_PKEY      *pkey = NULL;
+    BIO           *bio = NULL;
+    int            fd;
+
+    memset(out, 0, sizeof(*out));
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        return errno == ELOOP ? WID_R_KEY_NOT_REGULAR : WID_R_KEY_UNREADABLE;
+    }
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return WID_R_KEY_UNREADABLE;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return WID_R_KEY_NOT_REGULAR;
+    }
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        return WID_R_KEY_WRONG_OWNER;
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        close(fd);
+        return WID_R_KEY_PERMISSIONS;
+    }
+
+    rc = wid_read_key_fd(fd, buf, sizeof(buf), &len);
+    close(fd);
+    if (rc != WID_OK) {
+        goto done;
+    }
+
+    rc = WID_R_KEY_MALFORMED;
+    bio = BIO_new_mem_buf(buf, (int) len);
+    if (bio == NULL) {
+        rc = WID_R_INTERNAL_NOMEM;
+        goto done;
+    }
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, wid_no_passphrase, NULL);
+    if (pkey == NULL) {
+        goto done;
+    }
+    if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+        rc = WID_R_KEY_WRONG_TYPE;
+        goto done;
+    }
+    if (EVP_PKEY_get_raw_private_key(pkey, seed, &seedlen) != 1
+        || seedlen != sizeof(seed))
+    {
+        goto done;
+    }
+    if (crypto_sign_seed_keypair(out->pub.pk, out->sk, seed) != 0) {
+        rc = WID_R_INTERNAL_CRYPTO;
+        goto done;
+    }
+    rc = WID_OK;
+
+done:
+    sodium_memzero(buf, sizeof(buf));
+    sodium_memzero(seed, sizeof(seed));
+    BIO_free(bio);
+    EVP_PKEY_free(pkey);
+    if (rc != WID_OK) {
+        wid_seckey_wipe(out);
+    }
+    return rc;
+}
+
+
+void
+wid_seckey_wipe(wid_seckey *key)
+{
+    sodium_memzero(key, sizeof(*key));
+}
+
+
+wid_reason_t
+wid_pubkey_parse_pem(const unsigned char *pem, size_t len, wid_pubkey *out)
+{
+    size_t        pklen = WID_ED25519_PK_LEN;
+    wid_reason_t  rc = WID_R_KEY_MALFORMED;
+    EVP_PKEY     *pkey = NULL;
+    BIO          *bio;
+
+    memset(out, 0, sizeof(*out));
+    if (len > WID_KEYFILE_MAX) {
+        return WID_R_KEY_MALFORMED;
+    }
+    bio = BIO_new_mem_buf(pem, (int) len);
+    if (bio == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    pkey = PEM_read_bio_PUBKEY(bio, NULL, wid_no_passphrase, NULL);
+    if (pkey == NULL) {
+        goto done;
+    }
+    if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+        rc = WID_R_KEY_WRONG_TYPE;
+        goto done;
+    }
+    if (EVP_PKEY_get_raw_public_key(pkey, out->pk, &pklen) == 1
+        && pklen == WID_ED25519_PK_LEN)
+    {
+        rc = WID_OK;
+    }
+
+done:
+    BIO_free(bio);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+
+wid_reason_t
+wid_pubkey_load(const char *path, wid_pubkey *out)
+{
+    unsigned char  buf[WID_KEYFILE_MAX];
+    size_t         len;
+    wid_reason_t   rc;
+    struct stat    st;
+    int            fd;
+
+    memset(out, 0, sizeof(*out));
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        return WID_R_KEY_UNREADABLE;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return WID_R_KEY_NOT_REGULAR;
+    }
+    rc = wid_read_key_fd(fd, buf, sizeof(buf), &len);
+    close(fd);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    return wid_pubkey_parse_pem(buf, len, out);
+}
+
+
+/* Write a whole buffer to a new file; never replaces an existing one. */
+static wid_reason_t
+wid_write_new_file(const char *path, const char *data, size_t len, mode_t mode)
+{
+    size_t   off = 0;
+    ssize_t  n;
+    int      fd;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              mode);
+    if (fd < 0) {
+        return errno == EEXIST ? WID_R_KEY_EXISTS : WID_R_INTERNAL_IO;
+    }
+    /* The umask may have widened nothing, but make the mode exact. */
+    if (fchmod(fd, mode) != 0) {
+        goto fail;
+    }
+    while (off < len) {
+        n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            goto fail;
+        }
+        off += (size_t) n;
+    }
+    if (fsync(fd) != 0) {
+        goto fail;
+    }
+    close(fd);
+    return WID_OK;
+
+fail:
+    close(fd);
+    unlink(path);
+    return WID_R_INTERNAL_IO;
+}
+
+
+wid_reason_t
+wid_keypair_generate(const char *prefix)
+{
+    unsigned char  pk[WID_ED25519_PK_LEN], sk[WID_ED25519_SK_LEN];
+    char           keypath[4096], pubpath[4096];
+    char          *data;
+    long           dlen;
+    wid_reason_t   rc = WID_R_INTERNAL_CRYPTO;
+    EVP_PKEY      *pkey = NULL;
+    BIO           *sbio = NULL, *pbio = NULL;
+    int            n;
+
+    n = snprintf(keypath, sizeof(keypath), "%s.key", prefix);
+    if (n < 0 || (size_t) n >= sizeof(keypath)) {
+        return WID_R_INTERNAL_CONFIG;
+    }
+    n = snprintf(pubpath, sizeof(pubpath), "%s.pub", prefix);
+    if (n < 0 || (size_t) n >= sizeof(pubpath)) {
+        return WID_R_INTERNAL_CONFIG;
+    }
+    if (access(keypath, F_OK) == 0 || access(pubpath, F_OK) == 0) {
+        return WID_R_KEY_EXISTS;
+    }
+
+    if (sodium_init() < 0) {
+        return WID_R_INTERNAL_CRYPTO;
+    }
+    crypto_sign_keypair(pk, sk);
+    /* libsodium's secret key starts with the 32-byte seed RFC 8032 uses. */
+    pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sk, 32);
+    sodium_memzero(sk, sizeof(sk));
+    if (pkey == NULL) {
+        goto done;
+    }
+
+    sbio = BIO_new(BIO_s_mem());
+    pbio = BIO_new(BIO_s_mem());
+    if (sbio == NULL || pbio == NULL) {
+        rc = WID_R_INTERNAL_NOMEM;
+        goto done;
+    }
+    if (PEM_write_bio_PrivateKey(sbio, pkey, NULL, NULL, 0, NULL, NULL) != 1
+        || PEM_write_bio_PUBKEY(pbio, pkey) != 1)
+    {
+        goto done;
+    }
+
+    dlen = BIO_get_mem_data(sbio, &data);
+    rc = wid_write_new_file(keypath, data, (size_t) dlen, 0600);
+    OPENSSL_cleanse(data, (size_t) dlen);
+    if (rc != WID_OK) {
+        goto done;
+    }
+    dlen = BIO_get_mem_data(pbio, &data);
+    rc = wid_write_new_file(pubpath, data, (size_t) dlen, 0644);
+    if (rc != WID_OK) {
+        unlink(keypath);
+    }
+
+done:
+    BIO_free(sbio);
+    BIO_free(pbio);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+
+void
+wid_sign(const wid_seckey *key, const unsigned char *msg, size_t len,
+         unsigned char sig[WID_ED25519_SIG_LEN])
+{
+    crypto_sign_detached(sig, NULL, msg, len, key->sk);
+}
+
+
+int
+wid_verify(const wid_pubkey *pub, const unsigned char *msg, size_t len,
+           const unsigned char sig[WID_ED25519_SIG_LEN])
+{
+    return crypto_sign_verify_detached(sig, msg, len, pub->pk) == 0;
+}
+
+
+void
+wid_pubkey_id(const wid_pubkey *pub, char out[WID_KEY_ID_HEX_LEN + 1])
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+
+    SHA256(pub->pk, sizeof(pub->pk), digest);
+    sodium_bin2hex(out, WID_KEY_ID_HEX_LEN + 1, digest, WID_KEY_ID_HEX_LEN / 2);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/perl
+# The wid CLI contract: --version, --help, exit codes, reasons, keygen.
+use strict;
+use warnings;
+use File::Temp qw(tempdir);
+use FindBin;
+use JSON::PP;
+use Test::More;
+
+my $root = "$FindBin::Bin/../..";
+my $wid = $ENV{WID_BIN} || "$root/build/bin/wid";
+my $helper = "$root/build/bin/ssh-wid-helper";
+
+sub run { my $o = `@_ 2>&1`; return ($? >> 8, $o) }
+
+my ($rc, $out) = run("$wid --version");
+is($rc, 0, 'wid --version exits 0');
+like($out, qr/^wid \d+\.\d+\.\d+$/m, 'prints the version');
+
+($rc, $out) = run("$wid --help");
+is($rc, 0, 'wid --help exits 0');
+like($out, qr/wid id parse SPIFFE_ID/, 'help lists the commands');
+
+($rc, $out) = run($wid);
+is($rc, 2, 'no arguments is a usage error (2)');
+($rc, $out) = run("$wid frobnicate");
+is($rc, 2, 'unknown command is a usage error (2)');
+like($out, qr/unknown or unavailable command 'frobnicate'/, 'named');
+
+($rc, $out) = run("$wid reasons --json");
+is($rc, 0, 'reasons --json');
+my $codes = decode_json($out);
+ok(scalar(grep { $_->{code} eq 'key.permissions_too_open' } @$codes),
+   'the one list includes key codes');
+my $md = do { local $/; open my $f, '<', "$root/docs/reason-codes.md"; <$f> };
+for my $c (@$codes) {
+    like($md, qr/\Q`$c->{code}`\E/, "documented: $c->{code}");
+}
+
+my $d = tempdir(CLEANUP => 1);
+($rc, $out) = run("$wid keygen --out $d/r");
+is($rc, 0, 'keygen');
+is((stat "$d/r.key")[2] & 0777, 0600, 'secret key is 0600');
+like(`openssl pkey -pubin -in $d/r.pub -noout -text 2>&1`, qr/ED25519/,
+     'public key is standard SPKI PEM');
+($rc, $out) = run("$wid keygen --out $d/r");
+is($rc, 2, 'keygen refuses to overwrite');
+like($out, qr/key\.exists/, 'with its reason code');
+($rc, $out) = run("$wid keygen");
+is($rc, 2, 'keygen without --out is a usage error');
+
+($rc, $out) = run("$helper --version");
+is($rc, 0, 'ssh-wid-helper --version');
+like($out, qr/^ssh-wid-helper \d+\.\d+\.\d+$/m, 'prints the version');
+
+done_testing;
