@@ -27,7 +27,11 @@ wid_numeric_date(const json_t *v, int64_t *out)
         {
             return WID_R_JWT_CLAIM_INVALID;
         }
-        *out = (int64_t) floor(d);
+        /* floor() without libm: truncate, then step down if needed. */
+        *out = (int64_t) d;
+        if ((double) *out > d) {
+            (*out)--;
+        }
         return WID_OK;
     }
     return WID_R_JWT_CLAIM_INVALID;

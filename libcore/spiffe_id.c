@@ -64,6 +64,10 @@ wid_td_check(const char *td, size_t len)
     if (memchr(td, '@', len) != NULL) {
         return WID_R_ID_USERINFO;
     }
+    /* An IPv6 literal is not allowed; its colons are not a port. */
+    if (memchr(td, '[', len) != NULL) {
+        return WID_R_ID_TD_BAD_CHAR;
+    }
     if (memchr(td, ':', len) != NULL) {
         return WID_R_ID_PORT;
     }
