@@ -323,6 +323,20 @@ wid_x509svid_verify(const wid_bundle_set *set, X509 *leaf,
 
     if (X509_verify_cert(ctx) != 1) {
         r = wid_x509_verify_error(X509_STORE_CTX_get_error(ctx));
+        if (r == WID_R_X509_SIGNER_NOT_CA) {
+            /*
+             * OpenSSL calls a cA=true certificate without keyCertSign
+             * "not a CA" too; tell the two rules apart.
+             */
+            X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
+
+            if (bad != NULL && (X509_get_extension_flags(bad) & EXFLAG_CA)
+                && (X509_get_extension_flags(bad) & EXFLAG_KUSAGE)
+                && !(X509_get_key_usage(bad) & KU_KEY_CERT_SIGN))
+            {
+                r = WID_R_X509_SIGNER_NO_KEYCERTSIGN;
+            }
+        }
         if (r == WID_R_X509_UNTRUSTED) {
             r = wid_x509_untrusted(set, b, leaf, intermediates);
         }
