@@ -773,7 +773,20 @@ wid_domain_add_part(wid_bundle *d, const wid_source *s, wid_part *p,
         d->keys = tmp;
         for (i = 0; i < p->nkeys; i++) {
             memcpy(p->keys[i].source_sha256, sha, WID_SHA256_HEX + 1);
-            d->keys[d->nkeys++] = &p->keys[i];
+            /* The same key under the same kid from two files: keep one. */
+            dup = 0;
+            for (j = 0; j < d->nkeys; j++) {
+                if (strcmp(d->keys[j]->kid, p->keys[i].kid) == 0
+                    && EVP_PKEY_eq(d->keys[j]->key.pkey,
+                                   p->keys[i].key.pkey) == 1)
+                {
+                    dup = 1;
+                    break;
+                }
+            }
+            if (!dup) {
+                d->keys[d->nkeys++] = &p->keys[i];
+            }
         }
     }
 
