@@ -407,6 +407,9 @@ wid_x509_chain_parse(const unsigned char *buf, size_t len, X509 **leaf,
 
     *leaf = NULL;
     *rest = NULL;
+    if (len > 1024 * 1024) {
+        return WID_R_X509_PARSE;    /* BIO and d2i lengths are ints */
+    }
     all = sk_X509_new_null();
     if (all == NULL) {
         return WID_R_INTERNAL_NOMEM;
