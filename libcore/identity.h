@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "credential.h"
 #include "reason.h"
 
 #define WID_SPIFFE_ID_MAX   2048    /* bytes, without the NUL */
@@ -17,17 +18,11 @@
 #define WID_SHA256_HEX      64
 #define WID_AUDIENCE_MAX    1024
 
-typedef enum {
-    WID_CRED_NONE = 0,
-    WID_CRED_X509_SVID,
-    WID_CRED_JWT_SVID
-} wid_cred_kind;
-
 typedef struct {
     char          spiffe_id[WID_SPIFFE_ID_MAX + 1];
     char          trust_domain[WID_TRUST_DOMAIN_MAX + 1];
     char          path[WID_SPIFFE_ID_MAX + 1];    /* "" or "/a/b" */
-    wid_cred_kind kind;
+    wid_cred_kind_t kind;
     int64_t       not_after;                      /* unix seconds */
 
     /*
@@ -53,6 +48,5 @@ typedef struct {
 } wid_identity;
 
 /* "x509_svid", "jwt_svid" or "none". */
-const char *wid_cred_kind_name(wid_cred_kind kind);
 
 #endif

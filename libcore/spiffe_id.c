@@ -5,19 +5,6 @@
 #define WID_SCHEME     "spiffe://"
 #define WID_SCHEME_LEN (sizeof(WID_SCHEME) - 1)
 
-const char *
-wid_cred_kind_name(wid_cred_kind kind)
-{
-    switch (kind) {
-    case WID_CRED_X509_SVID:
-        return "x509_svid";
-    case WID_CRED_JWT_SVID:
-        return "jwt_svid";
-    default:
-        return "none";
-    }
-}
-
 static int
 wid_td_char(unsigned char c)
 {
