@@ -1,10 +1,13 @@
 /*
- * ssh-wid-helper issue: operator mode.  Signs a certificate for an
- * explicitly given SSH public key, principals, lifetime and options,
- * with the CA key file.  Evidence-gated issuance (JWT-SVID / X.509-SVID
- * plus the policy's ssh block) replaces these flags once identity and
- * policy are integrated; every value given here goes through the same
- * checks the gated path will use.
+ * ssh-wid-helper issue, in three modes:
+ *
+ *   --config FILE   evidence-gated issuance in this process: the request
+ *                   built from the flags goes through the same issuer as
+ *                   the daemon's (issuer.c), receipt included;
+ *   --socket PATH   the same request sent to a running `serve` daemon;
+ *   neither         operator mode: the CA holder signs explicitly given
+ *                   principals, lifetime and options (like ssh-keygen -s);
+ *                   every value goes through the same certificate checks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,10 +16,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <jansson.h>
+#include <openssl/pem.h>
+
 #include "bytes.h"
 #include "cakey.h"
 #include "commands.h"
+#include "conf.h"
 #include "issued.h"
+#include "issuer.h"
+#include "pop.h"
 #include "sshcert.h"
 #include "util.h"
 
@@ -62,8 +75,8 @@ issue_write_out(const char *path, const char *line)
 }
 
 
-int
-ssh_wid_cmd_issue(int argc, char **argv)
+static int
+issue_operator(int argc, char **argv)
 {
     const char     *ca_path = NULL, *pub_path = NULL, *ttl_s = NULL;
     const char     *key_id = NULL, *backdate_s = NULL, *force = NULL;
@@ -248,4 +261,392 @@ done:
     free(pubfile);
     free(principals);
     return ret;
+}
+
+
+/* ---- evidence-gated: --config (local) and --socket (daemon) ---- */
+
+#define GATED_USAGE \
+    "issue (--config FILE | --socket PATH) --pubkey FILE " \
+    "(--jwt TOKEN|@FILE | --x509 CHAIN.pem (--proof FILE | --svid-key KEY " \
+    "[--audience AUD])) [--rule NAME] [--principal NAME ...] " \
+    "[--ttl SECONDS] [--extension NAME ...] [--out FILE] [--json]"
+
+
+/* A whole small file as a string (NUL-free), trailing newlines cut. */
+static wid_reason_t
+issue_read_text(const char *path, size_t max, char **out)
+{
+    unsigned char *b;
+    size_t         n;
+    wid_reason_t   rc;
+
+    if ((rc = wid_read_file(path, max, &b, &n)) != WID_OK) {
+        return rc;
+    }
+    if (memchr(b, '\0', n) != NULL) {
+        free(b);
+        return WID_R_SSH_REQUEST_MALFORMED;
+    }
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r')) {
+        n--;
+    }
+    b[n] = '\0';
+    *out = (char *) b;
+    return WID_OK;
+}
+
+
+static wid_reason_t
+issue_proof_from_key(const char *key_path, const char *audience,
+                     const char *publine, char **proof)
+{
+    unsigned char pk[SSH_ED25519_PK_LEN];
+    EVP_PKEY     *k;
+    FILE         *f;
+    wid_reason_t  rc;
+
+    if ((rc = ssh_pubkey_parse_line(publine, pk)) != WID_OK) {
+        return rc;
+    }
+    if ((f = fopen(key_path, "re")) == NULL) {
+        return WID_R_INTERNAL_IO;
+    }
+    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (k == NULL) {
+        return WID_R_KEY_MALFORMED;
+    }
+    rc = ssh_pop_sign(k, audience, ssh_wid_now(), pk, proof);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+
+/* Send one framed request to the daemon and read the framed answer. */
+static wid_reason_t
+issue_via_socket(const char *path, const char *req, char **resp)
+{
+    struct sockaddr_un sa;
+    unsigned char      hdr[4];
+    size_t             len = strlen(req), off;
+    uint32_t           rlen;
+    ssize_t            n;
+    char              *buf;
+    int                fd;
+
+    *resp = NULL;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        return WID_R_INTERNAL_IO;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return WID_R_INTERNAL_IO;
+    }
+    hdr[0] = (unsigned char) (len >> 24);
+    hdr[1] = (unsigned char) (len >> 16);
+    hdr[2] = (unsigned char) (len >> 8);
+    hdr[3] = (unsigned char) len;
+    if (send(fd, hdr, 4, MSG_NOSIGNAL) != 4) {
+        close(fd);
+        return WID_R_INTERNAL_IO;
+    }
+    for (off = 0; off < len; off += (size_t) n) {
+        n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0) {
+            close(fd);
+            return WID_R_INTERNAL_IO;
+        }
+    }
+    for (off = 0; off < 4; off += (size_t) n) {
+        n = recv(fd, hdr + off, 4 - off, 0);
+        if (n <= 0) {
+            close(fd);
+            return WID_R_INTERNAL_IO;
+        }
+    }
+    rlen = (uint32_t) hdr[0] << 24 | (uint32_t) hdr[1] << 16
+           | (uint32_t) hdr[2] << 8 | hdr[3];
+    if (rlen > SSH_REQUEST_MAX || (buf = malloc(rlen + 1)) == NULL) {
+        close(fd);
+        return WID_R_INTERNAL_IO;
+    }
+    for (off = 0; off < rlen; off += (size_t) n) {
+        n = recv(fd, buf + off, rlen - off, 0);
+        if (n <= 0) {
+            free(buf);
+            close(fd);
+            return WID_R_INTERNAL_IO;
+        }
+    }
+    buf[rlen] = '\0';
+    close(fd);
+    *resp = buf;
+    return WID_OK;
+}
+
+
+static int
+issue_gated(int argc, char **argv)
+{
+    const char   *config = NULL, *sock = NULL, *pub = NULL, *jwt = NULL;
+    const char   *x509 = NULL, *proof = NULL, *svid_key = NULL;
+    const char   *audience = NULL, *rule = NULL, *ttl_s = NULL;
+    const char   *out = NULL, *v;
+    char         *text = NULL, *reqs = NULL, *resp = NULL, *proof_line = NULL;
+    char          err[512], peer[128];
+    json_t       *req, *pr, *ex, *ro = NULL;
+    ssh_conf      conf;
+    ssh_issuer    is;
+    ssh_issue_req ir;
+    ssh_issue_result res;
+    int           i, r, json_out = 0, ret = 2, have_conf = 0, have_is = 0;
+    uint64_t      ttl;
+    wid_reason_t  rc, prc;
+
+    req = json_object();
+    pr = json_array();
+    ex = json_array();
+    if (req == NULL || pr == NULL || ex == NULL) {
+        json_decref(req);
+        json_decref(pr);
+        json_decref(ex);
+        return ssh_wid_fail("issue", WID_R_INTERNAL_NOMEM, NULL);
+    }
+    for (i = 1; i < argc; i++) {
+        static const char *const names[] = {
+            "--config", "--socket", "--pubkey", "--jwt", "--x509", "--proof",
+            "--svid-key", "--audience", "--rule", "--ttl", "--out"
+        };
+        const char **slots[] = {
+            &config, &sock, &pub, &jwt, &x509, &proof, &svid_key, &audience,
+            &rule, &ttl_s, &out
+        };
+        size_t k;
+
+        if (strcmp(argv[i], "--json") == 0) {
+            json_out = 1;
+            continue;
+        }
+        if ((r = ssh_wid_opt(argc, argv, &i, "--principal", &v)) > 0) {
+            json_array_append_new(pr, json_string_nocheck(v));
+            continue;
+        }
+        if (r == 0 && (r = ssh_wid_opt(argc, argv, &i, "--extension", &v)) > 0) {
+            json_array_append_new(ex, json_string_nocheck(v));
+            continue;
+        }
+        for (k = 0; r == 0 && k < sizeof(names) / sizeof(names[0]); k++) {
+            r = ssh_wid_opt(argc, argv, &i, names[k], slots[k]);
+        }
+        if (r <= 0) {
+            ret = ssh_wid_usage_error("issue", r < 0 ? "option needs a value"
+                                      : "unknown argument", GATED_USAGE);
+            goto done;
+        }
+    }
+    if ((config == NULL) == (sock == NULL) || pub == NULL) {
+        ret = ssh_wid_usage_error("issue", "one of --config or --socket, and "
+                                  "--pubkey, are required", GATED_USAGE);
+        goto done;
+    }
+
+    if (config != NULL) {
+        rc = ssh_conf_load_issuer(config, &conf, err, sizeof(err));
+        if (rc != WID_OK) {
+            ret = ssh_wid_fail("issue", rc, err);
+            goto done;
+        }
+        have_conf = 1;
+        if (audience == NULL) {
+            audience = conf.audience;
+        }
+    }
+
+    /* The request, as the daemon would receive it. */
+    if ((rc = issue_read_text(pub, 65536, &text)) != WID_OK) {
+        ret = ssh_wid_fail("issue", rc, pub);
+        goto done;
+    }
+    json_object_set_new(req, "version", json_integer(1));
+    json_object_set_new(req, "pubkey", json_string_nocheck(text));
+    if (jwt != NULL) {
+        free(text);
+        text = NULL;
+        if (jwt[0] == '@'
+            && (rc = issue_read_text(jwt + 1, 65536, &text)) != WID_OK)
+        {
+            ret = ssh_wid_fail("issue", rc, jwt + 1);
+            goto done;
+        }
+        json_object_set_new(req, "jwt", json_string_nocheck(text ? text
+                                                                 : jwt));
+    }
+    if (x509 != NULL) {
+        free(text);
+        text = NULL;
+        if ((rc = issue_read_text(x509, 65536, &text)) != WID_OK) {
+            ret = ssh_wid_fail("issue", rc, x509);
+            goto done;
+        }
+        json_object_set_new(req, "x509", json_string_nocheck(text));
+    }
+    if (proof != NULL) {
+        if ((rc = issue_read_text(proof, SSH_POP_MAX, &proof_line)) != WID_OK) {
+            ret = ssh_wid_fail("issue", rc, proof);
+            goto done;
+        }
+    } else if (svid_key != NULL) {
+        if (audience == NULL) {
+            ret = ssh_wid_usage_error("issue", "--svid-key needs --audience "
+                                      "with --socket", GATED_USAGE);
+            goto done;
+        }
+        rc = issue_proof_from_key(svid_key, audience,
+                                  json_string_value(json_object_get(req,
+                                                                    "pubkey")),
+                                  &proof_line);
+        if (rc != WID_OK) {
+            ret = ssh_wid_fail("issue", rc, svid_key);
+            goto done;
+        }
+    }
+    if (proof_line != NULL) {
+        json_object_set_new(req, "proof", json_string_nocheck(proof_line));
+    }
+    if (rule != NULL) {
+        json_object_set_new(req, "rule", json_string_nocheck(rule));
+    }
+    if (json_array_size(pr) > 0) {
+        json_object_set(req, "principals", pr);
+    }
+    if (json_array_size(ex) > 0) {
+        json_object_set(req, "extensions", ex);
+    }
+    if (ttl_s != NULL) {
+        /* Not a number the daemon can take: let the issuer refuse it
+         * (and record the refusal) as ssh.ttl_invalid. */
+        json_object_set_new(req, "ttl",
+                            ssh_wid_parse_u64(ttl_s, &ttl) == 0
+                            && ttl <= (uint64_t) INT64_MAX
+                            ? json_integer((json_int_t) ttl)
+                            : json_integer(-1));
+    }
+    if ((reqs = json_dumps(req, JSON_COMPACT)) == NULL) {
+        ret = ssh_wid_fail("issue", WID_R_INTERNAL_NOMEM, NULL);
+        goto done;
+    }
+
+    if (sock != NULL) {
+        if ((rc = issue_via_socket(sock, reqs, &resp)) != WID_OK) {
+            ret = ssh_wid_fail("issue", rc, sock);
+            goto done;
+        }
+        ro = json_loads(resp, 0, NULL);
+        if (!json_is_object(ro)) {
+            ret = ssh_wid_fail("issue", WID_R_SSH_REQUEST_MALFORMED,
+                               "unreadable answer from the daemon");
+            goto done;
+        }
+    } else {
+        rc = ssh_issuer_open(&is, &conf, "issue", err, sizeof(err));
+        if (rc != WID_OK) {
+            fprintf(stderr, "ssh-wid-helper issue: %s (%s): %s\n",
+                    wid_reason_code(rc), wid_reason_text(rc), err);
+            goto done;
+        }
+        have_is = 1;
+        snprintf(peer, sizeof(peer), "cli uid=%lu pid=%ld",
+                 (unsigned long) getuid(), (long) getpid());
+        prc = ssh_issue_req_parse(reqs, strlen(reqs), &ir);
+        (void) ssh_issuer_handle(&is, prc == WID_OK ? &ir : NULL, prc, peer,
+                                 &res);
+        ssh_issue_req_free(&ir);
+        ro = ssh_issue_result_json(&res);
+        ssh_issue_result_free(&res);
+        rc = ssh_issuer_close(&is);
+        have_is = 0;
+        if (rc != WID_OK) {
+            /* The receipt may not be durable: do not hand anything out. */
+            ret = ssh_wid_fail("issue", rc, "closing the journal");
+            goto done;
+        }
+        if (ro == NULL) {
+            ret = ssh_wid_fail("issue", WID_R_INTERNAL_NOMEM, NULL);
+            goto done;
+        }
+    }
+
+    v = json_string_value(json_object_get(ro, "verdict"));
+    if (json_out) {
+        free(resp);
+        resp = json_dumps(ro, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (resp != NULL) {
+            printf("%s\n", resp);
+        }
+    }
+    if (v != NULL && strcmp(v, "allow") == 0) {
+        if (!json_out || out != NULL) {
+            rc = issue_write_out(out, json_string_value(
+                                     json_object_get(ro, "certificate")));
+            if (rc != WID_OK) {
+                ret = ssh_wid_fail("issue", rc, out);
+                goto done;
+            }
+        }
+        fprintf(stderr, "ssh-wid-helper issue: allow serial %s valid %lld..%lld "
+                "receipt %s\n",
+                json_string_value(json_object_get(ro, "serial")),
+                json_integer_value(json_object_get(ro, "valid_after")),
+                json_integer_value(json_object_get(ro, "valid_before")),
+                json_string_value(json_object_get(ro, "receipt")));
+        ret = 0;
+    } else {
+        v = json_string_value(json_object_get(ro, "reason"));
+        fprintf(stderr, "ssh-wid-helper issue: deny %s receipt %s\n",
+                v ? v : "?",
+                json_string_value(json_object_get(ro, "receipt"))
+                ? json_string_value(json_object_get(ro, "receipt")) : "none");
+        ret = v != NULL && (strncmp(v, "journal.", 8) == 0
+                            || strncmp(v, "internal.", 9) == 0) ? 2 : 1;
+    }
+
+done:
+    if (have_is) {
+        (void) ssh_issuer_close(&is);
+    }
+    if (have_conf) {
+        ssh_conf_free(&conf);
+    }
+    json_decref(ro);
+    json_decref(req);
+    json_decref(pr);
+    json_decref(ex);
+    free(text);
+    free(reqs);
+    free(resp);
+    free(proof_line);
+    return ret;
+}
+
+
+int
+ssh_wid_cmd_issue(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0
+            || strcmp(argv[i], "--socket") == 0)
+        {
+            return issue_gated(argc, argv);
+        }
+    }
+    return issue_operator(argc, argv);
 }

@@ -22,15 +22,15 @@
 
 #define PRINCIPALS_USAGE \
     "principals --config FILE --user %u --type %t --cert %k " \
-    "[--key-id %i] [--serial %s]"
+    "[--key-id %i] [--serial %s] [--conn %C]"
 
 
 int
 ssh_wid_cmd_principals(int argc, char **argv)
 {
     const char       *config = NULL, *user = NULL, *type = NULL, *b64 = NULL;
-    const char       *key_id = NULL, *serial_s = NULL, **slot;
-    char              err[512];
+    const char       *key_id = NULL, *serial_s = NULL, *conn = NULL, **slot;
+    char              err[512], receipt[WID_RECEIPT_ID_SIZE];
     ssh_conf          conf;
     ssh_cert          cert;
     ssh_login_req     req;
@@ -41,10 +41,11 @@ ssh_wid_cmd_principals(int argc, char **argv)
 
     for (i = 1; i < argc; i++) {
         static const char *const names[] = {
-            "--config", "--user", "--type", "--cert", "--key-id", "--serial"
+            "--config", "--user", "--type", "--cert", "--key-id", "--serial",
+            "--conn"
         };
         const char **slots[] = {
-            &config, &user, &type, &b64, &key_id, &serial_s
+            &config, &user, &type, &b64, &key_id, &serial_s, &conn
         };
         size_t k;
 
@@ -73,8 +74,10 @@ ssh_wid_cmd_principals(int argc, char **argv)
     }
 
     memset(&req, 0, sizeof(req));
+    memset(&res, 0, sizeof(res));
     req.user = user;
     req.now = ssh_wid_now();
+    req.conn = conn;
 
     rc = ssh_conf_load(config, &conf, err, sizeof(err));
     if (rc != WID_OK) {
@@ -99,7 +102,7 @@ ssh_wid_cmd_principals(int argc, char **argv)
     if (rc == WID_OK) {
         rc = ssh_login_decide(&conf, &req, &res);
     }
-    lrc = ssh_login_record(&conf, &req, rc);
+    lrc = ssh_login_record_result(&conf, &req, &res, rc, receipt);
     if (rc == WID_OK && lrc != WID_OK) {
         rc = lrc;                   /* an unrecorded allow is a deny */
     }

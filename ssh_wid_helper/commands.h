@@ -1,6 +1,6 @@
 /*
  * ssh-wid-helper subcommands, one file each (issue, serve, principals,
- * revoke, pubkey).  Same exit-code contract as the wid CLI.
+ * revoke, pubkey, sign-challenge).  Same exit-code contract as the wid CLI.
  */
 #ifndef SSH_WID_COMMANDS_H
 #define SSH_WID_COMMANDS_H
@@ -14,6 +14,7 @@ SSH_WID_CMD(ssh_wid_cmd_serve);
 SSH_WID_CMD(ssh_wid_cmd_principals);
 SSH_WID_CMD(ssh_wid_cmd_revoke);
 SSH_WID_CMD(ssh_wid_cmd_pubkey);
+SSH_WID_CMD(ssh_wid_cmd_sign_challenge);
 
 #undef SSH_WID_CMD
 

@@ -23,7 +23,7 @@
 #include "reason.h"
 #include "sshcert.h"
 
-/* 256 principals of 256 bytes and two 2176-byte ids fit easily. */
+/* 256 principals of 256 bytes and two 2400-byte ids fit easily. */
 #define SSH_ISSUED_LINE_MAX  (128u * 1024u)
 
 /* Append one entry for c (signed); the file is created mode 0640. */

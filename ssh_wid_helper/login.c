@@ -10,27 +10,160 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "issuer.h"
 #include "krl.h"
 #include "login.h"
 
 
+/* Policy extension bits -> certificate extension bits (by name). */
+static unsigned
+ssh_login_policy_exts(unsigned bits)
+{
+    unsigned b, out = 0;
+
+    for (b = 1; b < (1u << WID_SSH_EXT_COUNT); b <<= 1) {
+        if (bits & b) {
+            out |= ssh_extension_bit(wid_ssh_ext_name(b));
+        }
+    }
+    return out;
+}
+
+
 /*
- * INTEGRATION POINT (policy): re-evaluate the rule's ssh block as it
- * stands now (principals allowed for this user, max TTL, source-address,
- * force-command, extensions) against req->cert and the SPIFFE ID its key
- * id carries; on allow, fill out->options with per-principal
- * authorized_keys options (e.g. from="..."); return a policy.* code on
- * deny.  Until the policy engine lands, the certificate's own checks
- * above are the whole decision.
+ * The rule the certificate was issued under, as it stands now: the
+ * policy file is read afresh, the identity the key id names is decided
+ * for "ssh_login" with the tier established at issuance, and the
+ * certificate must not grant more than the rule's ssh block grants now.
+ * A rule that asks for source addresses gets them as from="..." on the
+ * printed line, which sshd enforces.
  */
 static wid_reason_t
 ssh_login_policy(const ssh_conf *conf, const ssh_login_req *req,
                  ssh_login_result *out)
 {
-    (void) conf;
-    (void) req;
-    (void) out;
-    return WID_OK;
+    const ssh_cert        *c = req->cert;
+    wid_policy_load_opts   lo;
+    wid_policy            *p = NULL;
+    wid_pubkey             signer;
+    const wid_policy_rule *rule;
+    const wid_policy_ssh  *sb;
+    wid_policy_identity    pid;
+    wid_policy_input       in;
+    wid_policy_decision    dec;
+    uint64_t               max, life;
+    size_t                 i, off;
+    wid_reason_t           rc;
+    int                    found = 0, n;
+
+    if (conf->policy_path == NULL) {
+        return WID_OK;              /* certificate checks only */
+    }
+    if ((rc = ssh_key_id_parse(c->key_id, &out->kid)) != WID_OK) {
+        return rc;
+    }
+    out->have_kid = 1;
+    if (!ssh_conf_has_rule(conf, out->kid.rule)) {
+        return WID_R_SSH_RULE_NOT_OFFERED;
+    }
+
+    memset(&lo, 0, sizeof(lo));
+    if (conf->policy_signer_path != NULL) {
+        if ((rc = wid_pubkey_load(conf->policy_signer_path, &signer))
+            != WID_OK)
+        {
+            return rc;
+        }
+        lo.required_signer = &signer;
+    }
+    /* Fail closed: a policy that does not load denies the login. */
+    if ((rc = wid_policy_load_file(conf->policy_path, &lo, &p, NULL))
+        != WID_OK)
+    {
+        return rc;
+    }
+
+    memset(&pid, 0, sizeof(pid));
+    pid.spiffe_id = out->kid.id.id;
+    pid.trust_domain = out->kid.id.trust_domain;
+    pid.path = out->kid.id.path;
+    pid.kind = out->kid.kind;
+    memset(&in, 0, sizeof(in));
+    in.rule = out->kid.rule;
+    in.operation = "ssh_login";
+    in.identity = &pid;
+    in.now = (int64_t) req->now;
+    /*
+     * No new attestation arrives with a login: the tier is the one the
+     * CA established and signed into the key id at issuance.  A rule
+     * that now asks for more denies.
+     */
+    in.assume_tier = 1;
+    in.assumed_tier = out->kid.tier;
+    rc = wid_policy_decide(p, &in, &dec);
+    out->have_dec = 1;
+    out->effective_tier = dec.effective_tier;
+    if (dec.policy_hash != NULL) {
+        memcpy(out->policy_hash, dec.policy_hash, 32);
+    }
+    snprintf(out->policy_signer, sizeof(out->policy_signer), "%s",
+             dec.signer ? dec.signer : "");
+    if (rc != WID_OK) {
+        goto done;
+    }
+
+    rule = wid_policy_rule_find(p, out->kid.rule);
+    sb = rule != NULL ? wid_policy_rule_ssh(rule) : NULL;
+    if (sb == NULL) {
+        rc = WID_R_SSH_RULE_NO_SSH;
+        goto done;
+    }
+    for (i = 0; i < sb->nprincipals; i++) {
+        found |= strcmp(sb->principals[i], req->user) == 0;
+    }
+    if (!found) {
+        rc = WID_R_SSH_PRINCIPAL_NOT_ALLOWED;
+        goto done;
+    }
+    max = sb->max_ttl_seconds;
+    if (dec.max_ttl_seconds != 0 && dec.max_ttl_seconds < max) {
+        max = dec.max_ttl_seconds;
+    }
+    life = c->valid_before - c->valid_after;    /* parser: after < before */
+    if (life > max + SSH_BACKDATE_MAX
+        || (c->extensions & ~ssh_login_policy_exts(sb->extensions)) != 0
+        || (sb->force_command != NULL
+            && (c->force_command == NULL
+                || strcmp(c->force_command, sb->force_command) != 0)))
+    {
+        rc = WID_R_SSH_CERT_EXCEEDS_RULE;
+        goto done;
+    }
+
+    if (sb->nsource_addresses > 0) {
+        off = 0;
+        n = snprintf(out->options, sizeof(out->options), "from=\"");
+        off = n > 0 ? (size_t) n : 0;
+        for (i = 0; i < sb->nsource_addresses; i++) {
+            n = snprintf(out->options + off, sizeof(out->options) - off,
+                         "%s%s", i ? "," : "", sb->source_addresses[i]);
+            if (n < 0 || (size_t) n >= sizeof(out->options) - off) {
+                rc = WID_R_SSH_SOURCE_ADDRESS_INVALID;
+                goto done;
+            }
+            off += (size_t) n;
+        }
+        if (off + 2 > sizeof(out->options)) {
+            rc = WID_R_SSH_SOURCE_ADDRESS_INVALID;
+            goto done;
+        }
+        out->options[off++] = '"';
+        out->options[off] = '\0';
+    }
+
+done:
+    wid_policy_free(p);
+    return rc;
 }
 
 
@@ -86,6 +219,7 @@ ssh_login_decide(const ssh_conf *conf, const ssh_login_req *req,
     rc = ssh_login_policy(conf, req, out);
     if (rc != WID_OK) {
         out->principal = NULL;
+        out->options[0] = '\0';
     }
     return rc;
 }
@@ -134,22 +268,116 @@ ssh_login_json(const ssh_login_req *req, wid_reason_t rc)
 }
 
 
-/*
- * INTEGRATION POINT (journal): append an ssh_login receipt carrying the
- * same facts as the JSON line below; a journal write failure denies.
- */
+/* The ssh_login receipt. */
+static wid_reason_t
+ssh_login_receipt(const ssh_conf *conf, const ssh_login_req *req,
+                  const ssh_login_result *res, wid_reason_t rc,
+                  char id[WID_RECEIPT_ID_SIZE])
+{
+    const ssh_cert *c = req->cert;
+    wid_journal    *j;
+    wid_receipt     r;
+    char            fp[64], err[256];
+    uint64_t        seq;
+    wid_reason_t    jrc;
+
+    memset(&r, 0, sizeof(r));
+    r.surface = WID_SURFACE_SSH_LOGIN;
+    r.verdict = rc == WID_OK ? WID_VERDICT_ALLOW : WID_VERDICT_DENY;
+    r.str[WID_RF_REASON] = wid_reason_code(rc);
+    r.str[WID_RF_OPERATION] = "ssh_login";
+    r.str[WID_RF_SSH_PRINCIPALS] = req->user;   /* the principal asked for */
+    r.str[WID_RF_PEER] = req->conn;
+    if (c != NULL) {
+        ssh_pubkey_fingerprint(c->pk, fp);
+        r.str[WID_RF_SSH_KEY_FP] = fp;
+        r.ssh_serial = c->serial;
+        r.ssh_valid_after = c->valid_after;
+        r.ssh_valid_before = c->valid_before;
+    }
+    if (res != NULL && res->have_kid) {
+        r.str[WID_RF_RULE] = res->kid.rule;
+        r.str[WID_RF_SPIFFE_ID] = res->kid.id.id;
+        r.str[WID_RF_TRUST_DOMAIN] = res->kid.id.trust_domain;
+        r.str[WID_RF_ID_PATH] = res->kid.id.path;
+        r.str[WID_RF_CREDENTIAL_KIND] = wid_cred_kind_name(res->kid.kind);
+        /* The credential at login is the certificate; its issuance
+         * receipt names the SVID that justified it. */
+        r.str[WID_RF_CREDENTIAL_ID] = res->kid.receipt;
+    }
+    if (res != NULL && res->have_dec) {
+        r.policy_hash.set = 1;
+        memcpy(r.policy_hash.h, res->policy_hash, 32);
+        r.str[WID_RF_POLICY_SIGNER] = res->policy_signer;
+        r.str[WID_RF_ATT_TIER] = wid_tier_name(res->effective_tier);
+    }
+    if (req->user != NULL && strlen(req->user) > WID_RECEIPT_STR_MAX) {
+        r.str[WID_RF_SSH_PRINCIPALS] = NULL;
+    }
+    if (req->conn != NULL && strlen(req->conn) > WID_RECEIPT_STR_MAX) {
+        r.str[WID_RF_PEER] = NULL;
+    }
+
+    jrc = ssh_journal_open(conf, "login", conf->ca_pk, &j, err, sizeof(err));
+    if (jrc != WID_OK) {
+        return jrc;
+    }
+    jrc = wid_journal_append(j, &r, ssh_now_ms(), id, &seq);
+    if (jrc == WID_R_RECEIPT_FIELD_INVALID || jrc == WID_R_RECEIPT_FIELD_TOO_LONG) {
+        /* Hostile text from sshd's arguments: record the decision
+         * without it rather than not at all. */
+        r.str[WID_RF_SSH_PRINCIPALS] = NULL;
+        r.str[WID_RF_PEER] = NULL;
+        jrc = wid_journal_append(j, &r, ssh_now_ms(), id, &seq);
+    }
+    if (jrc != WID_OK) {
+        (void) wid_journal_close(j, ssh_now_ms());
+        return jrc;
+    }
+    /* The final checkpoint makes this receipt verifiable at once. */
+    return wid_journal_close(j, ssh_now_ms());
+}
+
+
 wid_reason_t
 ssh_login_record(const ssh_conf *conf, const ssh_login_req *req,
                  wid_reason_t rc)
+{
+    char id[WID_RECEIPT_ID_SIZE];
+
+    return ssh_login_record_result(conf, req, NULL, rc, id);
+}
+
+
+wid_reason_t
+ssh_login_record_result(const ssh_conf *conf, const ssh_login_req *req,
+                        const ssh_login_result *res, wid_reason_t rc,
+                        char receipt[WID_RECEIPT_ID_SIZE])
 {
     json_t      *o;
     char        *line;
     size_t       len;
     ssize_t      w;
     int          fd;
-    wid_reason_t out = WID_OK;
+    wid_reason_t out = WID_OK, jrc;
+
+    receipt[0] = '\0';
+    if (conf != NULL && conf->journal_dir != NULL) {
+        jrc = ssh_login_receipt(conf, req, res, rc, receipt);
+        if (jrc != WID_OK) {
+            receipt[0] = '\0';
+            out = jrc;
+        }
+    }
 
     o = ssh_login_json(req, rc);
+    if (o != NULL && receipt[0] != '\0') {
+        json_object_set_new(o, "receipt", json_string(receipt));
+    }
+    if (o != NULL && res != NULL && res->have_kid) {
+        json_object_set_new(o, "rule", json_string(res->kid.rule));
+        json_object_set_new(o, "spiffe_id", json_string(res->kid.id.id));
+    }
     line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     if (line == NULL) {
@@ -168,13 +396,13 @@ ssh_login_record(const ssh_conf *conf, const ssh_login_req *req,
                   O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
                   0640);
         if (fd < 0) {
-            out = WID_R_INTERNAL_IO;
+            out = out != WID_OK ? out : WID_R_INTERNAL_IO;
         } else {
             do {
                 w = write(fd, line, len + 1);
             } while (w < 0 && errno == EINTR);
             if (w != (ssize_t) (len + 1)) {
-                out = WID_R_INTERNAL_IO;
+                out = out != WID_OK ? out : WID_R_INTERNAL_IO;
             }
             close(fd);
         }

@@ -15,17 +15,25 @@ static const struct {
     const char     *usage;
 } ssh_wid_cmds[] = {
     { "issue", ssh_wid_cmd_issue,
+      "issue (--config FILE | --socket PATH) --pubkey FILE "
+      "(--jwt TOKEN|@FILE | --x509 CHAIN --proof FILE) [--rule NAME] "
+      "[--principal NAME]... [--ttl SECONDS] [--extension NAME]... "
+      "[--out FILE] [--json]" },
+    { "issue", ssh_wid_cmd_issue,
       "issue --ca-key FILE --pubkey FILE --principal NAME... --ttl SECONDS "
-      "--key-id ID ..." },
-    { "serve", ssh_wid_cmd_serve, "serve --socket PATH ..." },
+      "--key-id ID ...   (operator mode)" },
+    { "serve", ssh_wid_cmd_serve, "serve --config FILE --socket PATH" },
     { "principals", ssh_wid_cmd_principals,
       "principals --config FILE --user %u --type %t --cert %k "
-      "[--key-id %i] [--serial %s]" },
+      "[--key-id %i] [--serial %s] [--conn %C]" },
     { "revoke", ssh_wid_cmd_revoke,
       "revoke --krl FILE --ca CA.pub (--serial N | --key-id ID | "
       "--spiffe-id ID --index FILE)..." },
     { "pubkey", ssh_wid_cmd_pubkey,
       "pubkey (--ca-key FILE | --pub FILE) [--comment TEXT]" },
+    { "sign-challenge", ssh_wid_cmd_sign_challenge,
+      "sign-challenge --key SVID.key --pubkey FILE --audience AUD "
+      "[--time UNIX] [--print-challenge]" },
 };
 
 #define SSH_WID_NCMDS (sizeof(ssh_wid_cmds) / sizeof(ssh_wid_cmds[0]))

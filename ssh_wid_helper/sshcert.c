@@ -226,7 +226,7 @@ ssh_cert_validity(uint64_t now, uint64_t backdate, uint64_t ttl,
 
 
 /* Everything in the request, as the parser also insists. */
-static wid_reason_t
+wid_reason_t
 ssh_cert_check(const ssh_cert *c)
 {
     wid_reason_t rc;
@@ -356,6 +356,19 @@ ssh_cert_put_body(const ssh_cert *c, ssh_wbuf *out)
 }
 
 
+uint64_t
+ssh_cert_random_serial(void)
+{
+    uint64_t serial;
+
+    /* Serial 0 cannot be revoked by a KRL: draw until non-zero. */
+    do {
+        randombytes_buf(&serial, sizeof(serial));
+    } while (serial == 0);
+    return serial;
+}
+
+
 wid_reason_t
 ssh_cert_sign(ssh_cert *c, const unsigned char ca_sk[SSH_ED25519_SK_LEN],
               ssh_wbuf *out)
@@ -368,10 +381,9 @@ ssh_cert_sign(ssh_cert *c, const unsigned char ca_sk[SSH_ED25519_SK_LEN],
     }
 
     randombytes_buf(c->nonce, sizeof(c->nonce));
-    /* Serial 0 cannot be revoked by a KRL: draw until non-zero. */
-    do {
-        randombytes_buf(&c->serial, sizeof(c->serial));
-    } while (c->serial == 0);
+    if (c->serial == 0) {
+        c->serial = ssh_cert_random_serial();
+    }
     if (crypto_sign_ed25519_sk_to_pk(c->ca_pk, ca_sk) != 0) {
         return WID_R_INTERNAL_CRYPTO;
     }

@@ -28,7 +28,7 @@
 
 #define SSH_CERT_MAX_PRINCIPALS  256     /* sshd's own limit */
 #define SSH_PRINCIPAL_MAX        256     /* bytes per principal */
-#define SSH_KEY_ID_MAX           2176    /* a 2048-byte SPIFFE ID + extras */
+#define SSH_KEY_ID_MAX           2400    /* a 2048-byte SPIFFE ID + wid fields */
 #define SSH_FORCE_COMMAND_MAX    4096
 #define SSH_SOURCE_ADDRESS_MAX   4096
 #define SSH_TTL_MAX              (7u * 24u * 3600u)  /* operator ceiling */
@@ -44,9 +44,9 @@
 #define SSH_EXT_COUNT                    6
 
 typedef struct {
-    /* Filled by ssh_cert_sign (ignored on input) or by the parser. */
+    /* Filled by ssh_cert_sign or by the parser. */
     unsigned char  nonce[SSH_CERT_NONCE_LEN];
-    uint64_t       serial;                     /* random, never zero */
+    uint64_t       serial;                     /* 0 on input: drawn */
     unsigned char  ca_pk[SSH_ED25519_PK_LEN];  /* signature key */
     unsigned char  sig[SSH_ED25519_SIG_LEN];
 
@@ -83,12 +83,20 @@ wid_reason_t ssh_cert_validity(uint64_t now, uint64_t backdate,
                                uint64_t not_after, uint64_t *valid_after,
                                uint64_t *valid_before);
 
+/* Every check ssh_cert_sign makes on the request, without signing. */
+wid_reason_t ssh_cert_check(const ssh_cert *c);
+
+/* A random serial, never 0 (a KRL cannot revoke serial 0). */
+uint64_t ssh_cert_random_serial(void);
+
 /*
- * Check the request in c, draw a random nonce and non-zero serial, and
- * sign with the CA's libsodium secret key.  On success out holds the
- * certificate blob (caller initialises and frees it) and c->nonce,
- * c->serial, c->ca_pk, c->sig are set.  Nothing is signed unless every
- * check passed.
+ * Check the request in c, draw a random nonce and (when c->serial is 0)
+ * a random non-zero serial, and sign with the CA's libsodium secret key.
+ * A non-zero c->serial is kept: evidence-gated issuance draws it first
+ * so that the receipt recorded before signing names it.  On success out
+ * holds the certificate blob (caller initialises and frees it) and
+ * c->nonce, c->serial, c->ca_pk, c->sig are set.  Nothing is signed
+ * unless every check passed.
  */
 wid_reason_t ssh_cert_sign(ssh_cert *c,
                            const unsigned char ca_sk[SSH_ED25519_SK_LEN],

@@ -1,0 +1,334 @@
+/*
+ * ssh-wid-helper serve: the issuance daemon on a Unix socket.
+ *
+ *   ssh-wid-helper serve --config FILE --socket PATH
+ *
+ * Protocol (docs/ssh.md): one request per connection.  The client sends
+ * a 4-byte big-endian length and that many bytes of JSON (at most
+ * SSH_REQUEST_MAX); the daemon answers the same way and closes.  The
+ * whole exchange must finish within request_timeout_ms.  Every request
+ * is decided and recorded (ssh_issue receipt), a refused peer too.
+ *
+ * The daemon is single-threaded: requests are short (one signature
+ * verification, one Ed25519 signature, one journal append), and a
+ * per-connection deadline bounds a slow client.  SIGTERM or SIGINT
+ * stops it cleanly: the journal's final checkpoint is written, the
+ * socket removed, the CA key wiped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "commands.h"
+#include "conf.h"
+#include "issuer.h"
+#include "peer.h"
+#include "util.h"
+
+#define SERVE_USAGE "serve --config FILE --socket PATH"
+#define SERVE_TICK_MS 200
+
+static volatile sig_atomic_t serve_stop;
+
+
+static void
+serve_on_signal(int sig)
+{
+    (void) sig;
+    serve_stop = 1;
+}
+
+
+static uint64_t
+serve_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+
+/* Read or write exactly n bytes before the deadline; 0 or -1. */
+static int
+serve_io(int fd, void *buf, size_t n, int writing, uint64_t deadline)
+{
+    unsigned char *p = buf;
+    struct pollfd  pfd;
+    uint64_t       now;
+    ssize_t        r;
+
+    while (n > 0) {
+        now = serve_mono_ms();
+        if (now >= deadline) {
+            return -1;
+        }
+        pfd.fd = fd;
+        pfd.events = writing ? POLLOUT : POLLIN;
+        pfd.revents = 0;
+        r = poll(&pfd, 1, (int) (deadline - now));
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return -1;
+        }
+        r = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+        if (r <= 0) {
+            return -1;
+        }
+        p += r;
+        n -= (size_t) r;
+    }
+    return 0;
+}
+
+
+static int
+serve_listen(const ssh_conf *conf, const char *path)
+{
+    struct sockaddr_un  sa;
+    struct stat         st;
+    struct group       *gr;
+    mode_t              old;
+    int                 fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "ssh-wid-helper serve: socket path too long\n");
+        return -1;
+    }
+    /* Replace a stale socket, never anything else. */
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            fprintf(stderr, "ssh-wid-helper serve: %s exists and is not a "
+                    "socket\n", path);
+            return -1;
+        }
+        unlink(path);
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    /* Created owner-only; opened up to socket_mode once it exists. */
+    old = umask(0177);
+    if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+        umask(old);
+        fprintf(stderr, "ssh-wid-helper serve: bind %s: %s\n", path,
+                strerror(errno));
+        close(fd);
+        return -1;
+    }
+    umask(old);
+    if (conf->socket_group != NULL) {
+        gr = getgrnam(conf->socket_group);
+        if (gr == NULL || chown(path, (uid_t) -1, gr->gr_gid) != 0) {
+            fprintf(stderr, "ssh-wid-helper serve: socket_group %s: %s\n",
+                    conf->socket_group, gr ? strerror(errno) : "no such group");
+            unlink(path);
+            close(fd);
+            return -1;
+        }
+    }
+    if (chmod(path, conf->socket_mode) != 0 || listen(fd, 128) != 0) {
+        fprintf(stderr, "ssh-wid-helper serve: %s: %s\n", path,
+                strerror(errno));
+        unlink(path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+
+/* One connection: attest, read, decide, record, answer. */
+static wid_reason_t
+serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, ssh_exe_cache *cache)
+{
+    ssh_peer          peer;
+    ssh_issue_req     req;
+    ssh_issue_result  res;
+    unsigned char     hdr[4];
+    char             *buf = NULL, *out = NULL;
+    json_t           *o;
+    uint64_t          deadline, ticks;
+    uint32_t          len;
+    size_t            olen;
+    wid_reason_t      prc, rc;
+    int               have_req = 0;
+
+    ticks = ssh_peer_ticks_now();
+    deadline = serve_mono_ms() + conf->request_timeout_ms;
+    memset(&req, 0, sizeof(req));
+
+    prc = ssh_peer_attest(cfd, ticks, conf->exe_max_bytes, cache, &peer);
+    if (prc == WID_OK) {
+        prc = ssh_peer_allowed(conf, &peer);
+    }
+
+    /* The request is read even from a refused peer: it is recorded. */
+    if (serve_io(cfd, hdr, 4, 0, deadline) != 0) {
+        return WID_R_SSH_REQUEST_MALFORMED;     /* nothing to answer */
+    }
+    len = (uint32_t) hdr[0] << 24 | (uint32_t) hdr[1] << 16
+          | (uint32_t) hdr[2] << 8 | hdr[3];
+    if (prc == WID_OK && (len == 0 || len > SSH_REQUEST_MAX)) {
+        prc = WID_R_SSH_REQUEST_MALFORMED;
+    } else if (len > 0 && len <= SSH_REQUEST_MAX) {
+        if ((buf = malloc(len)) == NULL) {
+            return WID_R_INTERNAL_NOMEM;
+        }
+        if (serve_io(cfd, buf, len, 0, deadline) != 0) {
+            free(buf);
+            return WID_R_SSH_REQUEST_MALFORMED;
+        }
+        if (prc == WID_OK) {
+            prc = ssh_issue_req_parse(buf, len, &req);
+            have_req = 1;
+        }
+        free(buf);
+    }
+
+    rc = ssh_issuer_handle(is, prc == WID_OK ? &req : NULL, prc, peer.desc,
+                           &res);
+    if (have_req) {
+        ssh_issue_req_free(&req);
+    }
+    o = ssh_issue_result_json(&res);
+    if (o != NULL) {
+        json_object_set_new(o, "peer", json_string(peer.desc));
+        out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+    }
+    ssh_issue_result_free(&res);
+    if (out != NULL) {
+        olen = strlen(out);
+        hdr[0] = (unsigned char) (olen >> 24);
+        hdr[1] = (unsigned char) (olen >> 16);
+        hdr[2] = (unsigned char) (olen >> 8);
+        hdr[3] = (unsigned char) olen;
+        if (serve_io(cfd, hdr, 4, 1, deadline) == 0) {
+            (void) serve_io(cfd, out, olen, 1, deadline);
+        }
+        free(out);
+    }
+    return rc;
+}
+
+
+int
+ssh_wid_cmd_serve(int argc, char **argv)
+{
+    const char       *config = NULL, *sock = NULL;
+    char              err[512];
+    ssh_conf          conf;
+    ssh_issuer        is;
+    ssh_exe_cache    *cache;
+    struct sigaction  sa;
+    struct pollfd     pfd;
+    wid_reason_t      rc;
+    int               i, r, lfd, cfd, ret = 0;
+
+    for (i = 1; i < argc; i++) {
+        if ((r = ssh_wid_opt(argc, argv, &i, "--config", &config)) == 0) {
+            r = ssh_wid_opt(argc, argv, &i, "--socket", &sock);
+        }
+        if (r <= 0) {
+            return ssh_wid_usage_error("serve", r < 0 ? "option needs a value"
+                                       : "unknown argument", SERVE_USAGE);
+        }
+    }
+    if (config == NULL || sock == NULL) {
+        return ssh_wid_usage_error("serve", "--config and --socket are "
+                                   "required", SERVE_USAGE);
+    }
+    rc = ssh_conf_load_issuer(config, &conf, err, sizeof(err));
+    if (rc != WID_OK) {
+        return ssh_wid_fail("serve", rc, err);
+    }
+    rc = ssh_issuer_open(&is, &conf, "serve", err, sizeof(err));
+    if (rc != WID_OK) {
+        ssh_conf_free(&conf);
+        fprintf(stderr, "ssh-wid-helper serve: %s (%s): %s\n",
+                wid_reason_code(rc), wid_reason_text(rc), err);
+        return 2;
+    }
+    if ((cache = calloc(1, sizeof(*cache))) == NULL
+        || (lfd = serve_listen(&conf, sock)) < 0)
+    {
+        free(cache);
+        (void) ssh_issuer_close(&is);
+        ssh_conf_free(&conf);
+        return 2;
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = serve_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    fprintf(stderr, "ssh-wid-helper serve: listening on %s\n", sock);
+    while (!serve_stop) {
+        pfd.fd = lfd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        r = poll(&pfd, 1, SERVE_TICK_MS);
+        if (r > 0) {
+            cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (cfd >= 0) {
+                rc = serve_one(&is, &conf, cfd, cache);
+                close(cfd);
+                if (strncmp(wid_reason_code(rc), "journal.", 8) == 0) {
+                    /* Cannot record: stop issuing rather than go blind. */
+                    fprintf(stderr, "ssh-wid-helper serve: %s: stopping\n",
+                            wid_reason_code(rc));
+                    ret = 2;
+                    break;
+                }
+            }
+        }
+        rc = ssh_issuer_tick(&is);
+        if (rc != WID_OK) {
+            fprintf(stderr, "ssh-wid-helper serve: journal: %s: stopping\n",
+                    wid_reason_code(rc));
+            ret = 2;
+            break;
+        }
+    }
+
+    close(lfd);
+    unlink(sock);
+    rc = ssh_issuer_close(&is);
+    if (rc != WID_OK) {
+        fprintf(stderr, "ssh-wid-helper serve: closing the journal: %s\n",
+                wid_reason_code(rc));
+        ret = 2;
+    }
+    free(cache);
+    ssh_conf_free(&conf);
+    if (ret == 0) {
+        fprintf(stderr, "ssh-wid-helper serve: stopped\n");
+    }
+    return ret;
+}

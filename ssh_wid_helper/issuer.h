@@ -1,0 +1,113 @@
+/*
+ * Evidence-gated issuance: the one place a certificate request is
+ * judged, shared by `issue --config` (one request) and `serve` (a
+ * daemon).
+ *
+ *   evidence (JWT-SVID for our audience, or X.509-SVID + proof of
+ *   possession over the SSH key) -> policy decision for (rule,
+ *   "ssh_issue") -> the rule's ssh block (principals, TTL, source-address,
+ *   force-command, extensions) -> every certificate check -> ssh_issue
+ *   receipt appended -> sign -> issued-certificates index -> return.
+ *
+ * Every request, allowed or denied (a malformed one too), leaves exactly
+ * one ssh_issue receipt, written before anything is returned.  Nothing
+ * is signed unless every check passed and the receipt was appended.
+ */
+#ifndef SSH_WID_ISSUER_H
+#define SSH_WID_ISSUER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "bundle.h"
+#include "conf.h"
+#include "journal.h"
+#include "policy.h"
+#include "receipt.h"
+#include "sshcert.h"
+
+#define SSH_REQUEST_MAX   (64u * 1024u)   /* bytes of one request */
+#define SSH_JWT_LEEWAY    30              /* seconds of clock skew */
+
+typedef struct {
+    const ssh_conf  *conf;
+    wid_policy      *policy;          /* NULL while policy_rc says why */
+    wid_reason_t     policy_rc;
+    struct stat      policy_st, sig_st;
+    wid_pubkey       signer;
+    int              have_signer;
+    wid_bundle_set  *bundles;
+    unsigned char   *ca_sk;           /* sodium_malloc'd, no access at rest */
+    unsigned char    ca_pk[SSH_ED25519_PK_LEN];
+    wid_journal     *journal;
+} ssh_issuer;
+
+/* A parsed request.  Absent members are NULL / 0. */
+typedef struct {
+    unsigned char   pk[SSH_ED25519_PK_LEN];
+    int             have_pk;
+    char           *rule;
+    char          **principals;
+    size_t          nprincipals;
+    int             have_principals;
+    uint64_t        ttl;
+    int             have_ttl;
+    char          **extensions;
+    size_t          nextensions;
+    int             have_extensions;
+    char           *jwt;
+    char           *x509;
+    char           *proof;
+} ssh_issue_req;
+
+typedef struct {
+    wid_verdict_t   verdict;
+    wid_reason_t    reason;
+    char            receipt[WID_RECEIPT_ID_SIZE];   /* "" if none written */
+    char           *cert_line;        /* allow: "ssh-ed25519-cert-v01... \n" */
+    char           *key_id;
+    char          **principals;       /* allow: what the certificate holds */
+    size_t          nprincipals;
+    uint64_t        serial, valid_after, valid_before;
+} ssh_issue_result;
+
+/*
+ * Load the policy, bundles, CA key (guarded memory) and open the journal
+ * as writer "ssh-<role>-<pid>-<ms>".  Any failure is fatal (exit 2): a
+ * helper that cannot record or decide does not issue.
+ */
+wid_reason_t ssh_issuer_open(ssh_issuer *is, const ssh_conf *conf,
+                             const char *role, char *err, size_t errlen);
+/* Final checkpoint, close the journal, wipe the CA key. */
+wid_reason_t ssh_issuer_close(ssh_issuer *is);
+/* Journal timers (checkpoints, fsync) and bundle refresh. */
+wid_reason_t ssh_issuer_tick(ssh_issuer *is);
+
+/* Parse a JSON request; ssh.request_malformed (or a finer code). */
+wid_reason_t ssh_issue_req_parse(const char *buf, size_t len,
+                                 ssh_issue_req *req);
+void ssh_issue_req_free(ssh_issue_req *req);
+
+/*
+ * Decide and, on allow, issue.  req may be NULL when parsing failed with
+ * parse_rc (the deny is still recorded).  peer describes the requester
+ * for the receipt.  Returns res->reason; a journal failure is returned
+ * as such and nothing is issued.
+ */
+wid_reason_t ssh_issuer_handle(ssh_issuer *is, const ssh_issue_req *req,
+                               wid_reason_t parse_rc, const char *peer,
+                               ssh_issue_result *res);
+void ssh_issue_result_free(ssh_issue_result *res);
+
+/* The JSON response (a new jansson object; NULL on allocation failure). */
+struct json_t *ssh_issue_result_json(const ssh_issue_result *res);
+
+/* Open the journal for this process (also used by `principals`). */
+wid_reason_t ssh_journal_open(const ssh_conf *conf, const char *role,
+                              const unsigned char ca_pk[SSH_ED25519_PK_LEN],
+                              wid_journal **out, char *err, size_t errlen);
+
+uint64_t ssh_now_ms(void);
+
+#endif
