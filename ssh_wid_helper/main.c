@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "commands.h"
 #include "wid_version.h"
 
@@ -70,6 +72,11 @@ main(int argc, char **argv)
         return 0;
     }
 
+    /* Guarded memory and the RNG need libsodium initialised. */
+    if (sodium_init() < 0) {
+        fprintf(stderr, "ssh-wid-helper: libsodium failed to initialise\n");
+        return 2;
+    }
     for (i = 0; i < SSH_WID_NCMDS; i++) {
         if (strcmp(ssh_wid_cmds[i].name, argv[1]) == 0
             && ssh_wid_cmds[i].fn != NULL)
