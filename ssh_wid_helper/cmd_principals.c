@@ -24,14 +24,14 @@
 
 #define PRINCIPALS_USAGE \
     "principals --config FILE --user %u --type %t --cert %k " \
-    "[--key-id %i] [--serial %s] [--conn %C]"
+    "[--key-id %i] [--serial %s]"
 
 
 int
 ssh_wid_cmd_principals(int argc, char **argv)
 {
     const char       *config = NULL, *user = NULL, *type = NULL, *b64 = NULL;
-    const char       *key_id = NULL, *serial_s = NULL, *conn = NULL, **slot;
+    const char       *key_id = NULL, *serial_s = NULL, **slot;
     char              err[512], receipt[WID_RECEIPT_ID_SIZE];
     ssh_conf          conf;
     ssh_cert          cert;
@@ -43,11 +43,10 @@ ssh_wid_cmd_principals(int argc, char **argv)
 
     for (i = 1; i < argc; i++) {
         static const char *const names[] = {
-            "--config", "--user", "--type", "--cert", "--key-id", "--serial",
-            "--conn"
+            "--config", "--user", "--type", "--cert", "--key-id", "--serial"
         };
         const char **slots[] = {
-            &config, &user, &type, &b64, &key_id, &serial_s, &conn
+            &config, &user, &type, &b64, &key_id, &serial_s
         };
         size_t k;
 
@@ -86,7 +85,6 @@ ssh_wid_cmd_principals(int argc, char **argv)
     memset(&res, 0, sizeof(res));
     req.user = user;
     req.now = ssh_wid_now();
-    req.conn = conn;
 
     rc = ssh_conf_load(config, &conf, err, sizeof(err));
     if (rc != WID_OK) {

@@ -287,7 +287,6 @@ ssh_login_receipt(const ssh_conf *conf, const ssh_login_req *req,
     r.str[WID_RF_REASON] = wid_reason_code(rc);
     r.str[WID_RF_OPERATION] = "ssh_login";
     r.str[WID_RF_SSH_PRINCIPALS] = req->user;   /* the principal asked for */
-    r.str[WID_RF_PEER] = req->conn;
     if (c != NULL) {
         ssh_pubkey_fingerprint(c->pk, fp);
         r.str[WID_RF_SSH_KEY_FP] = fp;
@@ -314,9 +313,6 @@ ssh_login_receipt(const ssh_conf *conf, const ssh_login_req *req,
     if (req->user != NULL && strlen(req->user) > WID_RECEIPT_STR_MAX) {
         r.str[WID_RF_SSH_PRINCIPALS] = NULL;
     }
-    if (req->conn != NULL && strlen(req->conn) > WID_RECEIPT_STR_MAX) {
-        r.str[WID_RF_PEER] = NULL;
-    }
 
     jrc = ssh_journal_open(conf, "login", conf->ca_pk, &j, err, sizeof(err));
     if (jrc != WID_OK) {
@@ -327,7 +323,6 @@ ssh_login_receipt(const ssh_conf *conf, const ssh_login_req *req,
         /* Hostile text from sshd's arguments: record the decision
          * without it rather than not at all. */
         r.str[WID_RF_SSH_PRINCIPALS] = NULL;
-        r.str[WID_RF_PEER] = NULL;
         jrc = wid_journal_append(j, &r, ssh_now_ms(), id, &seq);
     }
     if (jrc != WID_OK) {

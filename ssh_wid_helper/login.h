@@ -27,7 +27,6 @@ typedef struct {
     const char     *user;       /* %u: the account being logged into */
     const ssh_cert *cert;       /* parsed and signature-checked, or NULL */
     uint64_t        now;
-    const char     *conn;       /* %C (client addr port local addr port), or NULL */
 } ssh_login_req;
 
 typedef struct {

@@ -27,7 +27,7 @@ static const struct {
     { "serve", ssh_wid_cmd_serve, "serve --config FILE --socket PATH" },
     { "principals", ssh_wid_cmd_principals,
       "principals --config FILE --user %u --type %t --cert %k "
-      "[--key-id %i] [--serial %s] [--conn %C]" },
+      "[--key-id %i] [--serial %s]" },
     { "revoke", ssh_wid_cmd_revoke,
       "revoke --krl FILE --ca CA.pub (--serial N | --key-id ID | "
       "--spiffe-id ID --index FILE)..." },

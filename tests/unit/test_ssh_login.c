@@ -220,7 +220,7 @@ static wid_reason_t
 decide(const ssh_conf *conf, const ssh_cert *c, const char *user,
        uint64_t now, ssh_login_result *res)
 {
-    ssh_login_req req = { user, c, now, NULL };
+    ssh_login_req req = { user, c, now };
 
     return ssh_login_decide(conf, &req, res);
 }

@@ -214,12 +214,21 @@ sub write_helper_config {
         chown($uid, $gid, $log);
     }
     my $text = "# written by WidSshd\nca_pubkey $c{ca_pubkey}\n"
-             . "krl $c{krl}\nlog $log\n";
+             . "krl $c{krl}\nlog $log\n" . ($c{extra_conf} // '');
     spew("$d/helper.conf", $text, 0644);
     return "$d/helper.conf";
 }
 
 sub helper_log { slurp("$_[0]{dir}/helper.log") }
+
+# Hand files to the account the AuthorizedPrincipalsCommand runs as (the
+# receipt key must be owned by the user reading it).
+sub give_to_cmd_user {
+    my ($self, @paths) = @_;
+    return if $< != 0;
+    my (undef, undef, $uid, $gid) = getpwnam($self->{cmd_user});
+    chown($uid, $gid, @paths);
+}
 
 sub start {
     my ($self, %c) = @_;
