@@ -33,6 +33,13 @@ ssh_key_id_spiffe(const char *key_id, char *out, size_t outlen)
 wid_reason_t
 ssh_issued_append(const char *path, const ssh_cert *c)
 {
+    return ssh_issued_append_sync(path, c, 1);
+}
+
+
+wid_reason_t
+ssh_issued_append_sync(const char *path, const ssh_cert *c, int do_fsync)
+{
     char          serial[24], sid[SSH_KEY_ID_MAX + 1], kfp[64], cfp[64];
     json_t       *o, *pr;
     char         *line = NULL;
@@ -100,7 +107,7 @@ ssh_issued_append(const char *path, const ssh_cert *c)
         do {
             w = write(fd, line, len + 1);
         } while (w < 0 && errno == EINTR);
-        if (w == (ssize_t) (len + 1) && fsync(fd) == 0) {
+        if (w == (ssize_t) (len + 1) && (!do_fsync || fsync(fd) == 0)) {
             rc = WID_OK;
         }
     }

@@ -28,6 +28,10 @@
 
 /* Append one entry for c (signed); the file is created mode 0640. */
 wid_reason_t ssh_issued_append(const char *path, const ssh_cert *c);
+/* The same; fsync only when do_fsync (else the line is written to the
+ * kernel before returning, durable at the next writeback). */
+wid_reason_t ssh_issued_append_sync(const char *path, const ssh_cert *c,
+                                    int do_fsync);
 
 /*
  * Serials of certificates for spiffe_id still valid at now (valid_before

@@ -858,7 +858,10 @@ ssh_issuer_handle(ssh_issuer *is, const ssh_issue_req *req,
 
     /* Recorded before it is handed out: revocation can always find it. */
     if (rc == WID_OK) {
-        rc = ssh_issued_append(is->conf->index_path, &st->cert);
+        /* Durable like the receipts (journal_fsync). */
+        rc = ssh_issued_append_sync(is->conf->index_path, &st->cert,
+                                    is->conf->journal_fsync
+                                    == WID_FSYNC_ALWAYS);
     }
     if (rc == WID_OK) {
         rc = ssh_format_line(SSH_ED25519_CERT_NAME, blob.data, blob.len,
