@@ -166,7 +166,7 @@ write_policy($policy, user => $user, source => '[192.0.2.0/24]');
 new_log();
 ($rc, $out) = login($jwt_cert);
 isnt($rc, 0, 'source addresses narrowed after issuance: login refused');
-like(new_log(), qr/192\.0\.2\.0\/24|not allowed from|Authentication tried for .* with correct key but not from a permitted host/,
+like(new_log(), qr/with correct key but not from a permitted host \(host=127\.0\.0\.1, ip=127\.0\.0\.1, required=192\.0\.2\.0\/24\)/,
      'by sshd, on the from= the helper printed');
 write_policy($policy, user => $user);
 ($rc) = login($jwt_cert);
@@ -177,6 +177,17 @@ isnt($rc, 0, 'policy that does not load: login refused (fail closed)');
 like(last_decision(), qr/"reason":"policy\.syntax_error"/, 'policy.syntax_error');
 write_policy($policy, user => $user);
 verified('logins against a tightened policy');
+
+# A certificate from the same CA that wid did not issue from evidence
+# (operator mode, free-form key id): the policy cannot re-check it.
+($rc, undef, $err) = run($H, 'issue', '--ca-key', $p->{ca_key}, '--pubkey',
+                         "$key.pub", '--principal', $user, '--ttl', '120',
+                         '--key-id', 'hand-made', '--out', "$d/manual-cert.pub");
+is($rc, 0, 'operator-mode certificate made') or diag($err);
+($rc, $out) = login("$d/manual-cert.pub");
+isnt($rc, 0, 'refused: key id not from evidence-gated issuance');
+like(last_decision(), qr/"verdict":"deny","reason":"ssh\.key_id_foreign"/,
+     'ssh.key_id_foreign');
 
 # 5. serve: the daemon issues, the certificate logs in
 my $sock = "$d/issue.sock";

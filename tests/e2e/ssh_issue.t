@@ -120,6 +120,7 @@ for my $case (
     [ 'TTL overflow', ['--ttl', '18446744073709551617'], 'ssh.ttl_invalid' ],
     [ 'TTL zero', ['--ttl', '0'], 'ssh.ttl_invalid' ],
     [ 'rule not served', ['--rule', 'ssh_other'], 'ssh.rule_not_offered' ],
+    [ 'rule without an ssh block', ['--rule', 'http_only'], 'ssh.rule_no_ssh' ],
     [ 'rule needing an attested tier (no attestation yet)',
       ['--rule', 'ssh_attested'], 'policy.attestation_missing' ],
 ) {

@@ -107,6 +107,8 @@ rules:
       max_ttl_seconds: $ttl
       source_address: $src
 $fc      extensions: $exts
+  http_only:
+    allow: [ssh_issue, GET]
   ssh_attested:
     allow: [ssh_issue, ssh_login]
     require_workload_identity:
@@ -133,7 +135,7 @@ sub issuer_conf {
     my $path = $o{path} // "$p->{dir}/issuer.conf";
     my $text = "ca_key $p->{ca_key}\n"
              . "policy $o{policy}\n"
-             . "rule ssh_e2e\nrule ssh_attested\n"
+             . "rule ssh_e2e\nrule ssh_attested\nrule http_only\n"
              . "audience wid-ssh-test\n"
              . "bundle a.org=$p->{jwt_bundle}\n"
              . "bundle a.org=$p->{x509_bundle}\n"
