@@ -1367,17 +1367,19 @@ wid_tpm_verify(const unsigned char *evidence, size_t len,
         }
     }
 
-    /* 8. Clock and counters. */
-    if (att.clockInfo.safe != TPM2_YES) {
-        rc = WID_R_ATTEST_TPM_CLOCK_UNSAFE;
-        goto done;
-    }
+    /* 8. Counters never go backwards for this EK (a rolled-back or
+     *    cloned TPM state), then the clock must be one the TPM vouches
+     *    for: safe=0 means a larger Clock may have been reported before. */
     quoted->present = 1;
     quoted->reset_count = att.clockInfo.resetCount;
     quoted->restart_count = att.clockInfo.restartCount;
     quoted->clock = att.clockInfo.clock;
     rc = wid_tpm_counters_check(p->last, quoted);
     if (rc != WID_OK) {
+        goto done;
+    }
+    if (att.clockInfo.safe != TPM2_YES) {
+        rc = WID_R_ATTEST_TPM_CLOCK_UNSAFE;
         goto done;
     }
 
