@@ -23,7 +23,12 @@
 
 #include "attest.h"
 #include "attest_state.h"
+#include "attest_iid.h"
+#include "attest_registry.h"
+#include "attest_result.h"
+#include "attest_token.h"
 #include "attest_tpm.h"
+#include "keyfile.h"
 #include "bytes.h"
 #include "commands.h"
 
@@ -524,29 +529,237 @@ wid_cmd_attest(int argc, char **argv)
 
 
 static wid_reason_t
+wid_attest_verify_iid(const wid_attest_opts *o, const unsigned char *ev,
+                      size_t ev_len, wid_attestation *out)
+{
+    wid_iid_params  p;
+    STACK_OF(X509) *pinned = NULL;
+    char            inst[WID_IID_INSTANCE_MAX + 1], note[128];
+    wid_reason_t    rc;
+
+    if (o->aws_cert == NULL || o->state == NULL) {
+        return WID_R_ATTEST_CONFIG_INVALID;
+    }
+    rc = wid_attest_load_certs(o->aws_cert, &pinned);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    memset(&p, 0, sizeof(p));
+    p.pinned = pinned;
+    p.now = o->now;
+    p.ttl = o->ttl;
+    p.verifier = o->verifier;
+    rc = wid_iid_verify(ev, ev_len, &p, out, inst);
+    sk_X509_pop_free(pinned, X509_free);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    /* A document has no nonce: only its first use counts. */
+    snprintf(note, sizeof(note), "{\"firstUse\":%lld}\n",
+             (long long) o->now);
+    rc = wid_attest_state_first_use(o->state, "aws_iid", inst, note,
+                                    WID_R_ATTEST_IID_REPLAYED);
+    if (rc != WID_OK) {
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
+
+
+static wid_reason_t
+wid_attest_verify_token(const wid_attest_opts *o, wid_attest_kind kind,
+                        const unsigned char *ev, size_t ev_len,
+                        wid_attestation *out)
+{
+    wid_token_params  p;
+    unsigned char    *jwks = NULL;
+    size_t            jwks_len, len = ev_len;
+    wid_reason_t      rc;
+
+    if (o->jwks == NULL || o->audience == NULL
+        || (kind == WID_ATTEST_K8S_PSAT && o->issuer == NULL))
+    {
+        return WID_R_ATTEST_CONFIG_INVALID;
+    }
+    if (wid_read_file(o->jwks, 1024 * 1024, &jwks, &jwks_len) != WID_OK) {
+        return WID_R_ATTEST_CONFIG_INVALID;
+    }
+    /* A token file usually ends with a newline. */
+    while (len > 0 && (ev[len - 1] == '\n' || ev[len - 1] == '\r')) {
+        len--;
+    }
+    memset(&p, 0, sizeof(p));
+    p.issuer = o->issuer != NULL ? o->issuer : WID_GITHUB_OIDC_ISSUER;
+    p.audience = o->audience;
+    p.now = o->now;
+    p.leeway = 30;
+    p.max_lifetime = o->max_lifetime;
+    p.ttl = o->ttl;
+    p.verifier = o->verifier;
+    rc = wid_token_verify(kind, ev, len, jwks, jwks_len, &p, out);
+    free(jwks);
+    return rc;
+}
+
+
+static wid_reason_t
 wid_attest_verify_other(const wid_attest_opts *o, wid_attest_kind kind,
                         const unsigned char *ev, size_t ev_len,
                         wid_attestation *out)
 {
-    (void) o;
-    (void) kind;
-    (void) ev;
-    (void) ev_len;
-    (void) out;
-    return WID_R_ATTEST_KIND_UNKNOWN;
+    switch (kind) {
+    case WID_ATTEST_AWS_IID:
+        return wid_attest_verify_iid(o, ev, ev_len, out);
+    case WID_ATTEST_K8S_PSAT:
+    case WID_ATTEST_GITHUB_OIDC:
+        return wid_attest_verify_token(o, kind, ev, ev_len, out);
+    default:
+        /* unix attests a socket peer: a library call for the helper. */
+        return WID_R_ATTEST_KIND_UNKNOWN;
+    }
+}
+
+
+static wid_reason_t
+wid_attest_load_pubkeys(const wid_attest_opts *o, wid_pubkey *keys)
+{
+    size_t i;
+
+    if (o->npubkeys == 0) {
+        return WID_R_ATTEST_CONFIG_INVALID;
+    }
+    for (i = 0; i < o->npubkeys; i++) {
+        if (wid_pubkey_load(o->pubkeys[i], &keys[i]) != WID_OK) {
+            return WID_R_ATTEST_CONFIG_INVALID;
+        }
+    }
+    return WID_OK;
+}
+
+
+/* JWS text from an argument: the token itself or @FILE. */
+static wid_reason_t
+wid_attest_jws_arg(const char *arg, char **out, size_t *len)
+{
+    unsigned char *buf;
+    size_t         n;
+
+    if (arg[0] != '@') {
+        *out = strdup(arg);
+        *len = strlen(arg);
+        return *out != NULL ? WID_OK : WID_R_INTERNAL_NOMEM;
+    }
+    if (wid_read_file(arg + 1, WID_ATTEST_RESULT_MAX, &buf, &n) != WID_OK) {
+        return WID_R_ATTEST_CONFIG_INVALID;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        buf[--n] = '\0';
+    }
+    *out = (char *) buf;
+    *len = n;
+    return WID_OK;
+}
+
+
+/* Phase 1 or 2 of registration, from --entries (and --node-result). */
+static wid_reason_t
+wid_attest_bind(const wid_attest_opts *o, wid_attestation *a)
+{
+    wid_registry      *reg = NULL;
+    wid_attest_result  node;
+    wid_pubkey         keys[WID_ATTEST_CLI_KEYS_MAX];
+    unsigned char     *buf;
+    char              *jws = NULL;
+    size_t             len;
+    wid_reason_t       rc;
+
+    if (wid_read_file(o->entries, WID_FILE_MAX, &buf, &len) != WID_OK) {
+        return WID_R_ATTEST_CONFIG_INVALID;
+    }
+    rc = wid_registry_load(buf, len, &reg);
+    free(buf);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    if (wid_attest_kind_role(a->kind) == WID_ATTEST_ROLE_NODE) {
+        rc = wid_registry_match_node(reg, a);
+    } else if (o->node_result == NULL) {
+        rc = WID_R_ATTEST_NODE_NOT_ATTESTED;
+    } else {
+        /* The node's own signed result says which node this is. */
+        rc = wid_attest_load_pubkeys(o, keys);
+        if (rc == WID_OK) {
+            rc = wid_attest_jws_arg(o->node_result, &jws, &len);
+        }
+        if (rc == WID_OK) {
+            rc = wid_attest_result_verify(jws, len, keys, o->npubkeys,
+                                          o->now, o->max_age, &node);
+            if (rc != WID_OK) {
+                rc = WID_R_ATTEST_NODE_NOT_ATTESTED;
+            }
+        }
+        if (rc == WID_OK) {
+            rc = wid_registry_match_workload(reg, node.spiffe_id, a);
+        }
+        free(jws);
+    }
+    wid_registry_free(reg);
+    return rc;
 }
 
 
 static int
 wid_attest_finish(const wid_attest_opts *o, wid_attestation *a)
 {
-    json_t *j = wid_attestation_to_json(a);
+    wid_seckey    key;
+    json_t       *j;
+    char         *jws = NULL;
+    wid_reason_t  rc;
 
-    (void) o;
-    if (j == NULL) {
-        return WID_EXIT_USAGE;
+    if (o->entries != NULL) {
+        rc = wid_attest_bind(o, a);
+        if (rc != WID_OK) {
+            return wid_attest_report(o, "verify", rc);
+        }
+    } else if (o->spiffe_id != NULL) {
+        /* The operator binds the identity explicitly (verifier bridge
+         * for a workload whose SVID is known). */
+        if (strncmp(o->spiffe_id, "spiffe://", 9) != 0
+            || wid_attest_strlcpy(a->spiffe_id, o->spiffe_id,
+                                  sizeof(a->spiffe_id)) != 0)
+        {
+            fprintf(stderr, "wid attest verify: bad --spiffe-id\n");
+            return WID_EXIT_USAGE;
+        }
     }
-    json_dumpf(j, stdout, JSON_INDENT(2));
+
+    j = wid_attestation_to_json(a);
+    if (j == NULL) {
+        return wid_attest_report(o, "verify", WID_R_INTERNAL_NOMEM);
+    }
+    if (o->sign_key != NULL) {
+        if (a->spiffe_id[0] == '\0') {
+            json_decref(j);
+            fprintf(stderr, "wid attest verify: --sign-key needs a bound"
+                            " SPIFFE ID (--entries or --spiffe-id)\n");
+            return WID_EXIT_USAGE;
+        }
+        rc = wid_seckey_load(o->sign_key, &key);
+        if (rc == WID_OK) {
+            rc = wid_attest_result_sign(a, &key, &jws);
+            wid_seckey_wipe(&key);
+        }
+        if (rc != WID_OK) {
+            json_decref(j);
+            fprintf(stderr, "wid attest verify: %s: %s\n", o->sign_key,
+                    wid_reason_code(rc));
+            return WID_EXIT_USAGE;
+        }
+        json_object_set_new(j, "result", json_string(jws));
+        free(jws);
+    }
+    json_object_set_new(j, "verified", json_true());
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     putchar('\n');
     json_decref(j);
     return WID_EXIT_OK;
@@ -556,6 +769,46 @@ wid_attest_finish(const wid_attest_opts *o, wid_attestation *a)
 static int
 wid_attest_cmd_result_verify(const wid_attest_opts *o)
 {
-    (void) o;
-    return WID_EXIT_USAGE;
+    wid_pubkey         keys[WID_ATTEST_CLI_KEYS_MAX];
+    wid_attest_result  r;
+    char              *jws = NULL, hex[65];
+    const char        *type;
+    size_t             len;
+    json_t            *j;
+    wid_reason_t       rc;
+
+    if (o->positional == NULL || o->npubkeys == 0) {
+        wid_attest_usage(stderr);
+        return WID_EXIT_USAGE;
+    }
+    rc = wid_attest_load_pubkeys(o, keys);
+    if (rc == WID_OK) {
+        rc = wid_attest_jws_arg(o->positional, &jws, &len);
+    }
+    if (rc == WID_OK) {
+        rc = wid_attest_result_verify(jws, len, keys, o->npubkeys, o->now,
+                                      o->max_age, &r);
+    }
+    free(jws);
+    if (rc == WID_OK && o->spiffe_id != NULL) {
+        type = r.type;
+        rc = wid_attest_result_check(&r, o->spiffe_id, &type, 1);
+    }
+    if (rc != WID_OK) {
+        return wid_attest_report(o, "result verify", rc);
+    }
+    wid_attest_hex(r.evidence_sha256, 32, hex);
+    j = json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s}",
+                  "verified", 1, "verifier", r.verifier,
+                  "attestationType", r.type, "spiffeId", r.spiffe_id,
+                  "tier", r.tier, "kid", r.kid,
+                  "issuedAt", (json_int_t) r.issued_at,
+                  "expiresAt", (json_int_t) r.expires_at,
+                  "evidenceSha256", hex);
+    if (j != NULL) {
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        putchar('\n');
+        json_decref(j);
+    }
+    return WID_EXIT_OK;
 }

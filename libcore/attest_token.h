@@ -52,4 +52,15 @@ wid_reason_t wid_token_check_claims(wid_attest_kind kind,
                                     const unsigned char *token, size_t len,
                                     wid_attestation *out);
 
+/*
+ * Verify a compact JWS token with the issuer's JWKS (kid required and
+ * present in the JWKS: attest.token_key_unknown; signature:
+ * attest.token_bad_signature), then its claims as above.
+ */
+wid_reason_t wid_token_verify(wid_attest_kind kind,
+                              const unsigned char *token, size_t len,
+                              const unsigned char *jwks, size_t jwks_len,
+                              const wid_token_params *p,
+                              wid_attestation *out);
+
 #endif
