@@ -29,6 +29,7 @@
 #include "attest_token.h"
 #include "attest_tpm.h"
 #include "keyfile.h"
+#include "spiffe_id.h"
 #include "bytes.h"
 #include "commands.h"
 
@@ -724,7 +725,8 @@ wid_attest_finish(const wid_attest_opts *o, wid_attestation *a)
     } else if (o->spiffe_id != NULL) {
         /* The operator binds the identity explicitly (verifier bridge
          * for a workload whose SVID is known). */
-        if (strncmp(o->spiffe_id, "spiffe://", 9) != 0
+        if (wid_spiffe_id_parse(o->spiffe_id, strlen(o->spiffe_id), NULL)
+            != WID_OK
             || wid_attest_strlcpy(a->spiffe_id, o->spiffe_id,
                                   sizeof(a->spiffe_id)) != 0)
         {

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "attest_registry.h"
+#include "spiffe_id.h"
 
 #define WID_REG_ENTRIES_MAX 10000
 
@@ -41,26 +42,11 @@ wid_attest_tier_rank(const char *tier)
 }
 
 
-/* spiffe://<td>[/path]: enough here to refuse obvious garbage; the SVID
- * verifier applies the full SPIFFE ID rules where identities are used. */
+/* Entry IDs follow the SPIFFE ID rules of the identity core. */
 static int
 wid_reg_id_ok(const char *id)
 {
-    size_t n = strlen(id), i;
-
-    if (n <= 9 || n > WID_ATTEST_ID_MAX || strncmp(id, "spiffe://", 9) != 0
-        || id[9] == '/' || id[n - 1] == '/')
-    {
-        return 0;
-    }
-    for (i = 9; i < n; i++) {
-        if ((unsigned char) id[i] <= 0x20 || (unsigned char) id[i] >= 0x7f
-            || id[i] == '?' || id[i] == '#' || id[i] == '%' || id[i] == '@')
-        {
-            return 0;
-        }
-    }
-    return 1;
+    return wid_spiffe_id_parse(id, strlen(id), NULL) == WID_OK;
 }
 
 

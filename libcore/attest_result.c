@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "attest_result.h"
+#include "spiffe_id.h"
 
 
 static char *
@@ -45,44 +46,29 @@ wid_result_unb64url(const char *in, size_t in_len, unsigned char *out,
 }
 
 
-/* trustDomain and path of spiffe://td/path. */
-static void
-wid_result_split_id(const char *id, char *td, size_t td_size,
-                    const char **path)
-{
-    const char *p = id + 9, *slash = strchr(p, '/');
-    size_t      n = slash != NULL ? (size_t) (slash - p) : strlen(p);
-
-    if (n >= td_size) {
-        n = td_size - 1;
-    }
-    memcpy(td, p, n);
-    td[n] = '\0';
-    *path = slash != NULL ? slash : "";
-}
-
-
 wid_reason_t
 wid_attest_result_sign(const wid_attestation *a, const wid_seckey *key,
                        char **jws)
 {
     unsigned char  sig[WID_ED25519_SIG_LEN];
-    char           kid[WID_KEY_ID_HEX_LEN + 1], hex[65], td[256];
+    char           kid[WID_KEY_ID_HEX_LEN + 1], hex[65];
+    wid_spiffe_id  sid;
     char           sel[WID_ATTEST_SEL_TYPE_MAX + WID_ATTEST_SEL_VALUE_MAX + 2];
     char          *h = NULL, *p = NULL, *hb = NULL, *pb = NULL, *sb = NULL;
     char          *out = NULL;
-    const char    *path;
     json_t        *hdr = NULL, *pay = NULL, *sels;
     size_t         i, n;
     wid_reason_t   rc = WID_R_INTERNAL_NOMEM;
 
     *jws = NULL;
-    if (strncmp(a->spiffe_id, "spiffe://", 9) != 0 || a->type[0] == '\0') {
+    if (a->type[0] == '\0'
+        || wid_spiffe_id_parse(a->spiffe_id, strlen(a->spiffe_id), &sid)
+           != WID_OK)
+    {
         return WID_R_ATTEST_RESULT_MALFORMED;
     }
     wid_pubkey_id(&key->pub, kid);
     wid_attest_hex(a->evidence_sha256, 32, hex);
-    wid_result_split_id(a->spiffe_id, td, sizeof(td), &path);
 
     sels = json_array();
     for (i = 0; sels != NULL && i < a->nselectors; i++) {
@@ -107,7 +93,8 @@ wid_attest_result_sign(const wid_attestation *a, const wid_seckey *key,
                     "evidenceSha256", hex,
                     "attestationType", a->type,
                     "workloadIdentity", "scheme", "spiffe",
-                    "uri", a->spiffe_id, "trustDomain", td, "path", path,
+                    "uri", sid.id, "trustDomain", sid.trust_domain,
+                    "path", sid.path,
                     "tier", a->tier, "subject", a->subject,
                     "selectors", sels);
     if (hdr == NULL || pay == NULL) {
@@ -303,7 +290,8 @@ wid_attest_result_verify(const char *jws, size_t len, const wid_pubkey *keys,
         || strcmp(json_string_value(v), "spiffe") != 0
         || wid_result_str(wi, "uri", out->spiffe_id, sizeof(out->spiffe_id),
                           0) != 0
-        || strncmp(out->spiffe_id, "spiffe://", 9) != 0
+        || wid_spiffe_id_parse(out->spiffe_id, strlen(out->spiffe_id), NULL)
+           != WID_OK
         || out->expires_at <= out->issued_at)
     {
         goto done;

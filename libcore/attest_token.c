@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "attest_token.h"
+#include "jws.h"
 
 /* Bounds for time claims: beyond 2^40 seconds nothing is meaningful and
  * sums stay far from overflow. */
@@ -241,8 +242,6 @@ wid_token_check_claims(wid_attest_kind kind, const json_t *claims,
 }
 
 
-#if __has_include("jws.h")
-#include "jws.h"
 
 /* The JWKS key whose kid is the token's; the JWKS is the issuer's
  * (Kubernetes service-account issuer, GitHub's OIDC keys). */
@@ -310,24 +309,3 @@ wid_token_verify(wid_attest_kind kind, const unsigned char *token,
     wid_jws_clear(&jws);
     return rc;
 }
-
-#else
-
-/* Until the identity core's JWS verifier is in the tree, no token can be
- * verified: refuse rather than accept unsigned claims. */
-wid_reason_t
-wid_token_verify(wid_attest_kind kind, const unsigned char *token,
-                 size_t len, const unsigned char *jwks, size_t jwks_len,
-                 const wid_token_params *p, wid_attestation *out)
-{
-    (void) kind;
-    (void) token;
-    (void) len;
-    (void) jwks;
-    (void) jwks_len;
-    (void) p;
-    memset(out, 0, sizeof(*out));
-    return WID_R_ATTEST_CONFIG_INVALID;
-}
-
-#endif
