@@ -21,7 +21,7 @@ for my $t (qw(swtpm swtpm_setup tpm2_quote)) {
 
 my $d = tempdir(CLEANUP => 1);
 my $n = "$d/node";
-my $st = "$d/state";
+our $st = "$d/state";
 
 sub sh { my $o = `@_ 2>&1`; return ($? >> 8, $o) }
 sub must { my ($rc, $o) = sh(@_); die "failed: @_\n$o" if $rc; $o }
@@ -192,6 +192,32 @@ my $badmagic = edit_ev($ev, sub {
 ($rc, $out) = verify($badmagic);
 like($out, qr/attest\.tpm_bad_magic/, 'not TPM_GENERATED: refused');
 
+($ch, $cred, $ev) = fresh_ev();
+my $notquote = edit_ev($ev, sub {
+    my $q = decode_base64($_[0]{quote});
+    substr($q, 4, 2) = "\x80\x17";          # TPM_ST_ATTEST_CERTIFY
+    $_[0]{quote} = encode_base64($q, '');
+});
+($rc, $out) = verify($notquote);
+like($out, qr/attest\.tpm_not_quote/, 'attestation of another type: refused');
+
+# An RSASSA signature offered for the ECDSA AK's quote.
+my $rsasig = decode_json(slurp($first_ev))->{signature};
+(undef, $ch, $cred) = challenge(ak_pub => "$n/ak2.pub");
+$ev = answer($ch, $cred, "--ak 0x81010003 --ak-pub $n/ak2.pub");
+($rc, $out) = verify(edit_ev($ev, sub { $_[0]{signature} = $rsasig }));
+like($out, qr/attest\.tpm_signature_scheme/,
+     'signature scheme other than the AK\'s: refused');
+
+must("$tpm ekcert-ecc $n");
+system("$wid attest challenge --kind tpm --state $st $roots"
+       . " --ek-cert $n/ek-ecc.der --ek-chain $n/ekchain.pem"
+       . " --ak-public $n/ak.pub --cred-out $d/cred-ecc > /dev/null"
+       . " 2> $d/ecc.err");
+is($? >> 8, 1, 'ECC (P-384) EK: refused, not half-supported');
+like(slurp("$d/ecc.err"), qr/attest\.tpm_ek_unsupported/,
+     '... EK unsupported');
+
 must("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
      . " -keyout $d/other.key -out $d/other.pem -subj /CN=other -days 2");
 {
@@ -228,6 +254,18 @@ must("$tpm start $n");
 ($rc, $out) = verify($ev);
 is($rc, 1, 'TPM state rolled back: refused');
 like($out, qr/attest\.tpm_counter_decreased/, '... reset count decreased');
+
+# --- power loss: the TPM no longer vouches for its clock ----------------
+# (A verifier that never saw this node: only the clock is at issue.)
+must("$tpm crash $n");
+must("$tpm start $n");
+{
+    local $st = "$d/state-fresh";
+    ($ch, $cred, $ev) = fresh_ev();
+    ($rc, $out) = verify($ev);
+}
+is($rc, 1, 'quote after power loss (safe=0): refused');
+like($out, qr/attest\.tpm_clock_unsafe/, '... clock unsafe') or diag($out);
 
 # --- usage ---------------------------------------------------------------
 ($rc, $out) = sh("$wid attest verify --kind tpm --evidence $ev");

@@ -574,6 +574,21 @@ test_unix_peer(void **state)
                      WID_R_ATTEST_UNIX_PROCESS_CHANGED);
     close(sv[0]);
 
+    /* /proc entries that cannot be read (a fake /proc without exe). */
+    {
+        char  root[100], cmd[400];
+
+        snprintf(root, sizeof(root), "%s/proc", dir);
+        snprintf(cmd, sizeof(cmd), "mkdir -p %s/42 && cp /proc/self/stat"
+                 " /proc/self/status %s/42/", root, root);
+        assert_int_equal(system(cmd), 0);
+        p.proc_root = root;
+        assert_int_equal(wid_unix_attest_pid(42, geteuid(), getegid(), &p,
+                                             &att),
+                         WID_R_ATTEST_UNIX_PROC);
+        p.proc_root = NULL;
+    }
+
     /* Not a socket at all. */
     assert_int_equal(wid_unix_attest_fd(0 - 1, &p, &att),
                      WID_R_ATTEST_UNIX_PEERCRED);
