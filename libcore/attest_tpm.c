@@ -524,7 +524,7 @@ wid_tpm_make_credential(EVP_PKEY *ek_pub, const unsigned char *ak_name,
     size_t          enclen = sizeof(encseed), plen, total, off;
     EVP_PKEY_CTX   *pctx = NULL;
     EVP_CIPHER_CTX *cctx = NULL;
-    int             outl = 0, ok = 0;
+    int             outl = 0;
     wid_reason_t    rc = WID_R_INTERNAL_CRYPTO;
 
     *out = NULL;
@@ -626,11 +626,9 @@ wid_tpm_make_credential(EVP_PKEY *ek_pub, const unsigned char *ak_name,
     memcpy(buf + off, encseed, enclen);
     *out = buf;
     *out_len = total;
-    ok = 1;
     rc = WID_OK;
 
 done:
-    (void) ok;
     OPENSSL_free(label);
     EVP_PKEY_CTX_free(pctx);
     EVP_CIPHER_CTX_free(cctx);
