@@ -100,7 +100,8 @@ typedef struct {
     ngx_http_wid_policy_t      *policy;
     ngx_str_t                   rule;
     ngx_http_complex_value_t   *operation;
-    ngx_uint_t                  credential;
+    ngx_uint_t                  credential;   /* as configured */
+    ngx_uint_t                  accept;       /* effective */
     ngx_str_t                   audience;
     ngx_str_t                   jwt_header;   /* lowercase */
     ngx_uint_t                  jwt_header_hash;
@@ -178,6 +179,7 @@ void ngx_http_wid_policy_decide(ngx_http_wid_policy_t *policy,
     ngx_str_t *rule, ngx_str_t *operation, ngx_http_wid_ident_t *ident,
     ngx_http_wid_decision_t *out);
 const char *ngx_http_wid_policy_hash(ngx_http_wid_policy_t *policy);
+const char *ngx_http_wid_policy_signer(ngx_http_wid_policy_t *policy);
 
 
 /* ngx_http_wid_cache.c */

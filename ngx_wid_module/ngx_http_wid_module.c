@@ -408,7 +408,7 @@ ngx_http_wid_authenticate(ngx_http_request_t *r,
      * A bearer token, when accepted and present, is the credential of
      * this request; otherwise the TLS peer certificate of the connection.
      */
-    if (wlcf->credential & NGX_HTTP_WID_CRED_JWT) {
+    if (wlcf->accept & NGX_HTTP_WID_CRED_JWT) {
 
         rc = ngx_http_wid_find_token(r, wlcf, &token);
         if (rc != WID_OK) {
@@ -422,10 +422,10 @@ ngx_http_wid_authenticate(ngx_http_request_t *r,
         }
     }
 
-    if (wlcf->credential & NGX_HTTP_WID_CRED_X509) {
+    if (wlcf->accept & NGX_HTTP_WID_CRED_X509) {
 
         if (r->connection->ssl == NULL) {
-            if (wlcf->credential == NGX_HTTP_WID_CRED_X509) {
+            if (wlcf->accept == NGX_HTTP_WID_CRED_X509) {
                 ctx->credential = NGX_HTTP_WID_CRED_X509;
                 return WID_R_HTTP_TLS_REQUIRED;
             }
@@ -902,10 +902,22 @@ ngx_http_wid_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->attestation_header = prev->attestation_header;
     }
 
-    /* Default: X.509-SVIDs, and JWT-SVIDs too once an audience is set. */
-    ngx_conf_merge_uint_value(conf->credential, prev->credential,
-                              conf->audience.len ? NGX_HTTP_WID_CRED_ANY
-                                                 : NGX_HTTP_WID_CRED_X509);
+    /*
+     * Default: X.509-SVIDs, and JWT-SVIDs too where an audience is set.
+     * "credential" stays unset through the merges so that the default
+     * follows the audience of each level; "accept" is what is enforced.
+     */
+    if (conf->credential == NGX_CONF_UNSET_UINT) {
+        conf->credential = prev->credential;
+    }
+
+    if (conf->credential != NGX_CONF_UNSET_UINT) {
+        conf->accept = conf->credential;
+
+    } else {
+        conf->accept = conf->audience.len ? NGX_HTTP_WID_CRED_ANY
+                                          : NGX_HTTP_WID_CRED_X509;
+    }
 
     if (ngx_http_wid_make_challenges(cf, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
@@ -941,7 +953,7 @@ ngx_http_wid_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if ((conf->credential & NGX_HTTP_WID_CRED_JWT) && conf->audience.len == 0)
+    if ((conf->accept & NGX_HTTP_WID_CRED_JWT) && conf->audience.len == 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"wid_credential\" accepts JWT-SVIDs but no "

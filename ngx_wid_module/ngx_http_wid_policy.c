@@ -159,7 +159,7 @@ ngx_http_wid_policy_compile(ngx_conf_t *cf, ngx_http_wid_policy_t *policy,
     ngx_memzero(&opts, sizeof(wid_policy_load_opts));
 
     if (signer) {
-        opts.required_signer = signer->pk;
+        opts.required_signer = signer;
     }
 
     rc = wid_policy_load_file((char *) policy->file.data, &opts,
@@ -261,6 +261,13 @@ ngx_http_wid_policy_hash(ngx_http_wid_policy_t *policy)
     return wid_policy_sha256_hex(policy->policy);
 }
 
+
+const char *
+ngx_http_wid_policy_signer(ngx_http_wid_policy_t *policy)
+{
+    return wid_policy_signer(policy->policy);
+}
+
 #else
 
 /*
@@ -319,6 +326,13 @@ const char *
 ngx_http_wid_policy_hash(ngx_http_wid_policy_t *policy)
 {
     return "";
+}
+
+
+const char *
+ngx_http_wid_policy_signer(ngx_http_wid_policy_t *policy)
+{
+    return "unsigned";
 }
 
 #endif
