@@ -130,6 +130,7 @@ typedef struct {
     ngx_int_t                   status;
     unsigned                    done:1;
     unsigned                    cache_hit:1;
+    unsigned                    cache_used:1;
 } ngx_http_wid_ctx_t;
 
 

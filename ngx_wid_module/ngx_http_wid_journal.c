@@ -43,7 +43,8 @@ struct ngx_http_wid_journal_s {
     ngx_msec_t                  checkpoint_interval;
     ngx_uint_t                  fsync;
 #if (NGX_THREADS)
-    ngx_thread_pool_t          *thread_pool;
+    ngx_uint_t                  use_threads;
+    ngx_thread_pool_t          *thread_pool;   /* per worker */
 #endif
     /* per worker */
     void                       *writer;        /* wid_journal * */
@@ -208,20 +209,20 @@ ngx_http_wid_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
 #if (NGX_THREADS)
-    {
-    ngx_str_t  name = ngx_string("wid_journal");
 
     /*
-     * fsync runs on this thread pool, off the event loop; size it with
-     * "thread_pool wid_journal threads=1;".
+     * fsync runs on a thread pool, off the event loop: "wid_journal" when
+     * declared ("thread_pool wid_journal threads=1;"), else nginx's
+     * "default" pool, as "aio threads" does.
      */
     if (journal->fsync == NGX_HTTP_WID_FSYNC_INTERVAL) {
-        journal->thread_pool = ngx_thread_pool_add(cf, &name);
-        if (journal->thread_pool == NULL) {
+        if (ngx_thread_pool_add(cf, NULL) == NULL) {
             return NGX_CONF_ERROR;
         }
+
+        journal->use_threads = 1;
     }
-    }
+
 #endif
 
     wmcf->journal = journal;
@@ -283,6 +284,10 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
     wid_journal          *j;
     wid_journal_options   opts;
     wid_journal_recovery  rec;
+#if (NGX_THREADS)
+    ngx_str_t             pool_name = ngx_string("wid_journal");
+    ngx_str_t             default_name = ngx_string("default");
+#endif
 
     /* Unique per process start: pid and start time in milliseconds. */
     ngx_snprintf((u_char *) writer, sizeof(writer) - 1, "nginx-%P-%uL%Z",
@@ -307,7 +312,16 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
     default:
         opts.fsync = WID_FSYNC_INTERVAL;
 #if (NGX_THREADS)
-        opts.external_sync = (journal->thread_pool != NULL);
+        if (journal->use_threads) {
+            journal->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
+
+            if (journal->thread_pool == NULL) {
+                journal->thread_pool = ngx_thread_pool_get(cycle,
+                                                           &default_name);
+            }
+
+            opts.external_sync = (journal->thread_pool != NULL);
+        }
 #endif
     }
 

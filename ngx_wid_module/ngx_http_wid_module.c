@@ -455,6 +455,8 @@ ngx_http_wid_verify_peer(ngx_http_request_t *r,
     ngx_http_wid_ident_t  *ident;
 
     /* One verification per TLS connection, while its bundle stands. */
+    ctx->cache_used = 1;
+
     ident = ngx_http_wid_conn_ident_get(r, wmcf->trust);
     if (ident != NULL) {
         ctx->ident = ident;
@@ -525,6 +527,8 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     }
 
     EVP_MD_CTX_free(md);
+
+    ctx->cache_used = 1;
 
     if (ngx_http_wid_jwt_cache_get(r, wmcf->cache_zone, wmcf->trust, key,
                                    &ident)

@@ -25,7 +25,8 @@ typedef enum {
     NGX_HTTP_WID_VAR_VERDICT,
     NGX_HTTP_WID_VAR_REASON,
     NGX_HTTP_WID_VAR_RULE,
-    NGX_HTTP_WID_VAR_RECEIPT_ID
+    NGX_HTTP_WID_VAR_RECEIPT_ID,
+    NGX_HTTP_WID_VAR_CACHE
 } ngx_http_wid_var_e;
 
 
@@ -66,6 +67,9 @@ static ngx_http_variable_t  ngx_http_wid_vars[] = {
 
     { ngx_string("wid_receipt_id"), NULL, ngx_http_wid_variable,
       NGX_HTTP_WID_VAR_RECEIPT_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wid_cache"), NULL, ngx_http_wid_variable,
+      NGX_HTTP_WID_VAR_CACHE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -146,6 +150,10 @@ ngx_http_wid_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     case NGX_HTTP_WID_VAR_RECEIPT_ID:
         str = ctx->receipt_id.len ? &ctx->receipt_id : NULL;
+        break;
+
+    case NGX_HTTP_WID_VAR_CACHE:
+        s = ctx->cache_used ? (ctx->cache_hit ? "hit" : "miss") : NULL;
         break;
     }
 
