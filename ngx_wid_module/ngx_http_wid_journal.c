@@ -20,14 +20,9 @@
 #include <openssl/evp.h>
 
 #include "ngx_http_wid.h"
+#include "journal.h"
 #include "keyfile.h"
-
-
-#if defined(__has_include)
-#if __has_include("journal.h") && __has_include("receipt.h")
-#define NGX_HTTP_WID_HAVE_JOURNAL  1
-#endif
-#endif
+#include "receipt.h"
 
 
 #define NGX_HTTP_WID_FSYNC_ALWAYS    0
@@ -243,12 +238,6 @@ ngx_http_wid_journal_key_cleanup(void *data)
 {
     wid_seckey_wipe(data);
 }
-
-
-#if (NGX_HTTP_WID_HAVE_JOURNAL)
-
-#include "journal.h"
-#include "receipt.h"
 
 
 #define NGX_HTTP_WID_TICK        100
@@ -734,40 +723,3 @@ ngx_http_wid_utf8_ok(u_char *p, size_t len)
 
     return 1;
 }
-
-#else
-
-/*
- * Without the journal nothing can be recorded, so nothing is allowed:
- * every decision is reported as unrecordable and the access handler
- * withholds each allow (http.journal_unavailable).
- */
-
-ngx_int_t
-ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
-    ngx_http_wid_journal_t *journal)
-{
-    ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                  "wid: built without the receipt journal");
-
-    return NGX_ERROR;
-}
-
-
-void
-ngx_http_wid_journal_exit_process(ngx_cycle_t *cycle,
-    ngx_http_wid_journal_t *journal)
-{
-    wid_seckey_wipe(journal->key);
-}
-
-
-wid_reason_t
-ngx_http_wid_journal_record(ngx_http_request_t *r,
-    ngx_http_wid_journal_t *journal, ngx_http_wid_loc_conf_t *wlcf,
-    ngx_http_wid_ctx_t *ctx)
-{
-    return WID_R_HTTP_JOURNAL_UNAVAILABLE;
-}
-
-#endif

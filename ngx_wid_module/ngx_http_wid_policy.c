@@ -12,28 +12,16 @@
 #include <ngx_http.h>
 
 #include "ngx_http_wid.h"
-#include "bytes.h"
 #include "keyfile.h"
 
 
-#if defined(__has_include)
-#if __has_include("policy.h")
-#define NGX_HTTP_WID_HAVE_POLICY  1
-#endif
-#endif
-
-
-#if (NGX_HTTP_WID_HAVE_POLICY)
 #include "policy.h"
-#endif
 
 
 struct ngx_http_wid_policy_s {
     ngx_str_t     file;
     ngx_str_t     signer;
-#if (NGX_HTTP_WID_HAVE_POLICY)
     wid_policy   *policy;
-#endif
 };
 
 
@@ -134,8 +122,6 @@ ngx_http_wid_policy_find(ngx_array_t *loaded, ngx_str_t *file,
     return NULL;
 }
 
-
-#if (NGX_HTTP_WID_HAVE_POLICY)
 
 static void ngx_http_wid_policy_cleanup(void *data);
 
@@ -267,72 +253,3 @@ ngx_http_wid_policy_signer(ngx_http_wid_policy_t *policy)
 {
     return wid_policy_signer(policy->policy);
 }
-
-#else
-
-/*
- * Without the policy engine the configuration is checked as far as it
- * can be (the file must be readable) and every decision is a deny.
- */
-
-static char *
-ngx_http_wid_policy_compile(ngx_conf_t *cf, ngx_http_wid_policy_t *policy,
-    wid_pubkey *signer)
-{
-    size_t          len;
-    unsigned char  *bytes;
-    wid_reason_t    rc;
-
-    rc = wid_read_file((char *) policy->file.data, WID_FILE_MAX, &bytes,
-                       &len);
-    if (rc != WID_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "policy \"%V\" not loaded: %s (%s)",
-                           &policy->file, wid_reason_code(rc),
-                           wid_reason_text(rc));
-        return NGX_CONF_ERROR;
-    }
-
-    free(bytes);
-
-    return NGX_CONF_OK;
-}
-
-
-ngx_int_t
-ngx_http_wid_policy_has_rule(ngx_http_wid_policy_t *policy, ngx_str_t *rule)
-{
-    return NGX_OK;
-}
-
-
-void
-ngx_http_wid_policy_decide(ngx_http_wid_policy_t *policy, ngx_str_t *rule,
-    ngx_str_t *operation, ngx_http_wid_ident_t *ident,
-    ngx_http_wid_decision_t *out)
-{
-    ngx_memzero(out, sizeof(ngx_http_wid_decision_t));
-
-    out->reason = WID_R_INTERNAL_CONFIG;
-    out->rule = (char *) rule->data;
-    out->failed = "policy engine not built in";
-    out->tier = "none";
-    out->policy_hash = "";
-    out->signer = "unsigned";
-}
-
-
-const char *
-ngx_http_wid_policy_hash(ngx_http_wid_policy_t *policy)
-{
-    return "";
-}
-
-
-const char *
-ngx_http_wid_policy_signer(ngx_http_wid_policy_t *policy)
-{
-    return "unsigned";
-}
-
-#endif

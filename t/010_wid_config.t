@@ -161,10 +161,7 @@ fails('bundle directive in a location', qr/"wid_trust_bundle" directive is not a
 ok($ok, 'every location directive at once') or diag $out;
 
 # Trust bundles are parsed by libcore at configuration time.
-SKIP: {
-    skip 'identity core not in this tree', 9
-        unless -f WidNginx::repo_root() . '/libcore/x509svid.h';
-
+{
     fails('missing bundle', qr/bundle\.unreadable/,
           bundle => 'wid_trust_bundle example.org %%PKI%%/none.pem;');
     my $pem = $t->read_file("$pki/example.org.pem");

@@ -11,9 +11,6 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use WidNginx;
 
-plan skip_all => 'identity core, policy engine and journal not in this tree'
-    unless WidNginx::have_wid_core();
-
 my $t = WidNginx->new;
 my $pki = $t->path('pki');
 $t->server_cert;

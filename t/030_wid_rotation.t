@@ -12,9 +12,6 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use WidNginx;
 
-plan skip_all => 'identity core, policy engine and journal not in this tree'
-    unless WidNginx::have_wid_core();
-
 my $t = WidNginx->new(workers => 2);
 my $pki = $t->path('pki');
 $t->server_cert;

@@ -387,13 +387,6 @@ sub DESTROY {
 #
 # Used by the ngx_wid_module tests; everything is made at test time.
 
-# The module decides only when libcore's identity core, the policy engine
-# and the journal are in this tree (it is built fail-closed without them).
-sub have_wid_core {
-    return -f "$ROOT/libcore/x509svid.h" && -f "$ROOT/libcore/jwtsvid.h"
-        && -f "$ROOT/policy/policy.h" && -f "$ROOT/libcore/journal.h";
-}
-
 # The receipt signing key pair: (pki/receipt.key, pki/receipt.pub).
 sub receipt_key {
     my ($self) = @_;
