@@ -196,7 +196,7 @@ FORCE:
 # .SECONDARY: that would make every target intermediate, and a missing
 # intermediate (the nginx build directory's Makefile, the module file
 # stamp) is never remade: new module sources would not be built.
-.SECONDARY: $(call obj,$(UNIT_SRCS))
+.SECONDARY: $(call obj,$(UNIT_SRCS) $(UNIT_SUPPORT_SRCS))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
