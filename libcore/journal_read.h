@@ -47,6 +47,10 @@ typedef struct {
     void (*finding)(void *ctx, const wid_journal_finding *f);
     void (*writer)(void *ctx, const wid_journal_writer_report *w);
     void  *ctx;
+    /* Optional: every checkpoint that passed all checks (signature,
+     * origin, root, consistency), with its exact note bytes. */
+    void (*checkpoint)(void *ctx, const char *writer, const char *note,
+                       size_t len, const wid_checkpoint *cp);
 } wid_journal_verify_cb;
 
 typedef struct {

@@ -48,6 +48,7 @@ struct wid_journal_verifier {
     size_t                     ntrust;
 
     uint64_t                   expect_seg;
+    uint64_t                   end_seg, end_off;   /* where reading ended */
     wid_journal_writer_report  rep;
 };
 
@@ -175,7 +176,8 @@ wid_vend_epoch(wid_vstate *s)
         wid_vtrust *t = &s->trust[i];
 
         if (t->active && !t->done && !s->broken) {
-            wid_vfind(s, 0, 0, 1, s->epoch_start + s->tree.size,
+            wid_vfind(s, s->end_seg, s->end_off, 1,
+                      s->epoch_start + s->tree.size,
                       WID_R_JOURNAL_TRUNCATED, "truncated", 0,
                       "epoch %u ends after %llu leaves but a trusted"
                       " checkpoint covers %llu: records were cut from the"
@@ -252,6 +254,10 @@ wid_vcheckpoint(wid_vstate *s, uint64_t seg, const wid_frame *f)
     s->cp_tree = s->tree;
     s->nrecent = 0;
     s->rep.signed_size = c.size;
+    if (s->cb && s->cb->checkpoint) {
+        s->cb->checkpoint(s->cb->ctx, s->writer, (const char *) f->data,
+                          f->len, &c);
+    }
 }
 
 
@@ -484,6 +490,8 @@ wid_vsegment(wid_vstate *s, uint64_t segno, const uint8_t *map,
         }
         off = f.next;
     }
+    s->end_seg = segno;
+    s->end_off = off;
 }
 
 
