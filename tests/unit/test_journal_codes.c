@@ -394,7 +394,7 @@ verify_trusted(const char *dir, const wid_checkpoint *cps, size_t n,
                tctx *c)
 {
     wid_journal_trusted       t = { cps, n };
-    wid_journal_verify_cb     cb = { tfind, NULL, c };
+    wid_journal_verify_cb     cb = { tfind, NULL, c, NULL };
     wid_journal_verify_result res;
 
     memset(c, 0, sizeof(*c));
