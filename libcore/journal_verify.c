@@ -55,6 +55,12 @@ struct wid_journal_verifier {
 typedef struct wid_journal_verifier wid_vstate;
 
 
+static void wid_vfind(wid_vstate *s, uint64_t seg, uint64_t off,
+                      int has_seq, uint64_t seq, wid_reason_t reason,
+                      const char *kind, int warning, const char *fmt, ...)
+    __attribute__((format(printf, 9, 10)));
+
+
 static void
 wid_vfind(wid_vstate *s, uint64_t seg, uint64_t off, int has_seq, uint64_t seq,
           wid_reason_t reason, const char *kind, int warning,
