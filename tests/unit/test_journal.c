@@ -669,6 +669,39 @@ test_prove_and_verify_receipt(void **state)
     jt_rmrf(dir);
 }
 
+/*
+ * Telling a torn write from damage scans the rest of the segment for a
+ * valid frame.  Bytes crafted so that every ninth offset claims a 128 KiB
+ * frame would make that scan checksum gigabytes; the scan gives up after
+ * its budget and answers "a frame may follow", so the bytes count as
+ * damage (left in place), never as a torn tail to cut.
+ */
+static void
+test_torn_scan_is_bounded(void **state)
+{
+    size_t         n = 4u << 20, o;
+    unsigned char *b = calloc(1, n);
+    uint8_t        frame[WID_FRAME_HDR + 4];
+
+    (void) state;
+    assert_non_null(b);
+    for (o = 0; o + 9 <= n; o += 9) {
+        b[o + 5] = 0x01;                /* len 0x0001fff0 */
+        b[o + 6] = 0xff;
+        b[o + 7] = 0xf0;
+        b[o + 8] = WID_REC_RECEIPT;
+    }
+    assert_int_equal(wid_frame_any_after(b, n, 1), 1);
+    assert_false(wid_frame_torn(b, n, 0, WID_R_JOURNAL_TORN_TAIL));
+    /* Within the budget the answer is exact. */
+    assert_int_equal(wid_frame_any_after(b, 64 * 1024, 1), 0);
+    memcpy(frame + WID_FRAME_HDR, "abcd", 4);
+    wid_frame_seal(frame, WID_REC_RECEIPT, 4);
+    memcpy(b + 1000, frame, sizeof(frame));
+    assert_int_equal(wid_frame_any_after(b, 64 * 1024, 1), 1);
+    free(b);
+}
+
 int
 main(void)
 {
@@ -683,6 +716,7 @@ main(void)
         cmocka_unit_test(test_open_refusals),
         cmocka_unit_test(test_tick_sync_and_rotation),
         cmocka_unit_test(test_prove_and_verify_receipt),
+        cmocka_unit_test(test_torn_scan_is_bounded),
     };
     return cmocka_run_group_tests_name("journal", tests, setup, NULL);
 }
