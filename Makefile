@@ -192,8 +192,11 @@ clean:
 
 FORCE:
 
-# Keep objects of unit tests between runs.
-.SECONDARY:
+# Keep objects of unit tests between runs.  Listed, not a bare
+# .SECONDARY: that would make every target intermediate, and a missing
+# intermediate (the nginx build directory's Makefile, the module file
+# stamp) is never remade: new module sources would not be built.
+.SECONDARY: $(call obj,$(UNIT_SRCS) $(UNIT_SUPPORT_SRCS))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -950,12 +950,11 @@ wid_report(wid_bundle_set *set, const wid_source *s, wid_reason_t r)
 
 /* Trust domain named by a directory entry, or "" to ignore the entry. */
 static int
-wid_dir_entry_td(const char *name, char *td, int *is_json)
+wid_dir_entry_td(const char *name, char *td)
 {
     size_t n = strlen(name), sl = strlen(WID_TRUST_BUNDLE_SUFFIX), stem;
 
     td[0] = '\0';
-    *is_json = 0;
     if (name[0] == '.') {
         return 0;
     }
@@ -965,7 +964,6 @@ wid_dir_entry_td(const char *name, char *td, int *is_json)
         stem = n - 4;
     } else if (n > 5 && strcmp(name + n - 5, ".json") == 0) {
         stem = n - 5;
-        *is_json = 1;
     } else {
         return 0;
     }
@@ -1003,7 +1001,6 @@ wid_dir_scan(wid_bundle_set *set, const char *dir, int strict,
     DIR           *dh;
     struct dirent *de;
     char           td[WID_TRUST_DOMAIN_MAX + 1], *path;
-    int            is_json;
     wid_source    *s;
     wid_fstat      seen;
     wid_reason_t   r = WID_OK, rr;
@@ -1014,7 +1011,7 @@ wid_dir_scan(wid_bundle_set *set, const char *dir, int strict,
         return WID_R_BUNDLE_UNREADABLE;
     }
     while ((de = readdir(dh)) != NULL) {
-        if (!wid_dir_entry_td(de->d_name, td, &is_json)) {
+        if (!wid_dir_entry_td(de->d_name, td)) {
             continue;
         }
         if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
@@ -1026,7 +1023,13 @@ wid_dir_scan(wid_bundle_set *set, const char *dir, int strict,
             free(path);
             continue;
         }
-        s = wid_source_new(path, td, 1, is_json);
+        /*
+         * A directory entry speaks only for the trust domain in its name:
+         * a map-shaped <td>.json contributes its <td> entry and nothing
+         * else, so whoever writes b.org.json cannot add authorities for
+         * a.org.
+         */
+        s = wid_source_new(path, td, 1, 0);
         free(path);
         if (s == NULL) {
             r = WID_R_INTERNAL_NOMEM;
