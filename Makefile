@@ -64,6 +64,8 @@ NGX_TREE     := $(BUILD)/nginx-src
 NGX_BUILDDIR := $(BUILD)/nginx
 MODULE       := $(NGX_BUILDDIR)/ngx_http_wid_module.so
 MODULE_SRCS  := $(wildcard ngx_wid_module/*.c ngx_wid_module/*.h)
+# Everything the module compiles against (listed as its deps at configure).
+MODULE_DEPS  := $(wildcard libcore/*.h libcore/reasons/*.def policy/*.h)
 NGX_CC_OPT   := -g -O2 -fstack-protector-strong -Wformat \
                 -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2
 NGX_LD_OPT   := -Wl,-z,relro -Wl,-z,now -fPIC
@@ -105,7 +107,8 @@ $(HELPER): $(call obj,$(HELPER_SRCS)) $(LIBS)
 # Reconfigure nginx when the addon file or the module's file list changes.
 $(BUILD)/module-files.stamp: FORCE
 	@mkdir -p $(dir $@)
-	@echo "$(MODULE_SRCS)" | cmp -s - $@ || echo "$(MODULE_SRCS)" > $@
+	@echo "$(MODULE_SRCS) $(MODULE_DEPS)" | cmp -s - $@ \
+	    || echo "$(MODULE_SRCS) $(MODULE_DEPS)" > $@
 
 $(NGX_BUILDDIR)/Makefile: config $(BUILD)/module-files.stamp
 	@test -d $(NGX_SRC) || { echo "missing $(NGX_SRC): run make deps"; exit 1; }
@@ -118,7 +121,7 @@ $(NGX_BUILDDIR)/Makefile: config $(BUILD)/module-files.stamp
 	    --builddir=$(abspath $(NGX_BUILDDIR)) > $(abspath $(NGX_BUILDDIR))/configure.log
 
 # The module links our static libraries: relink whenever they change.
-$(MODULE): $(NGX_BUILDDIR)/Makefile $(MODULE_SRCS) $(LIBS) $(wildcard libcore/*.h policy/*.h)
+$(MODULE): $(NGX_BUILDDIR)/Makefile $(MODULE_SRCS) $(LIBS) $(MODULE_DEPS)
 	rm -f $@
 	$(MAKE) --no-print-directory -f $(abspath $(NGX_BUILDDIR))/Makefile \
 	    -C $(NGX_TREE) modules
