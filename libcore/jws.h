@@ -80,7 +80,9 @@ typedef struct {
     json_t        *header;
     json_t        *payload;        /* owned; NULL with a payload_fn */
     wid_jws_alg    alg;
-    const char    *kid;            /* into header or kid_buf, or NULL */
+    /* into header or into kid_buf of this struct (do not copy a wid_jws
+     * by value), or NULL */
+    const char    *kid;
     const char    *signing_input;  /* into the token: header.payload */
     size_t         signing_input_len;
     size_t         token_len;      /* signing input, '.', signature */
