@@ -198,7 +198,7 @@ wid_jwtsvid_verify_flags(const wid_bundle_set *set, const char *token,
     }
 
     wid_hex(md, sizeof(md), out->serial);
-    memcpy(out->spiffe_id, id.id, id.td_len + id.path_len + 10);
+    memcpy(out->spiffe_id, id.id, 9 + id.td_len + id.path_len + 1);
     memcpy(out->trust_domain, id.trust_domain, id.td_len + 1);
     memcpy(out->path, id.path, id.path_len + 1);
     memcpy(out->audience, audience, aud_len + 1);
