@@ -193,6 +193,9 @@ docs-check: $(WID)
 clean:
 	rm -rf build
 
+# Phony, so that .SECONDARY below cannot make it an intermediate file
+# that "need not be remade": then nothing depending on FORCE is rebuilt.
+.PHONY: FORCE
 FORCE:
 
 # Keep objects of unit tests between runs.  Listed, not a bare
@@ -235,15 +238,21 @@ $(BENCH_ID_BIN): $(call obj,bench/bench_identity.c) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
-.PHONY: bench-identity
+.PHONY: bench-identity bench-identity-data bench-identity-callgrind
 
-bench-identity: $(BENCH_ID_BIN)
+bench-identity: bench-identity-data
+	$(BENCH_ID_BIN) $(BENCH_ID_DIR) 2
+
+# Instructions per verification under callgrind (stable on a loaded box).
+bench-identity-callgrind: bench-identity-data
+	bench/identity-callgrind.sh $(BENCH_ID_BIN) $(BENCH_ID_DIR)
+
+bench-identity-data: $(BENCH_ID_BIN)
 	@rm -rf $(BENCH_ID_DIR) && mkdir -p $(BENCH_ID_DIR)
 	@/usr/bin/python3 tests/tools/mint-jwt suite $(BENCH_ID_DIR)/jwt >/dev/null
 	@tests/tools/widpki td $(BENCH_ID_DIR)/pki bench.org --intermediates 1 >/dev/null
 	@tests/tools/widpki leaf $(BENCH_ID_DIR)/pki bench.org $(BENCH_ID_DIR)/svid \
 	    --id spiffe://bench.org/web >/dev/null
-	$(BENCH_ID_BIN) $(BENCH_ID_DIR) 2
 
 # --- SSH helper benchmark (bench/bench_ssh.c), part of `make bench` ---
 # Issuance through the serve daemon (target >= 1,000 certificates/s on one

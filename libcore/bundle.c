@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/err.h>
@@ -23,6 +24,8 @@
 #define WID_BUNDLE_DEPTH     16
 #define WID_BUNDLE_READ_TRIES 3
 #define WID_TRUST_BUNDLE_SUFFIX ".spiffe-trust-bundle.pem"
+/* Default: FAT's 2 s, the coarsest timestamps a bundle is likely on. */
+#define WID_BUNDLE_REHASH_WINDOW 2
 
 /* The identity of one version of a file, as far as stat can tell. */
 typedef struct {
@@ -55,8 +58,14 @@ typedef struct {
     int        removed;      /* directory entry gone: drop at commit */
     wid_fstat  good;         /* version of the current parts */
     int        have_good;
+    int        good_recent;  /* read within the rehash window: see refresh */
     wid_fstat  bad;          /* last version reported as bad */
     int        have_bad;
+    int        bad_recent;
+    char       bad_sha_hex[WID_SHA256_HEX + 1];   /* "" if unreadable */
+    /* The last read attempt, good or bad. */
+    char       read_sha_hex[WID_SHA256_HEX + 1];
+    int        read_recent;
     char       sha_hex[WID_SHA256_HEX + 1];
     wid_part  *parts;
     size_t     nparts;
@@ -66,6 +75,7 @@ typedef struct {
     size_t     new_nparts;
     char       new_sha_hex[WID_SHA256_HEX + 1];
     wid_fstat  new_good;
+    int        new_recent;
 } wid_source;
 
 struct wid_bundle {
@@ -98,6 +108,8 @@ struct wid_bundle_set {
     int                   refreshed;
     wid_bundle_report_fn  report;
     void                 *report_ctx;
+    int64_t               rehash_window;   /* seconds */
+    wid_bundle_stat_fn    stat_fn;
 };
 
 /* ------------------------------------------------------------------ */
@@ -568,11 +580,13 @@ wid_fstat_eq(const wid_fstat *a, const wid_fstat *b)
 }
 
 static int
-wid_stat(const char *path, wid_fstat *f)
+wid_stat(const wid_bundle_set *set, const char *path, wid_fstat *f)
 {
     struct stat st;
 
-    if (stat(path, &st) != 0) {
+    if ((set->stat_fn != NULL ? set->stat_fn(path, &st)
+                              : stat(path, &st)) != 0)
+    {
         memset(f, 0, sizeof(*f));
         f->missing = 1;
         return -1;
@@ -582,12 +596,46 @@ wid_stat(const char *path, wid_fstat *f)
 }
 
 /*
+ * Whether a version read at time t (before the read began) may still be
+ * followed by a rewrite that stat cannot tell apart: a write within the
+ * same timestamp tick, of the same size, in place (spiffe-helper writes
+ * in place).  That needs a timestamp less than one granularity before
+ * the read; timestamps in the future (clock skew) count as recent too.
+ */
+static int
+wid_recent(const wid_bundle_set *set, const wid_fstat *f,
+           const struct timespec *t)
+{
+    const struct timespec *m = &f->mtim, *c = &f->ctim, *last;
+    int64_t                ns;
+
+    if (set->rehash_window <= 0 || f->missing) {
+        return 0;
+    }
+    last = (c->tv_sec > m->tv_sec
+            || (c->tv_sec == m->tv_sec && c->tv_nsec > m->tv_nsec)) ? c : m;
+    if (last->tv_sec > t->tv_sec) {
+        return 1;
+    }
+    if ((int64_t) t->tv_sec - (int64_t) last->tv_sec
+        > set->rehash_window + 1)
+    {
+        return 0;
+    }
+    ns = ((int64_t) t->tv_sec - (int64_t) last->tv_sec) * 1000000000
+         + ((int64_t) t->tv_nsec - (int64_t) last->tv_nsec);
+    return ns < set->rehash_window * 1000000000;
+}
+
+/*
  * Read and parse a source into its pending slot.  The file is stat'ed
  * before and after the read: a version that changed while being read
- * is read again (a writer is at work), a few times at most.
+ * is read again (a writer is at work), a few times at most.  The
+ * SHA-256 of the bytes read and whether the version is recent go to
+ * s->read_sha_hex / s->read_recent, also when the bytes do not parse.
  */
 static wid_reason_t
-wid_source_read(wid_source *s, wid_fstat *seen)
+wid_source_read(const wid_bundle_set *set, wid_source *s, wid_fstat *seen)
 {
     unsigned char  *buf = NULL, sha[SHA256_DIGEST_LENGTH];
     size_t          len;
@@ -595,12 +643,16 @@ wid_source_read(wid_source *s, wid_fstat *seen)
     wid_part       *parts;
     size_t          nparts;
     wid_reason_t    r = WID_R_BUNDLE_UNREADABLE;
+    struct timespec t;
     int             tries;
 
+    s->read_sha_hex[0] = '\0';
+    s->read_recent = 0;
     for (tries = 0; tries < WID_BUNDLE_READ_TRIES; tries++) {
         free(buf);
         buf = NULL;
-        if (wid_stat(s->path, &before) != 0) {
+        clock_gettime(CLOCK_REALTIME, &t);
+        if (wid_stat(set, s->path, &before) != 0) {
             *seen = before;
             return WID_R_BUNDLE_UNREADABLE;
         }
@@ -611,7 +663,7 @@ wid_source_read(wid_source *s, wid_fstat *seen)
         if (r != WID_OK) {
             r = WID_R_BUNDLE_UNREADABLE;
         }
-        wid_stat(s->path, &after);
+        wid_stat(set, s->path, &after);
         if (wid_fstat_eq(&before, &after)) {
             break;
         }
@@ -626,6 +678,8 @@ wid_source_read(wid_source *s, wid_fstat *seen)
     r = wid_parse_bundle(buf, len, s->td, s->map_all, &parts, &nparts);
     SHA256(buf, len, sha);
     free(buf);
+    wid_hex(sha, sizeof(sha), s->read_sha_hex);
+    s->read_recent = wid_recent(set, &before, &t);
     if (r != WID_OK) {
         return r;
     }
@@ -633,7 +687,8 @@ wid_source_read(wid_source *s, wid_fstat *seen)
     s->new_parts = parts;
     s->new_nparts = nparts;
     s->new_good = before;
-    wid_hex(sha, sizeof(sha), s->new_sha_hex);
+    s->new_recent = s->read_recent;
+    memcpy(s->new_sha_hex, s->read_sha_hex, sizeof(s->new_sha_hex));
     return WID_OK;
 }
 
@@ -896,6 +951,7 @@ wid_set_commit(wid_bundle_set *set)
             s->nparts = s->new_nparts;
             memcpy(s->sha_hex, s->new_sha_hex, sizeof(s->sha_hex));
             s->good = s->new_good;
+            s->good_recent = s->new_recent;
             s->have_good = 1;
             s->have_bad = 0;
             s->new_parts = NULL;
@@ -1035,7 +1091,7 @@ wid_dir_scan(wid_bundle_set *set, const char *dir, int strict,
             r = WID_R_INTERNAL_NOMEM;
             break;
         }
-        rr = wid_source_read(s, &seen);
+        rr = wid_source_read(set, s, &seen);
         if (rr != WID_OK) {
             if (strict || rr == WID_R_INTERNAL_NOMEM) {
                 wid_report(set, s, rr);
@@ -1045,6 +1101,8 @@ wid_dir_scan(wid_bundle_set *set, const char *dir, int strict,
             }
             s->bad = seen;
             s->have_bad = 1;
+            s->bad_recent = s->read_recent;
+            memcpy(s->bad_sha_hex, s->read_sha_hex, sizeof(s->bad_sha_hex));
             wid_report(set, s, rr);
             if (*first_problem == WID_OK) {
                 *first_problem = rr;
@@ -1064,10 +1122,27 @@ wid_dir_scan(wid_bundle_set *set, const char *dir, int strict,
 /* ------------------------------------------------------------------ */
 /* public API */
 
+void
+wid_bundle_set_rehash_window(wid_bundle_set *set, int64_t seconds)
+{
+    set->rehash_window = seconds < 0 ? 0 : seconds > 3600 ? 3600 : seconds;
+}
+
+void
+wid_bundle_set_stat_fn(wid_bundle_set *set, wid_bundle_stat_fn fn)
+{
+    set->stat_fn = fn;
+}
+
 wid_bundle_set *
 wid_bundle_set_new(void)
 {
-    return calloc(1, sizeof(wid_bundle_set));
+    wid_bundle_set *set = calloc(1, sizeof(wid_bundle_set));
+
+    if (set != NULL) {
+        set->rehash_window = WID_BUNDLE_REHASH_WINDOW;
+    }
+    return set;
 }
 
 void
@@ -1168,7 +1243,7 @@ wid_bundle_set_add(wid_bundle_set *set, const char *td, const char *path)
         if (s == NULL) {
             return WID_R_INTERNAL_NOMEM;
         }
-        r = wid_source_read(s, &seen);
+        r = wid_source_read(set, s, &seen);
         if (r == WID_OK) {
             r = wid_set_push_source(set, s);
         }
@@ -1212,7 +1287,7 @@ wid_bundle_set_refresh(wid_bundle_set *set, int64_t now)
     wid_source   *s;
     wid_fstat     cur, seen;
     size_t        i, nold, found;
-    int           changed = 0;
+    int           changed = 0, same;
 
     if (set->refreshed && set->min_interval > 0
         && now >= set->last_refresh
@@ -1226,28 +1301,43 @@ wid_bundle_set_refresh(wid_bundle_set *set, int64_t now)
     nold = set->nsrc;
     for (i = 0; i < nold; i++) {
         s = set->src[i];
-        wid_stat(s->path, &cur);
+        wid_stat(set, s->path, &cur);
         if (cur.missing && s->in_dir) {
             /* Deleted from its directory: the trust domain is dropped. */
             s->removed = 1;
             changed = 1;
             continue;
         }
-        if (s->have_good && wid_fstat_eq(&cur, &s->good)) {
+        /*
+         * An unchanged stat proves an unchanged file only when the
+         * version was read at least one timestamp granularity after it
+         * was written: otherwise a same-size rewrite in the same tick
+         * looks identical, so it is read again and its hash compared.
+         */
+        if (s->have_good && wid_fstat_eq(&cur, &s->good)
+            && !s->good_recent)
+        {
             continue;
         }
-        if (s->have_bad && wid_fstat_eq(&cur, &s->bad)) {
+        if (s->have_bad && wid_fstat_eq(&cur, &s->bad) && !s->bad_recent) {
             continue;         /* this bad version was reported already */
         }
-        r = wid_source_read(s, &seen);
+        r = wid_source_read(set, s, &seen);
         if (r == WID_R_INTERNAL_NOMEM) {
             wid_set_rollback(set);
             return r;
         }
         if (r != WID_OK) {
             /* Keep the last good parts; report this version once. */
+            same = s->have_bad && wid_fstat_eq(&seen, &s->bad)
+                   && strcmp(s->read_sha_hex, s->bad_sha_hex) == 0;
             s->bad = seen;
             s->have_bad = 1;
+            s->bad_recent = s->read_recent;
+            memcpy(s->bad_sha_hex, s->read_sha_hex, sizeof(s->bad_sha_hex));
+            if (same) {
+                continue;     /* read again, same bad bytes */
+            }
             wid_report(set, s, r);
             if (first == WID_OK) {
                 first = r;
@@ -1255,12 +1345,13 @@ wid_bundle_set_refresh(wid_bundle_set *set, int64_t now)
             continue;
         }
         if (s->have_good && strcmp(s->new_sha_hex, s->sha_hex) == 0) {
-            /* Touched but identical: no new generation. */
+            /* Touched (or re-checked) but identical: no new generation. */
             wid_parts_free(s->new_parts, s->new_nparts);
             s->new_parts = NULL;
             s->new_nparts = 0;
             s->pending = 0;
             s->good = s->new_good;
+            s->good_recent = s->new_recent;
             s->have_bad = 0;
             continue;
         }

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/stat.h>
+
 #include <openssl/x509.h>
 
 #include "identity.h"
@@ -74,6 +76,24 @@ wid_reason_t wid_bundle_set_add_arg(wid_bundle_set *set, const char *arg);
 wid_reason_t wid_bundle_set_refresh(wid_bundle_set *set, int64_t now);
 
 void wid_bundle_set_min_interval(wid_bundle_set *set, int64_t seconds);
+
+/*
+ * A file version read less than this many seconds after its mtime or
+ * ctime is read again and its SHA-256 compared at each refresh until it
+ * has been quiet that long: stat cannot tell apart a same-size rewrite
+ * in place within one timestamp tick (coarse kernel ticks, 1 s or 2 s on
+ * FAT and some network filesystems).  Default 2, at most 3600; 0 trusts
+ * stat alone.  Identical bytes never count as a change.
+ */
+void wid_bundle_set_rehash_window(wid_bundle_set *set, int64_t seconds);
+
+/*
+ * Replace stat(2) for this set (NULL restores it): for tests that
+ * simulate coarse timestamp granularity on a fine-grained filesystem.
+ */
+typedef int (*wid_bundle_stat_fn)(const char *path, struct stat *st);
+
+void wid_bundle_set_stat_fn(wid_bundle_set *set, wid_bundle_stat_fn fn);
 
 /* Increments whenever any trust domain's content actually changes. */
 uint64_t wid_bundle_set_generation(const wid_bundle_set *set);

@@ -3,6 +3,7 @@
  * work, the digests and the base64 decoding, jansson the JSON; this
  * file only applies the rules and keeps per-key contexts.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -15,6 +16,7 @@
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 
+#include "flatjson.h"
 #include "jws.h"
 
 #define WID_RSA_MIN_BITS 2048
@@ -84,75 +86,79 @@ wid_hex(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-/* base64url alphabet -> 6-bit value; 0 also for bytes outside it. */
-static const signed char wid_b64url_val[256] = {
-    ['A'] = 0, ['B'] = 1, ['C'] = 2, ['D'] = 3, ['E'] = 4, ['F'] = 5,
-    ['G'] = 6, ['H'] = 7, ['I'] = 8, ['J'] = 9, ['K'] = 10, ['L'] = 11,
-    ['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17,
-    ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
-    ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29,
-    ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35,
-    ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
-    ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
-    ['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53,
-    ['2'] = 54, ['3'] = 55, ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59,
-    ['8'] = 60, ['9'] = 61, ['-'] = 62, ['_'] = 63,
+/* base64url alphabet -> 6-bit value + 1; 0 for bytes outside it. */
+static const unsigned char wid_b64url_val[256] = {
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+    ['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+    ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18,
+    ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,
+    ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+    ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54,
+    ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60,
+    ['8'] = 61, ['9'] = 62, ['-'] = 63, ['_'] = 64,
 };
 
 int
 wid_b64url_decode(const char *in, size_t in_len, unsigned char *out,
                   size_t out_max, size_t *out_len)
 {
-    char           chunk[1024];         /* multiple of 4 */
-    unsigned char  dec[sizeof(chunk) / 4 * 3];
-    size_t         i, k, n, rem, done = 0, pad;
-    unsigned char  c;
-    int            m;
+    const unsigned char *p = (const unsigned char *) in;
+    size_t               full = in_len / 4, rem = in_len % 4, need, i;
+    unsigned             a, b, c, d;
+    unsigned char       *o = out;
 
     /*
-     * Strict: only the url alphabet, no padding, no whitespace, and the
-     * unused low bits of the last character zero, so every byte string
-     * has exactly one accepted encoding (tokens are not malleable).
-     * OpenSSL decodes; this loop only checks and maps the alphabet.
+     * Strict RFC 4648 section 5: only the url alphabet, no padding, no
+     * whitespace, and the unused low bits of the last character zero,
+     * so every byte string has exactly one accepted encoding (tokens
+     * are not malleable).  OpenSSL decodes only the standard alphabet,
+     * and mapping the alphabet first cost more than the decoding, so
+     * this is one table-driven pass; tests/unit/test_jwtsvid.c checks
+     * it against EVP_DecodeBlock.
      */
-    rem = in_len % 4;
     if (rem == 1) {
         return -1;
     }
-    for (i = 0; i < in_len; i += n) {
-        n = in_len - i < sizeof(chunk) ? in_len - i : sizeof(chunk);
-        for (k = 0; k < n; k++) {
-            c = (unsigned char) in[i + k];
-            if (wid_b64url_val[c] == 0 && c != 'A') {
-                return -1;
-            }
-            chunk[k] = c == '-' ? '+' : c == '_' ? '/' : (char) c;
-        }
-        pad = 0;
-        if (i + n == in_len && rem != 0) {
-            c = (unsigned char) in[in_len - 1];
-            if ((rem == 2 && (wid_b64url_val[c] & 0x0f) != 0)
-                || (rem == 3 && (wid_b64url_val[c] & 0x03) != 0))
-            {
-                return -1;
-            }
-            pad = 4 - rem;
-            memset(chunk + n, '=', pad);
-        }
-        m = EVP_DecodeBlock(dec, (const unsigned char *) chunk,
-                            (int) (n + pad));
-        if (m < 0 || (size_t) m < pad) {
-            return -1;
-        }
-        /* EVP_DecodeBlock counts the zero bytes that padding stands for. */
-        m -= (int) pad;
-        if ((size_t) m > out_max - done) {
-            return -1;
-        }
-        memcpy(out + done, dec, (size_t) m);
-        done += (size_t) m;
+    need = full * 3 + (rem == 0 ? 0 : rem - 1);
+    if (need > out_max) {
+        return -1;
     }
-    *out_len = done;
+    for (i = 0; i < full; i++, p += 4) {
+        a = wid_b64url_val[p[0]];
+        b = wid_b64url_val[p[1]];
+        c = wid_b64url_val[p[2]];
+        d = wid_b64url_val[p[3]];
+        if (a == 0 || b == 0 || c == 0 || d == 0) {
+            return -1;
+        }
+        a = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
+        o[0] = (unsigned char) (a >> 16);
+        o[1] = (unsigned char) (a >> 8);
+        o[2] = (unsigned char) a;
+        o += 3;
+    }
+    if (rem != 0) {
+        a = wid_b64url_val[p[0]];
+        b = wid_b64url_val[p[1]];
+        c = rem == 3 ? wid_b64url_val[p[2]] : 1;
+        if (a == 0 || b == 0 || c == 0) {
+            return -1;
+        }
+        a = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6;
+        /* Canonical: the bits past the last whole byte are zero. */
+        if ((rem == 2 && (a & 0xffff) != 0) || (rem == 3 && (a & 0xff) != 0))
+        {
+            return -1;
+        }
+        *o++ = (unsigned char) (a >> 16);
+        if (rem == 3) {
+            *o++ = (unsigned char) (a >> 8);
+        }
+    }
+    *out_len = (size_t) (o - out);
     return 0;
 }
 
@@ -191,10 +197,9 @@ wid_json_depth_ok(const char *text, size_t len, unsigned max_depth)
     return 1;
 }
 
-/* Parse one decoded part as a JSON object. */
-static wid_reason_t
-wid_jws_json(const unsigned char *buf, size_t len, unsigned max_depth,
-             wid_reason_t invalid, json_t **out)
+wid_reason_t
+wid_jws_json_object(const unsigned char *buf, size_t len, unsigned max_depth,
+                    wid_reason_t invalid, json_t **out)
 {
     json_error_t err;
     json_t      *j;
@@ -261,6 +266,85 @@ wid_jws_check_header(wid_jws *jws, unsigned flags)
     return WID_OK;
 }
 
+/*
+ * The header fast path: a flat header (flatjson.h) whose members are
+ * alg (an accepted algorithm), kid (non-empty) and typ (JWT or JOSE),
+ * each at most once, is exactly what wid_jws_check_header accepts under
+ * any flags.  Returns 1 when it took the header, 0 when jansson must
+ * decide (which includes every header that is to be refused).
+ */
+static int
+wid_jws_header_fast(wid_jws *jws, const unsigned char *buf, size_t len)
+{
+    wid_fj_member  m[WID_FLATJSON_MAX];
+    const char    *kid = NULL;
+    size_t         kid_len = 0;
+    wid_jws_alg    alg = WID_JWS_ALG_NONE;
+    int            n, i, k;
+
+    n = wid_flatjson_scan((const char *) buf, len, m);
+    if (n < 1 || n > 3) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (m[i].type != WID_FJ_STRING || m[i].name_len != 3) {
+            return 0;
+        }
+        if (memcmp(m[i].name, "alg", 3) == 0) {
+            for (k = WID_JWS_ALG_NONE + 1; k < WID_JWS_ALG_COUNT; k++) {
+                if (m[i].str_len == 5
+                    && memcmp(m[i].str, wid_jws_algs[k].name, 5) == 0)
+                {
+                    alg = (wid_jws_alg) k;
+                }
+            }
+            if (alg == WID_JWS_ALG_NONE) {
+                return 0;
+            }
+        } else if (memcmp(m[i].name, "kid", 3) == 0) {
+            if (m[i].str_len == 0 || m[i].str_len > WID_JWS_KID_FAST_MAX) {
+                return 0;
+            }
+            kid = m[i].str;
+            kid_len = m[i].str_len;
+        } else if (memcmp(m[i].name, "typ", 3) == 0) {
+            if (!(m[i].str_len == 3 && memcmp(m[i].str, "JWT", 3) == 0)
+                && !(m[i].str_len == 4 && memcmp(m[i].str, "JOSE", 4) == 0))
+            {
+                return 0;
+            }
+        } else {
+            return 0;
+        }
+    }
+    if (alg == WID_JWS_ALG_NONE) {
+        return 0;
+    }
+    jws->alg = alg;
+    if (kid != NULL) {
+        /* Printable ASCII without NUL: the same C string jansson gives. */
+        memcpy(jws->kid_buf, kid, kid_len);
+        jws->kid_buf[kid_len] = '\0';
+        jws->kid = jws->kid_buf;
+    }
+    return 1;
+}
+
+/* Only the members that own or point; the buffers need no wiping. */
+static void
+wid_jws_reset(wid_jws *jws)
+{
+    jws->header = NULL;
+    jws->payload = NULL;
+    jws->alg = WID_JWS_ALG_NONE;
+    jws->kid = NULL;
+    jws->signing_input = NULL;
+    jws->signing_input_len = 0;
+    jws->token_len = 0;
+    jws->sig_len = 0;
+    jws->md_len = 0;
+}
+
 void
 wid_jws_clear(wid_jws *jws)
 {
@@ -269,20 +353,19 @@ wid_jws_clear(wid_jws *jws)
     }
     json_decref(jws->header);
     json_decref(jws->payload);
-    memset(jws, 0, sizeof(*jws));
+    wid_jws_reset(jws);
 }
 
 wid_reason_t
 wid_jws_parse(const char *token, size_t len, const wid_jws_opts *opts,
               wid_jws *out)
 {
-    unsigned char  buf[WID_JWS_MAX_LEN];
     const char    *d1, *d2, *p;
     size_t         max_len, hlen, plen, slen, n;
     unsigned       depth, flags;
     wid_reason_t   r;
 
-    memset(out, 0, sizeof(*out));
+    wid_jws_reset(out);
     max_len = opts != NULL && opts->max_len != 0
               && opts->max_len < WID_JWS_MAX_LEN
               ? opts->max_len : WID_JWS_MAX_LEN;
@@ -320,25 +403,34 @@ wid_jws_parse(const char *token, size_t len, const wid_jws_opts *opts,
         return WID_R_JWT_MALFORMED;
     }
 
-    /* Decoded bytes are fewer than encoded ones: buf always suffices. */
-    if (wid_b64url_decode(token, hlen, buf, sizeof(buf), &n) != 0) {
+    /* Decoded bytes are fewer than encoded ones: raw always suffices. */
+    if (wid_b64url_decode(token, hlen, out->raw, sizeof(out->raw), &n) != 0) {
         return WID_R_JWT_BAD_BASE64;
     }
-    r = wid_jws_json(buf, n, depth, WID_R_JWT_HEADER_INVALID, &out->header);
-    if (r != WID_OK) {
-        goto fail;
-    }
-    r = wid_jws_check_header(out, flags);
-    if (r != WID_OK) {
-        goto fail;
+    if ((flags & WID_JWS_NO_FASTPATH) || !wid_jws_header_fast(out, out->raw, n))
+    {
+        r = wid_jws_json_object(out->raw, n, depth, WID_R_JWT_HEADER_INVALID,
+                                &out->header);
+        if (r != WID_OK) {
+            goto fail;
+        }
+        r = wid_jws_check_header(out, flags);
+        if (r != WID_OK) {
+            goto fail;
+        }
     }
 
-    if (wid_b64url_decode(d1 + 1, plen, buf, sizeof(buf), &n) != 0) {
+    if (wid_b64url_decode(d1 + 1, plen, out->raw, sizeof(out->raw), &n) != 0)
+    {
         r = WID_R_JWT_BAD_BASE64;
         goto fail;
     }
-    r = wid_jws_json(buf, n, depth, WID_R_JWT_PAYLOAD_INVALID,
-                     &out->payload);
+    if (opts != NULL && opts->payload_fn != NULL) {
+        r = opts->payload_fn(opts->payload_ctx, out->raw, n);
+    } else {
+        r = wid_jws_json_object(out->raw, n, depth, WID_R_JWT_PAYLOAD_INVALID,
+                                &out->payload);
+    }
     if (r != WID_OK) {
         goto fail;
     }
@@ -361,11 +453,90 @@ wid_jws_parse(const char *token, size_t len, const wid_jws_opts *opts,
 
     out->signing_input = token;
     out->signing_input_len = (size_t) (d2 - token);
+    out->token_len = len;
     return WID_OK;
 
 fail:
     wid_jws_clear(out);
     return r;
+}
+
+/*
+ * Digests fetched once per process: EVP_sha256() and the one-shot
+ * SHA256() look the implementation up again on every call, which costs
+ * more than hashing a token.  Immutable after the once-initialisation.
+ */
+static EVP_MD        *wid_jws_md_fetched[3];
+static pthread_once_t wid_jws_md_once = PTHREAD_ONCE_INIT;
+
+static void
+wid_jws_md_init(void)
+{
+    wid_jws_md_fetched[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
+    wid_jws_md_fetched[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
+    wid_jws_md_fetched[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
+    ERR_clear_error();
+}
+
+static const EVP_MD *
+wid_jws_md(size_t md_len)
+{
+    int i = md_len == 32 ? 0 : md_len == 48 ? 1 : 2;
+
+    pthread_once(&wid_jws_md_once, wid_jws_md_init);
+    if (wid_jws_md_fetched[i] != NULL) {
+        return wid_jws_md_fetched[i];
+    }
+    return i == 0 ? EVP_sha256() : i == 1 ? EVP_sha384() : EVP_sha512();
+}
+
+wid_reason_t
+wid_jws_digest(wid_jws *jws, unsigned char *token_sha256)
+{
+    EVP_MD_CTX  *ctx, *tok = NULL;
+    size_t       md_len;
+    unsigned int n;
+    int          ok;
+
+    if (jws->alg <= WID_JWS_ALG_NONE || jws->alg >= WID_JWS_ALG_COUNT
+        || jws->signing_input == NULL)
+    {
+        return WID_R_JWT_ALG_NOT_ALLOWED;
+    }
+    md_len = wid_jws_algs[jws->alg].md_len;
+    ctx = EVP_MD_CTX_new();
+    ok = ctx != NULL
+         && EVP_DigestInit_ex2(ctx, wid_jws_md(md_len), NULL) == 1
+         && EVP_DigestUpdate(ctx, jws->signing_input,
+                             jws->signing_input_len) == 1;
+    if (ok && token_sha256 != NULL) {
+        tok = EVP_MD_CTX_new();
+        if (md_len == 32) {
+            /* The token begins with the signing input: continue from it. */
+            ok = tok != NULL && EVP_MD_CTX_copy_ex(tok, ctx) == 1
+                 && EVP_DigestUpdate(tok,
+                                     jws->signing_input
+                                     + jws->signing_input_len,
+                                     jws->token_len - jws->signing_input_len)
+                    == 1;
+        } else {
+            ok = tok != NULL
+                 && EVP_DigestInit_ex2(tok, wid_jws_md(32), NULL) == 1
+                 && EVP_DigestUpdate(tok, jws->signing_input,
+                                     jws->token_len) == 1;
+        }
+        ok = ok && EVP_DigestFinal_ex(tok, token_sha256, &n) == 1 && n == 32;
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, jws->md, &n) == 1 && n == md_len;
+    EVP_MD_CTX_free(tok);
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        ERR_clear_error();
+        jws->md_len = 0;
+        return WID_R_INTERNAL_CRYPTO;
+    }
+    jws->md_len = md_len;
+    return WID_OK;
 }
 
 static EVP_PKEY_CTX *
@@ -377,17 +548,7 @@ wid_jws_vctx(wid_jws_key *key, wid_jws_alg alg)
     if (key->vctx[alg] != NULL) {
         return key->vctx[alg];
     }
-    switch (wid_jws_algs[alg].md_len) {
-    case 32:
-        md = EVP_sha256();
-        break;
-    case 48:
-        md = EVP_sha384();
-        break;
-    default:
-        md = EVP_sha512();
-        break;
-    }
+    md = wid_jws_md(wid_jws_algs[alg].md_len);
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
     if (ctx == NULL
         || EVP_PKEY_verify_init(ctx) <= 0
@@ -446,8 +607,8 @@ wid_reason_t
 wid_jws_verify(const wid_jws *jws, wid_jws_key *key)
 {
     unsigned char        md[64], der[160];
-    const unsigned char *sig = jws->sig;
-    size_t               sig_len = jws->sig_len, coord;
+    const unsigned char *sig = jws->sig, *mdp;
+    size_t               sig_len = jws->sig_len, coord, md_len;
     EVP_PKEY_CTX        *ctx;
     int                  rc;
 
@@ -483,27 +644,23 @@ wid_jws_verify(const wid_jws *jws, wid_jws_key *key)
         break;
     }
 
-    switch (wid_jws_algs[jws->alg].md_len) {
-    case 32:
-        SHA256((const unsigned char *) jws->signing_input,
-               jws->signing_input_len, md);
-        break;
-    case 48:
-        SHA384((const unsigned char *) jws->signing_input,
-               jws->signing_input_len, md);
-        break;
-    default:
-        SHA512((const unsigned char *) jws->signing_input,
-               jws->signing_input_len, md);
-        break;
+    md_len = wid_jws_algs[jws->alg].md_len;
+    if (jws->md_len == md_len) {
+        mdp = jws->md;
+    } else if (EVP_Digest(jws->signing_input, jws->signing_input_len, md,
+                          NULL, wid_jws_md(md_len), NULL) == 1)
+    {
+        mdp = md;
+    } else {
+        ERR_clear_error();
+        return WID_R_INTERNAL_CRYPTO;
     }
 
     ctx = wid_jws_vctx(key, jws->alg);
     if (ctx == NULL) {
         return WID_R_INTERNAL_CRYPTO;
     }
-    rc = EVP_PKEY_verify(ctx, sig, sig_len, md,
-                         wid_jws_algs[jws->alg].md_len);
+    rc = EVP_PKEY_verify(ctx, sig, sig_len, mdp, md_len);
     if (rc != 1) {
         ERR_clear_error();
         return WID_R_JWT_BAD_SIGNATURE;

@@ -49,22 +49,51 @@ typedef struct {
 /* Header rules. */
 #define WID_JWS_HDR_STRICT  0x1u   /* only alg, kid, typ members allowed */
 #define WID_JWS_HDR_TYP_JWT 0x2u   /* typ, if present, is JWT or JOSE */
+/*
+ * Always build jansson trees, never the flat fast path (flatjson.h).
+ * The result is the same either way; tests and fuzzers compare the two.
+ */
+#define WID_JWS_NO_FASTPATH 0x4u
+
+/* Longest kid the header fast path copies (longer ones use jansson). */
+#define WID_JWS_KID_FAST_MAX 255
+
+/*
+ * Called by wid_jws_parse with the decoded payload instead of parsing
+ * it with jansson, at the same point of the checks (so the order of
+ * rejections does not change).  buf stays valid until wid_jws_clear.
+ */
+typedef wid_reason_t (*wid_jws_payload_fn)(void *ctx,
+                                           const unsigned char *buf,
+                                           size_t len);
 
 typedef struct {
-    size_t   max_len;              /* 0 = WID_JWS_MAX_LEN */
-    unsigned max_depth;            /* 0 = WID_JWS_MAX_DEPTH */
-    unsigned flags;
+    size_t              max_len;   /* 0 = WID_JWS_MAX_LEN */
+    unsigned            max_depth; /* 0 = WID_JWS_MAX_DEPTH */
+    unsigned            flags;
+    wid_jws_payload_fn  payload_fn;   /* NULL: payload parsed to json_t */
+    void               *payload_ctx;
 } wid_jws_opts;
 
 typedef struct {
-    json_t        *header;         /* owned */
-    json_t        *payload;        /* owned; NULL unless a JSON object */
+    /* owned; NULL when the header was recognized by the fast path */
+    json_t        *header;
+    json_t        *payload;        /* owned; NULL with a payload_fn */
     wid_jws_alg    alg;
-    const char    *kid;            /* into header, or NULL */
+    /* into header or into kid_buf of this struct (do not copy a wid_jws
+     * by value), or NULL */
+    const char    *kid;
     const char    *signing_input;  /* into the token: header.payload */
     size_t         signing_input_len;
+    size_t         token_len;      /* signing input, '.', signature */
     unsigned char  sig[1056];      /* up to RSA-8192 */
     size_t         sig_len;
+    /* Digest of the signing input once wid_jws_digest ran (md_len). */
+    unsigned char  md[64];
+    size_t         md_len;
+    char           kid_buf[WID_JWS_KID_FAST_MAX + 1];
+    /* Decoded header, then payload (what payload_fn sees). */
+    unsigned char  raw[WID_JWS_MAX_LEN / 4 * 3];
 } wid_jws;
 
 /* "RS256" ... ; NULL for WID_JWS_ALG_NONE. */
@@ -80,6 +109,8 @@ wid_jws_key_type wid_jws_alg_key_type(wid_jws_alg alg);
  * Parse a compact JWS: split, decode (strict base64url), parse header
  * and payload as JSON objects with duplicate members rejected and a
  * depth limit, check the header.  Reason codes are of the jwt area.
+ * A header of the common flat shape (flatjson.h) is checked without a
+ * jansson tree (header stays NULL; kid is then in kid_buf).
  * On success the caller owns *out and frees it with wid_jws_clear();
  * on failure *out holds nothing to free.
  */
@@ -87,6 +118,23 @@ wid_reason_t wid_jws_parse(const char *token, size_t len,
                            const wid_jws_opts *opts, wid_jws *out);
 
 void wid_jws_clear(wid_jws *jws);
+
+/*
+ * Digest the signing input with the algorithm's hash once, into
+ * jws->md (wid_jws_verify then reuses it, so trying several keys hashes
+ * once).  If token_sha256 is not NULL, also the SHA-256 of the whole
+ * token (32 bytes); for the *256 algorithms it continues from the state
+ * after the signing input instead of hashing those bytes twice.
+ */
+wid_reason_t wid_jws_digest(wid_jws *jws, unsigned char *token_sha256);
+
+/*
+ * Parse one decoded JOSE part as a JSON object: depth limit, duplicate
+ * members refused (jwt.json_too_deep, jwt.duplicate_key, else invalid).
+ */
+wid_reason_t wid_jws_json_object(const unsigned char *buf, size_t len,
+                                 unsigned max_depth, wid_reason_t invalid,
+                                 json_t **out);
 
 /*
  * Verify the signature of a parsed JWS with key.  Returns

@@ -1,86 +1,17 @@
-#include <math.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "jws.h"
+#include "jwt_claims.h"
 #include "jwtsvid.h"
 #include "spiffe_id.h"
 
 #define WID_LEEWAY_MAX (24 * 3600)
 
-/* A NumericDate (RFC 7519): integer or real seconds. */
+/* The time claims, in the order of their rules. */
 static wid_reason_t
-wid_numeric_date(const json_t *v, int64_t *out)
+wid_jwt_times(const wid_jwt_claims *c, int64_t now, int64_t leeway)
 {
-    double d;
-
-    if (json_is_integer(v)) {
-        *out = (int64_t) json_integer_value(v);
-        return WID_OK;
-    }
-    if (json_is_real(v)) {
-        d = json_real_value(v);
-        /* 2^62 keeps later additions of the leeway far from overflow. */
-        if (!isfinite(d) || d > 4611686018427387904.0
-            || d < -4611686018427387904.0)
-        {
-            return WID_R_JWT_CLAIM_INVALID;
-        }
-        /* floor() without libm: truncate, then step down if needed. */
-        *out = (int64_t) d;
-        if ((double) *out > d) {
-            (*out)--;
-        }
-        return WID_OK;
-    }
-    return WID_R_JWT_CLAIM_INVALID;
-}
-
-static wid_reason_t
-wid_jwt_audience(const json_t *aud, const char *expected, size_t exp_len)
-{
-    const json_t *v;
-    size_t        i;
-    int           found = 0;
-
-    if (aud == NULL) {
-        return WID_R_JWT_AUD_MISSING;
-    }
-    if (json_is_string(aud)) {
-        if (json_string_length(aud) == 0) {
-            return WID_R_JWT_AUD_MISSING;
-        }
-        return json_string_length(aud) == exp_len
-               && memcmp(json_string_value(aud), expected, exp_len) == 0
-               ? WID_OK : WID_R_JWT_AUD_MISMATCH;
-    }
-    if (!json_is_array(aud)) {
-        return WID_R_JWT_CLAIM_INVALID;
-    }
-    if (json_array_size(aud) == 0) {
-        return WID_R_JWT_AUD_MISSING;
-    }
-    json_array_foreach(aud, i, v) {
-        if (!json_is_string(v)) {
-            return WID_R_JWT_CLAIM_INVALID;
-        }
-        if (json_string_length(v) == exp_len
-            && memcmp(json_string_value(v), expected, exp_len) == 0)
-        {
-            found = 1;
-        }
-    }
-    return found ? WID_OK : WID_R_JWT_AUD_MISMATCH;
-}
-
-static wid_reason_t
-wid_jwt_times(const json_t *claims, int64_t now, int64_t leeway,
-              int64_t *exp_out)
-{
-    const json_t *v;
-    int64_t       t, lo, hi;
-    wid_reason_t  r;
+    int64_t lo, hi;
 
     /* |now| is bounded by the caller, |leeway| by WID_LEEWAY_MAX. */
     if (__builtin_add_overflow(now, leeway, &hi)) {
@@ -90,41 +21,50 @@ wid_jwt_times(const json_t *claims, int64_t now, int64_t leeway,
         lo = INT64_MIN;
     }
 
-    v = json_object_get(claims, "exp");
-    if (v == NULL) {
+    if (!c->exp.present) {
         return WID_R_JWT_EXP_MISSING;
     }
-    r = wid_numeric_date(v, &t);
-    if (r != WID_OK) {
-        return r;
+    if (c->exp.status != WID_OK) {
+        return c->exp.status;
     }
     /* RFC 7519 4.1.4: the current time must be before exp. */
-    if (lo >= t) {
+    if (lo >= c->exp.value) {
         return WID_R_JWT_EXPIRED;
     }
-    *exp_out = t;
-
-    v = json_object_get(claims, "nbf");
-    if (v != NULL) {
-        r = wid_numeric_date(v, &t);
-        if (r != WID_OK) {
-            return r;
+    if (c->nbf.present) {
+        if (c->nbf.status != WID_OK) {
+            return c->nbf.status;
         }
-        if (t > hi) {
+        if (c->nbf.value > hi) {
             return WID_R_JWT_NOT_YET_VALID;
         }
     }
-    v = json_object_get(claims, "iat");
-    if (v != NULL) {
-        r = wid_numeric_date(v, &t);
-        if (r != WID_OK) {
-            return r;
+    if (c->iat.present) {
+        if (c->iat.status != WID_OK) {
+            return c->iat.status;
         }
-        if (t > hi) {
+        if (c->iat.value > hi) {
             return WID_R_JWT_IAT_FUTURE;
         }
     }
     return WID_OK;
+}
+
+/* wid_jws_parse hands the decoded claims over at the payload step. */
+typedef struct {
+    wid_jwt_claims  claims;
+    const char     *audience;
+    size_t          aud_len;
+    unsigned        flags;
+} wid_jwt_payload_ctx;
+
+static wid_reason_t
+wid_jwt_payload(void *ctx, const unsigned char *buf, size_t len)
+{
+    wid_jwt_payload_ctx *pc = ctx;
+
+    return wid_jwt_claims_read(buf, len, WID_JWS_MAX_DEPTH, pc->audience,
+                               pc->aud_len, pc->flags, &pc->claims);
 }
 
 /* Find the key: by kid within the trust domain, else each that fits. */
@@ -171,43 +111,61 @@ wid_jwtsvid_verify(const wid_bundle_set *set, const char *token, size_t len,
                    const char *audience, int64_t now, int64_t leeway,
                    wid_identity *out)
 {
-    static const wid_jws_opts opts = {
+    return wid_jwtsvid_verify_flags(set, token, len, audience, now, leeway,
+                                    0, out);
+}
+
+wid_reason_t
+wid_jwtsvid_verify_flags(const wid_bundle_set *set, const char *token,
+                         size_t len, const char *audience, int64_t now,
+                         int64_t leeway, unsigned flags, wid_identity *out)
+{
+    wid_jws_opts         opts = {
         WID_JWTSVID_MAX_LEN, WID_JWS_MAX_DEPTH,
-        WID_JWS_HDR_STRICT | WID_JWS_HDR_TYP_JWT
+        WID_JWS_HDR_STRICT | WID_JWS_HDR_TYP_JWT, wid_jwt_payload, NULL
     };
-    wid_jws           jws;
-    const json_t     *sub;
-    wid_spiffe_id     id;
-    const wid_bundle *b;
-    const char       *bundle_sha = "";
-    unsigned char     md[SHA256_DIGEST_LENGTH];
-    size_t            aud_len;
-    int64_t           exp = 0;
-    wid_reason_t      r;
+    wid_jwt_payload_ctx  pc;
+    wid_jws              jws;
+    wid_spiffe_id        id;
+    const wid_bundle    *b;
+    const char          *bundle_sha = "";
+    unsigned char        md[32];
+    size_t               aud_len;
+    wid_reason_t         r;
 
     memset(out, 0, sizeof(*out));
     if (audience == NULL || audience[0] == '\0') {
-        return WID_R_JWT_AUD_NOT_CONFIGURED;
+        r = WID_R_JWT_AUD_NOT_CONFIGURED;
+        goto fail;
     }
     aud_len = strlen(audience);
     if (aud_len > WID_AUDIENCE_MAX || leeway < 0 || leeway > WID_LEEWAY_MAX
         || now > INT64_MAX / 2 || now < INT64_MIN / 2)
     {
-        return WID_R_INTERNAL_CONFIG;
+        r = WID_R_INTERNAL_CONFIG;
+        goto fail;
     }
+
+    memset(&pc, 0, sizeof(pc));
+    pc.audience = audience;
+    pc.aud_len = aud_len;
+    if (flags & WID_JWTSVID_NO_FASTPATH) {
+        opts.flags |= WID_JWS_NO_FASTPATH;
+        pc.flags |= WID_JWT_CLAIMS_NO_FASTPATH;
+    }
+    opts.payload_ctx = &pc;
 
     r = wid_jws_parse(token, len, &opts, &jws);
     if (r != WID_OK) {
-        return r;
+        wid_jwt_claims_clear(&pc.claims);
+        goto fail;
     }
 
-    sub = json_object_get(jws.payload, "sub");
-    if (!json_is_string(sub)) {
+    if (pc.claims.sub == NULL) {
         r = WID_R_JWT_SUB_MISSING;
         goto done;
     }
-    r = wid_spiffe_id_parse(json_string_value(sub), json_string_length(sub),
-                            &id);
+    r = wid_spiffe_id_parse(pc.claims.sub, pc.claims.sub_len, &id);
     if (r != WID_OK) {
         out->detail = r;
         r = WID_R_JWT_SUB_INVALID;
@@ -219,35 +177,43 @@ wid_jwtsvid_verify(const wid_bundle_set *set, const char *token, size_t len,
         r = WID_R_BUNDLE_UNKNOWN_TD;
         goto done;
     }
+    /* One digest for every key tried, and the token hash with it. */
+    r = wid_jws_digest(&jws, md);
+    if (r != WID_OK) {
+        goto done;
+    }
     r = wid_jwt_signature(b, &jws, &bundle_sha);
     if (r != WID_OK) {
         goto done;
     }
 
     /* Only authenticated claims from here on. */
-    r = wid_jwt_times(jws.payload, now, leeway, &exp);
+    r = wid_jwt_times(&pc.claims, now, leeway);
     if (r != WID_OK) {
         goto done;
     }
-    r = wid_jwt_audience(json_object_get(jws.payload, "aud"), audience,
-                         aud_len);
+    r = pc.claims.aud;
     if (r != WID_OK) {
         goto done;
     }
 
-    SHA256((const unsigned char *) token, len, md);
     wid_hex(md, sizeof(md), out->serial);
-    memcpy(out->spiffe_id, id.id, sizeof(out->spiffe_id));
-    memcpy(out->trust_domain, id.trust_domain, sizeof(out->trust_domain));
-    memcpy(out->path, id.path, sizeof(out->path));
+    memcpy(out->spiffe_id, id.id, 9 + id.td_len + id.path_len + 1);
+    memcpy(out->trust_domain, id.trust_domain, id.td_len + 1);
+    memcpy(out->path, id.path, id.path_len + 1);
     memcpy(out->audience, audience, aud_len + 1);
     memcpy(out->bundle_sha256, bundle_sha, strlen(bundle_sha) + 1);
     out->kind = WID_CRED_JWT_SVID;
-    out->not_after = exp;
+    out->not_after = pc.claims.exp.value;
 
 done:
+    wid_jwt_claims_clear(&pc.claims);
     wid_jws_clear(&jws);
-    if (r != WID_OK) {
+    if (r == WID_OK) {
+        return WID_OK;
+    }
+fail:
+    {
         wid_reason_t detail = out->detail;
 
         memset(out, 0, sizeof(*out));

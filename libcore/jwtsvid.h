@@ -34,4 +34,17 @@ wid_reason_t wid_jwtsvid_verify(const wid_bundle_set *set, const char *token,
                                 int64_t now, int64_t leeway,
                                 wid_identity *out);
 
+/*
+ * The same with flags: WID_JWTSVID_NO_FASTPATH parses header and
+ * claims with jansson only (never the flat fast path); the result must
+ * be identical, which tests and the fuzzer check.
+ */
+#define WID_JWTSVID_NO_FASTPATH 0x1u
+
+wid_reason_t wid_jwtsvid_verify_flags(const wid_bundle_set *set,
+                                      const char *token, size_t len,
+                                      const char *audience, int64_t now,
+                                      int64_t leeway, unsigned flags,
+                                      wid_identity *out);
+
 #endif

@@ -124,16 +124,13 @@ wid_path_check(const char *p, size_t len)
     return WID_OK;
 }
 
-wid_reason_t
-wid_spiffe_id_parse(const char *s, size_t len, wid_spiffe_id *out)
+static wid_reason_t
+wid_spiffe_id_check(const char *s, size_t len, wid_spiffe_id *out)
 {
     const char   *rest, *slash;
     size_t        rest_len, td_len;
     wid_reason_t  r;
 
-    if (out != NULL) {
-        memset(out, 0, sizeof(*out));
-    }
     if (s == NULL || len == 0) {
         return WID_R_ID_EMPTY;
     }
@@ -169,10 +166,28 @@ wid_spiffe_id_parse(const char *s, size_t len, wid_spiffe_id *out)
 
     if (out != NULL) {
         memcpy(out->id, s, len);
+        out->id[len] = '\0';
         memcpy(out->trust_domain, rest, td_len);
+        out->trust_domain[td_len] = '\0';
         out->td_len = td_len;
         out->path_len = rest_len - td_len;
         memcpy(out->path, rest + td_len, out->path_len);
+        out->path[out->path_len] = '\0';
     }
     return WID_OK;
+}
+
+wid_reason_t
+wid_spiffe_id_parse(const char *s, size_t len, wid_spiffe_id *out)
+{
+    wid_reason_t r = wid_spiffe_id_check(s, len, out);
+
+    /*
+     * Zeroing the whole 4 KiB on every call showed in the per-request
+     * profile: on success only the strings are written (terminated).
+     */
+    if (r != WID_OK && out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    return r;
 }

@@ -26,7 +26,9 @@ typedef struct {
 /*
  * Parse len bytes at s (which need not be NUL-terminated and may
  * contain NUL bytes, e.g. from a certificate SAN).  out may be NULL to
- * only validate.  On failure out is zeroed.
+ * only validate.  On failure out is zeroed; on success its three
+ * strings are NUL-terminated (bytes past the terminators are not
+ * cleared).
  */
 wid_reason_t wid_spiffe_id_parse(const char *s, size_t len,
                                  wid_spiffe_id *out);

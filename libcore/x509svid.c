@@ -378,9 +378,10 @@ wid_x509svid_verify(const wid_bundle_set *set, X509 *leaf,
         }
     }
 
-    memcpy(out->spiffe_id, id.id, sizeof(out->spiffe_id));
-    memcpy(out->trust_domain, id.trust_domain, sizeof(out->trust_domain));
-    memcpy(out->path, id.path, sizeof(out->path));
+    /* The strings only: the rest of out stays zero. */
+    memcpy(out->spiffe_id, id.id, 9 + id.td_len + id.path_len + 1);
+    memcpy(out->trust_domain, id.trust_domain, id.td_len + 1);
+    memcpy(out->path, id.path, id.path_len + 1);
     out->kind = WID_CRED_X509_SVID;
     r = WID_OK;
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,6 +18,8 @@
 #include "identity_support.h"
 
 static char dir[256];
+
+#define WID_BUNDLE_TEST_WINDOW 2
 
 /*
  * Fixtures that need real keys and certificates: JWKS variants written
@@ -31,6 +34,7 @@ static const char fixtures_py[] =
     "def u(b): return base64.urlsafe_b64encode(b).rstrip(b'=').decode()\n"
     "a=json.load(open(d+'/jwt/a.org.json'))\n"
     "ec=[k for k in a['keys'] if k.get('kid')=='a-ec256'][0]\n"
+    "eb=json.load(open(d+'/jwt/b.org.json'))['keys'][0]\n"
     "der=x509.load_pem_x509_certificate(open(d+'/pki/a.org.pem','rb')"
     ".read()).public_bytes(s.Encoding.DER)\n"
     "x5=base64.b64encode(der).decode()\n"
@@ -52,6 +56,8 @@ static const char fixtures_py[] =
     " 'map_badb64':{'a.org':'!!!'},\n"
     " 'map_notjson':{'a.org':base64.b64encode(b'not json').decode()},\n"
     " 'map_badtd':{'Bad TD':base64.b64encode(b'{\"keys\":[]}').decode()},\n"
+    " 'same_a':{'keys':[ec]},\n"
+    " 'same_b':{'keys':[dict(ec,kid='b-ec256',x=eb['x'],y=eb['y'])]},\n"
     "}\n"
     "for n,o in F.items(): json.dump(o,open(d+'/'+n+'.json','w'))\n";
 
@@ -317,6 +323,135 @@ test_reload(void **state)
     wid_bundle_set_free(s);
 }
 
+/* A filesystem with 1 s timestamps (ext3, FAT's 2 s, coarse NFS). */
+static int
+coarse_stat(const char *path, struct stat *st)
+{
+    int r = stat(path, st);
+
+    if (r == 0) {
+        st->st_mtim.tv_nsec = 0;
+        st->st_ctim.tv_nsec = 0;
+    }
+    return r;
+}
+
+static int
+coarse_same(const char *path, const struct stat *a)
+{
+    struct stat b;
+
+    return coarse_stat(path, &b) == 0 && a->st_ino == b.st_ino
+           && a->st_size == b.st_size
+           && a->st_mtim.tv_sec == b.st_mtim.tv_sec
+           && a->st_ctim.tv_sec == b.st_ctim.tv_sec;
+}
+
+/*
+ * In-place rewrites of the same size within one timestamp tick: stat
+ * shows nothing, the content hash does.  window 0 is the stat-only
+ * behaviour, which misses them (the control that shows the test bites).
+ * Returns 1 when the scenario was produced (no tick boundary crossed).
+ */
+static int
+same_tick(int window)
+{
+    wid_bundle_set   *s = wid_bundle_set_new();
+    const wid_bundle *b;
+    struct stat       st0;
+    char              live[512], pa[512], pb[512], *a, *bb, *torn;
+    size_t            alen, blen;
+    uint64_t          g;
+    int               produced = 0;
+
+    snprintf(live, sizeof(live), "%s/tick.json", dir);
+    snprintf(pa, sizeof(pa), "%s/same_a.json", dir);
+    snprintf(pb, sizeof(pb), "%s/same_b.json", dir);
+    a = idt_slurp(pa, &alen);
+    bb = idt_slurp(pb, &blen);
+    assert_non_null(a);
+    assert_non_null(bb);
+    assert_int_equal(alen, blen);
+    torn = malloc(alen);
+    assert_non_null(torn);
+    memcpy(torn, a, alen);
+    torn[alen - 1] = ',';                 /* same size, not JSON */
+
+    reports = 0;
+    wid_bundle_set_on_report(s, on_report, NULL);
+    wid_bundle_set_stat_fn(s, coarse_stat);
+    wid_bundle_set_rehash_window(s, window);
+    assert_int_equal(idt_write(live, a, alen), 0);
+    assert_int_equal(coarse_stat(live, &st0), 0);
+    assert_int_equal(wid_bundle_set_add(s, "a.org", live), WID_OK);
+    g = wid_bundle_set_generation(s);
+
+    /* Torn, same size, same tick: reported once, last good kept. */
+    assert_int_equal(idt_write(live, torn, alen), 0);
+    if (!coarse_same(live, &st0)) {
+        goto out;
+    }
+    if (window > 0) {
+        assert_int_equal(wid_bundle_set_refresh(s, 1),
+                         WID_R_BUNDLE_JSON_INVALID);
+        assert_int_equal(wid_bundle_set_refresh(s, 2), WID_OK);
+        assert_int_equal(reports, 1);
+    } else {
+        assert_int_equal(wid_bundle_set_refresh(s, 1), WID_OK);
+        assert_int_equal(reports, 0);
+    }
+    b = wid_bundle_set_find(s, "a.org", 5);
+    assert_non_null(wid_bundle_jwt_find(b, "a-ec256"));
+    assert_int_equal(wid_bundle_set_generation(s), g);
+
+    /* The writer finishes: new key, same size, same tick. */
+    assert_int_equal(idt_write(live, bb, blen), 0);
+    if (!coarse_same(live, &st0)) {
+        goto out;
+    }
+    produced = 1;
+    assert_int_equal(wid_bundle_set_refresh(s, 3), WID_OK);
+    b = wid_bundle_set_find(s, "a.org", 5);
+    if (window > 0) {
+        assert_int_equal(wid_bundle_set_generation(s), g + 1);
+        assert_non_null(wid_bundle_jwt_find(b, "b-ec256"));
+        assert_null(wid_bundle_jwt_find(b, "a-ec256"));
+        /* Re-checked and identical: no new generation, no report. */
+        assert_int_equal(wid_bundle_set_refresh(s, 4), WID_OK);
+        assert_int_equal(wid_bundle_set_generation(s), g + 1);
+        assert_int_equal(reports, 1);
+    } else {
+        /* Stat alone: the old key stays trusted, the new one unknown. */
+        assert_int_equal(wid_bundle_set_generation(s), g);
+        assert_non_null(wid_bundle_jwt_find(b, "a-ec256"));
+        assert_null(wid_bundle_jwt_find(b, "b-ec256"));
+    }
+
+out:
+    free(a);
+    free(bb);
+    free(torn);
+    wid_bundle_set_free(s);
+    return produced;
+}
+
+static void
+test_reload_same_tick(void **state)
+{
+    int i, done;
+
+    (void) state;
+    /* Retry when a second boundary falls inside the scenario. */
+    for (i = 0, done = 0; i < 20 && !done; i++) {
+        done = same_tick(WID_BUNDLE_TEST_WINDOW);
+    }
+    assert_true(done);
+    for (i = 0, done = 0; i < 20 && !done; i++) {
+        done = same_tick(0);
+    }
+    assert_true(done);
+}
+
 static void
 test_directory(void **state)
 {
@@ -426,6 +561,7 @@ main(void)
         cmocka_unit_test(test_torn_pem_tail),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_reload_same_tick),
         cmocka_unit_test(test_directory),
     };
     return cmocka_run_group_tests_name("bundle", tests, setup, teardown);

@@ -4,6 +4,7 @@
  * wid), attack ones assembled byte by byte and correctly signed, so
  * that each is rejected for the rule it breaks and no other.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,6 +124,45 @@ static const struct {
     { "two_parts", WID_R_JWT_MALFORMED },
     { "four_parts", WID_R_JWT_MALFORMED },
     { "empty_payload", WID_R_JWT_MALFORMED },
+    /* Edges of the flat fast path: jansson decides, same rules. */
+    { "fp_flat_exact", WID_OK },
+    { "fp_escaped_sub", WID_OK },
+    { "fp_spaces", WID_OK },
+    { "fp_trailing_space", WID_OK },
+    { "fp_escaped_kid", WID_OK },
+    { "fp_escaped_typ", WID_OK },
+    { "fp_escaped_alg_none", WID_R_JWT_ALG_NOT_ALLOWED },
+    { "fp_empty_kid", WID_R_JWT_KID_INVALID },
+    { "fp_long_kid", WID_R_JWT_KID_UNKNOWN },
+    { "fp_dup_typ", WID_R_JWT_DUPLICATE_KEY },
+    { "fp_header_bool", WID_R_JWT_HEADER_NOT_ALLOWED },
+    { "fp_exp_int64_max", WID_OK },
+    { "fp_exp_too_big", WID_R_JWT_PAYLOAD_INVALID },
+    { "fp_exp_negative", WID_R_JWT_EXPIRED },
+    { "fp_exp_minus_zero", WID_R_JWT_EXPIRED },
+    { "fp_exp_leading_zero", WID_R_JWT_PAYLOAD_INVALID },
+    { "fp_exp_exponent", WID_OK },
+    { "fp_exp_zero", WID_R_JWT_EXPIRED },
+    { "fp_exp_array", WID_R_JWT_CLAIM_INVALID },
+    { "fp_trailing_junk", WID_R_JWT_PAYLOAD_INVALID },
+    { "fp_two_objects", WID_R_JWT_PAYLOAD_INVALID },
+    { "fp_aud_17", WID_OK },
+    { "fp_aud_16_miss", WID_R_JWT_AUD_MISMATCH },
+    { "fp_aud_nested", WID_R_JWT_CLAIM_INVALID },
+    { "fp_aud_mixed", WID_R_JWT_CLAIM_INVALID },
+    { "fp_aud_escaped", WID_OK },
+    { "fp_aud_trailing_comma", WID_R_JWT_PAYLOAD_INVALID },
+    { "fp_aud_empty_string", WID_R_JWT_AUD_MISSING },
+    { "fp_sub_nul", WID_R_JWT_PAYLOAD_INVALID },
+    { "fp_sub_number", WID_R_JWT_SUB_MISSING },
+    { "fp_sub_utf8", WID_R_JWT_SUB_INVALID },
+    { "fp_bad_utf8", WID_R_JWT_PAYLOAD_INVALID },
+    { "fp_unknown_claims", WID_OK },
+    { "fp_17_members", WID_OK },
+    { "fp_dup_unknown", WID_R_JWT_DUPLICATE_KEY },
+    { "fp_empty_object", WID_R_JWT_SUB_MISSING },
+    { "fp_nbf_string", WID_R_JWT_CLAIM_INVALID },
+    { "fp_iat_real_future", WID_R_JWT_IAT_FUTURE },
 };
 
 static void
@@ -186,6 +226,91 @@ test_identity_fields(void **state)
                      WID_OK);
     assert_string_equal(id.audience, "other");
     free(t);
+}
+
+/* The serial is the SHA-256 of the token for every algorithm (the
+ * *256 ones continue the signing-input digest; the others hash anew). */
+static void
+test_serial_every_alg(void **state)
+{
+    static const char *names[] = {
+        "valid_es256", "valid_es384", "valid_es512", "valid_rs256",
+        "valid_rs384", "valid_rs512", "valid_ps256", "valid_ps384",
+        "valid_ps512", "valid_nokid", "fp_spaces", "fp_aud_17",
+    };
+    wid_identity id;
+    char         hex[65], *t;
+    size_t       i, len;
+
+    (void) state;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        t = token(names[i], &len);
+        assert_int_equal(wid_jwtsvid_verify(set, t, len, "wid-test", NOW, 0,
+                                            &id), WID_OK);
+        sha256_hex(t, len, hex);
+        assert_string_equal(id.serial, hex);
+        assert_string_equal(id.spiffe_id, "spiffe://a.org/workload");
+        free(t);
+    }
+}
+
+/*
+ * Every token of the suite, under several audiences, times and
+ * leeways: the fast path and the jansson-only path give the same
+ * result, byte for byte, in the reason and in the whole wid_identity.
+ */
+static void
+test_fastpath_equivalence(void **state)
+{
+    static const struct {
+        const char *aud;
+        long long   now, leeway;
+    } ctx[] = {
+        { "wid-test", NOW, 0 }, { "other", NOW, 0 }, { "nope", NOW, 0 },
+        { "wid-test", NOW + 3600, 0 }, { "wid-test", NOW + 3600, 60 },
+        { "wid-test", NOW - 700, 0 }, { "wid-test", NOW + 601, 600 },
+    };
+    char            path[1024];
+    DIR            *d;
+    struct dirent  *e;
+    wid_identity    a, b;
+    wid_reason_t    ra, rb;
+    char           *t;
+    size_t          len, i, n = 0;
+    int             bad = 0;
+
+    (void) state;
+    snprintf(path, sizeof(path), "%s/tok", dir);
+    d = opendir(path);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/tok/%s", dir, e->d_name);
+        t = idt_slurp(path, &len);
+        assert_non_null(t);
+        for (i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++) {
+            memset(&a, 0xa5, sizeof(a));
+            memset(&b, 0x5a, sizeof(b));
+            ra = wid_jwtsvid_verify(set, t, len, ctx[i].aud, ctx[i].now,
+                                    ctx[i].leeway, &a);
+            rb = wid_jwtsvid_verify_flags(set, t, len, ctx[i].aud,
+                                          ctx[i].now, ctx[i].leeway,
+                                          WID_JWTSVID_NO_FASTPATH, &b);
+            if (ra != rb || memcmp(&a, &b, sizeof(a)) != 0) {
+                print_error("%s (%s): fast %s, jansson %s\n", e->d_name,
+                            ctx[i].aud, wid_reason_code(ra),
+                            wid_reason_code(rb));
+                bad++;
+            }
+        }
+        free(t);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 90);
+    assert_int_equal(bad, 0);
 }
 
 static void
@@ -379,6 +504,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_identity_fields),
+        cmocka_unit_test(test_serial_every_alg),
+        cmocka_unit_test(test_fastpath_equivalence),
         cmocka_unit_test(test_audience_must_be_configured),
         cmocka_unit_test(test_time_and_leeway),
         cmocka_unit_test(test_sub_detail),

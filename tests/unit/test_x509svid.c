@@ -158,7 +158,19 @@ test_identity_fields(void **state)
     size_t       n, i, j;
 
     (void) state;
+    /* Whatever the caller's buffer held, the result is fully defined:
+     * nothing of it (or of the stack) survives past the strings. */
+    memset(&id, 0xa5, sizeof(id));
     assert_int_equal(verify_file("good.pem", now, 0, &id), WID_OK);
+    for (i = strlen(id.spiffe_id); i < sizeof(id.spiffe_id); i++) {
+        assert_int_equal(id.spiffe_id[i], 0);
+    }
+    for (i = strlen(id.path); i < sizeof(id.path); i++) {
+        assert_int_equal(id.path[i], 0);
+    }
+    for (i = strlen(id.trust_domain); i < sizeof(id.trust_domain); i++) {
+        assert_int_equal(id.trust_domain[i], 0);
+    }
     assert_string_equal(id.spiffe_id, "spiffe://a.org/svc");
     assert_string_equal(id.trust_domain, "a.org");
     assert_string_equal(id.path, "/svc");
