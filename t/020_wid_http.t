@@ -396,8 +396,8 @@ is($r->{body}, "[included\n]\n",
 # Attestation results in depth: t/040_wid_attestation.t.
 $r = $t->get('/att/index.html', @{$cert{front}},
              headers => { 'X-Attestation-Result' => 'evidence-bytes' });
-wid_is($r, 403, 'attest.result_malformed',
-       'an attestation header that is no result denies');
+wid_is($r, 403, 'attest.untrusted_verifier',
+       'a policy with no trusted verifier key trusts no attestation result');
 is($r->{headers}{'x-wid-cred'}, 'x509_svid none api',
    'refused attestation: tier none');
 my $att_receipt = $r->{headers}{'x-wid-receipt'};
