@@ -97,7 +97,6 @@ typedef struct {
     const char                 *rule;
     const char                 *failed;
     const char                 *tier;         /* effective tier */
-    const char                 *verifier;     /* trusted_verifiers entry */
     const char                 *policy_hash;
     const char                 *signer;
     ngx_uint_t                  soft_evaluated;

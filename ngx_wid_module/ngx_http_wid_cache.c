@@ -9,8 +9,11 @@
  *   bundle that verified the token is still the one this worker holds
  *   for its trust domain (content hash), so a rotated or withdrawn
  *   authority invalidates its entries in every worker, and so does a
- *   reload that changes them.  Policy results are never cached: the
- *   policy is asked on every request.
+ *   reload that changes them.  A verified attestation result sent with
+ *   the token is kept in the same entry (the caller's key then binds the
+ *   result bytes and the policy hash, and the entry's expiry the
+ *   result's validity).  Policy results are never cached: the policy is
+ *   asked on every request.
  *
  * - the X.509-SVID of a TLS connection, kept on the SSL object (ex_data)
  *   for the life of the connection, shared by its HTTP/2 streams, and

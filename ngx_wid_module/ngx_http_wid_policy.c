@@ -469,7 +469,6 @@ ngx_http_wid_policy_decide(ngx_http_wid_policy_t *policy, ngx_str_t *rule,
     out->rule = d.rule;
     out->failed = d.failed;
     out->tier = wid_tier_name(d.effective_tier);
-    out->verifier = d.verifier;
     out->policy_hash = d.policy_hash_hex;
     out->signer = d.signer;
     out->soft_evaluated = d.soft_evaluated;

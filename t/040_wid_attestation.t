@@ -44,7 +44,7 @@ $t->jwt_authority('example.org', 'ex-1');
 # Verifier keys: the bridge (verified tier), a weaker bridge (attested
 # tier), and a key nobody trusts.
 my %vkey;
-for my $name (qw(bridge weak rogue)) {
+for my $name (qw(bridge weak rogue legacy)) {
     my ($rc, $out) = $t->wid('keygen', '--out', "$pki/$name");
     die "wid keygen: $out" if $rc;
     $vkey{$name} = Crypt::PK::Ed25519->new("$pki/$name.key");
@@ -96,6 +96,15 @@ extensions:
         effective_tier: verified
         max_evidence_age_seconds: 120
         allowed_attestation_types: [k8s_psat]
+      legacy:
+        schema: chio.runtime-attestation.v1
+        verifier: https://legacy.example
+        verifier_family: spiffe
+        effective_tier: verified
+        max_evidence_age_seconds: 120
+        allowed_attestation_types: [k8s_psat]
+        key: |
+@{[ pub_pem('legacy') ]}
 EOF
 
 # A result JWS signed by `key` (default: the bridge); every payload field
@@ -236,6 +245,9 @@ sub allows {
 
 my ($r, $jws, $ev, %att_receipt);
 
+$t->error_log_like(qr/trusted verifier "legacy" never matches a wid attestation result/,
+                   'a keyed verifier that can never match a result is pointed out');
+
 # --- the verifier bridge's own result ------------------------------------
 
 {
@@ -370,6 +382,11 @@ denies($r, 403, 'policy.verifier_key_mismatch',
 $r = req('/index.html', 'web', (result(set => { verifier => 'https://nobody.example' }))[0]);
 denies($r, 403, 'policy.untrusted_evidence',
        'a trusted key naming a verifier the policy does not know');
+
+$r = req('/index.html', 'web', (result(key => 'legacy',
+    set => { verifier => 'https://legacy.example' }))[0]);
+denies($r, 403, 'policy.untrusted_evidence',
+       'a key trusted under another schema vouches for no wid result');
 
 # 8. A wrong attestation type for the verifier.
 $r = req('/index.html', 'web', (result(set => { attestationType => 'aws_iid' }))[0]);
