@@ -3,15 +3,21 @@
  * the command line.  Exit codes: 0 valid/done, 1 invalid (reason code on
  * stderr or in --json), 2 usage or operational error.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
+#include "bytes.h"
 #include "commands.h"
 #include "journal.h"
 #include "journal_read.h"
@@ -19,12 +25,15 @@
 #include "receipt.h"
 
 #define WID_MAX_REFUSE 8
+#define WID_MAX_TRUSTED 4096
+#define WID_CP_SUFFIX ".checkpoint"
 
 static void
 wid_journal_usage(void)
 {
     fprintf(stderr,
         "usage: wid journal verify DIR --pubkey PUB [--accept-gaps] [--json]\n"
+        "              [--trusted-checkpoint FILE|DIR]... [--save-checkpoints DIR]\n"
         "       wid journal query DIR [--spiffe-id ID | --spiffe-id-prefix P]\n"
         "              [--verdict V] [--rule R] [--surface S] [--writer W]\n"
         "              [--since T] [--until T] [--limit N] [--json]\n"
@@ -106,11 +115,22 @@ wid_span_eq(wid_span sp, const char *s)
 
 /* ------------------------------------------------------------ verify */
 
+/* The latest good checkpoint of each writer log and epoch. */
+typedef struct {
+    char   origin[WID_ORIGIN_MAX + 1];
+    char   writer[WID_WRITER_MAX + 1];
+    char  *note;
+    size_t len;
+} wid_saved_cp;
+
 typedef struct {
     int           json;
     json_t       *findings;
     json_t       *writers;
     wid_reason_t  first;
+    wid_saved_cp *saved;
+    size_t        nsaved;
+    int           nomem;
 } wid_vout;
 
 
@@ -183,6 +203,178 @@ wid_vout_writer(void *ctx, const wid_journal_writer_report *w)
 }
 
 
+static void
+wid_saved_free(wid_vout *o)
+{
+    size_t i;
+
+    for (i = 0; i < o->nsaved; i++) {
+        free(o->saved[i].note);
+    }
+    free(o->saved);
+    o->saved = NULL;
+    o->nsaved = 0;
+}
+
+
+static void
+wid_vout_checkpoint(void *ctx, const char *writer, const char *note,
+                    size_t len, const wid_checkpoint *cp)
+{
+    wid_vout     *o = ctx;
+    wid_saved_cp *sc = NULL, *nv;
+    size_t        i;
+
+    for (i = 0; i < o->nsaved; i++) {
+        if (strcmp(o->saved[i].origin, cp->origin) == 0) {
+            sc = &o->saved[i];
+            break;
+        }
+    }
+    if (sc == NULL) {
+        nv = realloc(o->saved, (o->nsaved + 1) * sizeof(*nv));
+        if (nv == NULL) {
+            o->nomem = 1;
+            return;
+        }
+        o->saved = nv;
+        sc = &o->saved[o->nsaved++];
+        memset(sc, 0, sizeof(*sc));
+        snprintf(sc->origin, sizeof(sc->origin), "%s", cp->origin);
+        snprintf(sc->writer, sizeof(sc->writer), "%s", writer);
+    }
+    free(sc->note);
+    sc->note = strndup(note, len);
+    sc->len = len;
+    if (sc->note == NULL) {
+        o->nomem = 1;
+    }
+}
+
+
+/*
+ * Write the latest checkpoint of every writer log and epoch to
+ * DIR/<writer>.e<epoch>.checkpoint (replacing older ones atomically).
+ */
+static int
+wid_save_checkpoints(const char *dir, const wid_vout *o)
+{
+    char     path[4096], tmp[4200], w[WID_WRITER_MAX + 1];
+    uint32_t epoch;
+    size_t   i;
+    int      fd, ok;
+
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "wid journal verify: %s: %s\n", dir,
+                strerror(errno));
+        return -1;
+    }
+    for (i = 0; i < o->nsaved; i++) {
+        if (o->saved[i].note == NULL
+            || wid_origin_writer(o->saved[i].origin, w, &epoch) != 0)
+        {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s.e%u" WID_CP_SUFFIX, dir,
+                 o->saved[i].writer, (unsigned) epoch);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                  0644);
+        ok = fd >= 0
+             && write(fd, o->saved[i].note, o->saved[i].len)
+                == (ssize_t) o->saved[i].len
+             && fsync(fd) == 0;
+        if (fd >= 0 && close(fd) != 0) {
+            ok = 0;
+        }
+        if (!ok || rename(tmp, path) != 0) {
+            fprintf(stderr, "wid journal verify: cannot write %s: %s\n",
+                    path, strerror(errno));
+            unlink(tmp);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+
+/* One trusted checkpoint file: it must verify with the journal key. */
+static int
+wid_load_trusted_file(const char *path, const wid_pubkey *pk,
+                      wid_checkpoint *cps, size_t *n)
+{
+    unsigned char *buf;
+    size_t         len;
+    char           w[WID_WRITER_MAX + 1];
+    uint32_t       epoch;
+    wid_reason_t   rc;
+
+    if (*n == WID_MAX_TRUSTED) {
+        fprintf(stderr, "wid journal verify: more than %d trusted"
+                " checkpoints\n", WID_MAX_TRUSTED);
+        return -1;
+    }
+    rc = wid_read_file(path, WID_CHECKPOINT_MAX, &buf, &len);
+    if (rc == WID_OK) {
+        rc = wid_checkpoint_verify((const char *) buf, len, pk->pk, &cps[*n]);
+        free(buf);
+    }
+    if (rc == WID_OK
+        && wid_origin_writer(cps[*n].origin, w, &epoch) != 0)
+    {
+        rc = WID_R_JOURNAL_CHECKPOINT_ORIGIN;
+    }
+    if (rc != WID_OK) {
+        fprintf(stderr, "wid journal verify: trusted checkpoint %s: %s (%s)\n",
+                path, wid_reason_code(rc), wid_reason_text(rc));
+        return -1;
+    }
+    (*n)++;
+    return 0;
+}
+
+
+/* FILE, or every *.checkpoint file in DIR. */
+static int
+wid_load_trusted(const char *path, const wid_pubkey *pk, wid_checkpoint *cps,
+                 size_t *n)
+{
+    struct stat    st;
+    DIR           *d;
+    struct dirent *e;
+    char           p[4096];
+    size_t         l, sl = strlen(WID_CP_SUFFIX);
+    int            rc = 0;
+
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "wid journal verify: %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return wid_load_trusted_file(path, pk, cps, n);
+    }
+    d = opendir(path);
+    if (d == NULL) {
+        fprintf(stderr, "wid journal verify: %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || l <= sl
+            || strcmp(e->d_name + l - sl, WID_CP_SUFFIX) != 0)
+        {
+            continue;
+        }
+        snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+        rc = wid_load_trusted_file(p, pk, cps, n);
+    }
+    closedir(d);
+    return rc;
+}
+
+
 static int
 wid_journal_verify_cmd(int argc, char **argv)
 {
@@ -190,22 +382,37 @@ wid_journal_verify_cmd(int argc, char **argv)
         { "pubkey", required_argument, NULL, 'p' },
         { "json", no_argument, NULL, 'j' },
         { "accept-gaps", no_argument, NULL, 'g' },
+        { "trusted-checkpoint", required_argument, NULL, 't' },
+        { "save-checkpoints", required_argument, NULL, 's' },
         { NULL, 0, NULL, 0 }
     };
-    const char               *pub = NULL, *dir;
-    int                       c, accept = 0;
+    const char               *pub = NULL, *dir, *save = NULL;
+    const char               *tpaths[64];
+    size_t                    ntpaths = 0, i;
+    int                       c, accept = 0, status;
     wid_vout                  o;
     wid_pubkey                pk;
     wid_journal_verify_cb     cb;
     wid_journal_verify_result res;
+    wid_journal_trusted       trusted;
+    wid_checkpoint           *cps = NULL;
     wid_reason_t              rc;
 
     memset(&o, 0, sizeof(o));
+    memset(&trusted, 0, sizeof(trusted));
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'p': pub = optarg; break;
         case 'j': o.json = 1; break;
         case 'g': accept = 1; break;
+        case 's': save = optarg; break;
+        case 't':
+            if (ntpaths == sizeof(tpaths) / sizeof(tpaths[0])) {
+                wid_journal_usage();
+                return WID_EXIT_USAGE;
+            }
+            tpaths[ntpaths++] = optarg;
+            break;
         default: wid_journal_usage(); return WID_EXIT_USAGE;
         }
     }
@@ -218,17 +425,43 @@ wid_journal_verify_cmd(int argc, char **argv)
     if (rc != WID_OK) {
         return wid_fail("verify", rc);
     }
+    if (ntpaths) {
+        cps = calloc(WID_MAX_TRUSTED, sizeof(*cps));
+        if (cps == NULL) {
+            return wid_fail("verify", WID_R_INTERNAL_NOMEM);
+        }
+        for (i = 0; i < ntpaths; i++) {
+            if (wid_load_trusted(tpaths[i], &pk, cps, &trusted.n) != 0) {
+                free(cps);
+                return WID_EXIT_USAGE;
+            }
+        }
+        trusted.cps = cps;
+    }
     o.findings = json_array();
     o.writers = json_array();
+    memset(&cb, 0, sizeof(cb));
     cb.finding = wid_vout_finding;
     cb.writer = wid_vout_writer;
+    cb.checkpoint = save ? wid_vout_checkpoint : NULL;
     cb.ctx = &o;
-    rc = wid_journal_verify(dir, &pk, accept, &cb, &res);
+    rc = wid_journal_verify_trusted(dir, &pk, accept, &trusted, &cb, &res);
+    free(cps);
+    if (rc == WID_OK && o.nomem) {
+        rc = WID_R_INTERNAL_NOMEM;
+    }
     if (rc != WID_OK) {
         json_decref(o.findings);
         json_decref(o.writers);
+        wid_saved_free(&o);
         return wid_fail("verify", rc);
     }
+    status = res.errors ? WID_EXIT_REJECTED : WID_EXIT_OK;
+    /* Only checkpoints of a journal that verified are worth keeping. */
+    if (save && res.errors == 0 && wid_save_checkpoints(save, &o) != 0) {
+        status = WID_EXIT_USAGE;
+    }
+    wid_saved_free(&o);
     if (o.json) {
         json_t *r = json_pack("{s:b,s:I,s:I,s:I,s:o,s:o}",
             "valid", res.errors == 0, "errors", (json_int_t) res.errors,
@@ -257,9 +490,12 @@ wid_journal_verify_cmd(int argc, char **argv)
     }
     if (res.errors) {
         fprintf(stderr, "wid journal verify: %s\n", wid_reason_code(o.first));
-        return WID_EXIT_REJECTED;
+        if (save) {
+            fprintf(stderr, "wid journal verify: journal invalid, no"
+                    " checkpoints saved\n");
+        }
     }
-    return WID_EXIT_OK;
+    return status;
 }
 
 

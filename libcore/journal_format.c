@@ -91,11 +91,27 @@ wid_frame_parse(const uint8_t *buf, uint64_t size, uint64_t off, wid_frame *f)
 int
 wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from)
 {
-    wid_frame f;
-    uint64_t  o;
+    uint64_t o, budget = WID_FRAME_SCAN_BUDGET;
+    uint32_t len;
 
     for (o = from; o + WID_FRAME_HDR <= size; o++) {
-        if (wid_frame_parse(buf, size, o, &f) == WID_OK) {
+        len = wid_rd32(buf + o + 4);
+        if (len > WID_FRAME_MAX || buf[o + 8] < WID_REC_SEGMENT
+            || buf[o + 8] > WID_REC_GAP || size - o - WID_FRAME_HDR < len)
+        {
+            continue;
+        }
+        /*
+         * Bytes crafted so that every offset looks like a frame header
+         * would make this scan quadratic.  Past the budget, answer "there
+         * may be a frame": the damage is then reported (and left in
+         * place) as damage, never cut off as a torn write.
+         */
+        if (budget < (uint64_t) len + 5) {
+            return 1;
+        }
+        budget -= (uint64_t) len + 5;
+        if (wid_crc32c(0, buf + o + 4, 5 + (size_t) len) == wid_rd32(buf + o)) {
             return 1;
         }
     }
@@ -183,12 +199,13 @@ wid_seg_header_encode(const wid_seg_header *h, uint8_t *buf, size_t cap)
 wid_reason_t
 wid_seg_header_decode(const uint8_t *d, size_t len, wid_seg_header *h)
 {
-    const uint8_t *p = d + 36, *end = d + len;
+    const uint8_t *p, *end = d + len;
 
     memset(h, 0, sizeof(*h));
     if (len < 36 || memcmp(d, WID_SEG_MAGIC, 8) != 0) {
         return WID_R_JOURNAL_SEGMENT_HEADER;
     }
+    p = d + 36;
     h->segment = wid_rd64(d + 8);
     h->epoch = wid_rd32(d + 16);
     h->first_seq = wid_rd64(d + 20);
@@ -227,12 +244,13 @@ wid_gap_encode(const wid_gap_record *g, uint8_t *buf, size_t cap)
 wid_reason_t
 wid_gap_decode(const uint8_t *d, size_t len, wid_gap_record *g)
 {
-    const uint8_t *p = d + 48, *end = d + len;
+    const uint8_t *p, *end = d + len;
 
     memset(g, 0, sizeof(*g));
     if (len < 48 || memcmp(d, WID_GAP_MAGIC, 8) != 0) {
         return WID_R_RECEIPT_MALFORMED;
     }
+    p = d + 48;
     g->new_epoch = wid_rd32(d + 8);
     g->seq = wid_rd64(d + 12);
     g->damaged_segment = wid_rd64(d + 20);

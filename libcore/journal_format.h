@@ -59,7 +59,11 @@ typedef struct {
 wid_reason_t wid_frame_parse(const uint8_t *buf, uint64_t size, uint64_t off,
                              wid_frame *f);
 
-/* Does a valid frame start anywhere in buf[from..size)? */
+/* Does a valid frame start anywhere in buf[from..size)?  The CRC work is
+ * bounded: past WID_FRAME_SCAN_BUDGET bytes checksummed the answer is
+ * yes (conservative: the bytes are then treated as damage, not as a
+ * torn write that may be cut off). */
+#define WID_FRAME_SCAN_BUDGET (256u * 1024u * 1024u)
 int wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from);
 
 /*

@@ -26,7 +26,8 @@ typedef struct {
     wid_reason_t  reason;
     const char   *kind;          /* crc, framing, torn, header, segment,
                                     seq, writer, record, sig, origin, root,
-                                    consistency, rollback, gap, unsigned */
+                                    consistency, rollback, gap, unsigned,
+                                    truncated, trusted, io */
     int           warning;       /* does not make the journal invalid */
     char          detail[200];
 } wid_journal_finding;
@@ -46,12 +47,32 @@ typedef struct {
     void (*finding)(void *ctx, const wid_journal_finding *f);
     void (*writer)(void *ctx, const wid_journal_writer_report *w);
     void  *ctx;
+    /* Optional: every checkpoint that passed all checks (signature,
+     * origin, root, consistency), with its exact note bytes. */
+    void (*checkpoint)(void *ctx, const char *writer, const char *note,
+                       size_t len, const wid_checkpoint *cp);
 } wid_journal_verify_cb;
 
 typedef struct {
     size_t writers, errors, warnings;
     uint64_t records;
 } wid_journal_verify_result;
+
+/*
+ * A checkpoint the auditor saved earlier (verified against the public key
+ * by the caller, e.g. with wid_checkpoint_verify).  Its origin names the
+ * writer log and epoch ("<prefix>/<writer>/<epoch>"); the journal must
+ * still hold at least cp.size leaves of that epoch, and the first cp.size
+ * of them must hash to cp.root.  This is what detects a log cut back at
+ * its end to an earlier, self-consistent state: the journal alone cannot.
+ * Findings: journal.truncated (kind "truncated") when the log, the epoch
+ * or its leaves are gone; journal.checkpoint_inconsistent (kind
+ * "trusted") when the leaves differ.
+ */
+typedef struct {
+    const wid_checkpoint *cps;
+    size_t                n;
+} wid_journal_trusted;
 
 /*
  * Verify every writer log under dir against the public key: framing,
@@ -67,6 +88,52 @@ wid_reason_t wid_journal_verify(const char *dir, const wid_pubkey *pk,
                                 int accept_gaps,
                                 const wid_journal_verify_cb *cb,
                                 wid_journal_verify_result *res);
+
+/* The same, with trusted checkpoints (trusted may be NULL). */
+wid_reason_t wid_journal_verify_trusted(const char *dir,
+                                        const wid_pubkey *pk,
+                                        int accept_gaps,
+                                        const wid_journal_trusted *trusted,
+                                        const wid_journal_verify_cb *cb,
+                                        wid_journal_verify_result *res);
+
+/*
+ * The verifier of one writer log, fed segment by segment in order.  The
+ * directory verifier above maps files and feeds them here; tests and
+ * fuzzers feed memory.  A verifier can be duplicated to verify several
+ * variants of the rest of a log from one saved state (each copy reports
+ * through the same callbacks).
+ *
+ *   new -> segment (each, in file order; last = 1 for the final one)
+ *       -> finish (ends the last epoch, reports the writer, adds the
+ *          counts to res) -> free
+ *
+ * A segment passed as buf NULL is reported as unreadable.  writer, pk and
+ * the trusted checkpoints are copied; cb must outlive the verifier.
+ */
+typedef struct wid_journal_verifier wid_journal_verifier;
+
+wid_reason_t wid_journal_verifier_new(const char *writer,
+                                      const wid_pubkey *pk, int accept_gaps,
+                                      const wid_journal_trusted *trusted,
+                                      const wid_journal_verify_cb *cb,
+                                      wid_journal_verifier **out);
+void wid_journal_verifier_segment(wid_journal_verifier *v, uint64_t segno,
+                                  const uint8_t *buf, uint64_t size,
+                                  int last);
+/* Errors found so far (a caller may stop feeding once one is found). */
+size_t wid_journal_verifier_errors(const wid_journal_verifier *v);
+wid_journal_verifier *wid_journal_verifier_dup(const wid_journal_verifier *v);
+void wid_journal_verifier_finish(wid_journal_verifier *v,
+                                 wid_journal_verify_result *res);
+void wid_journal_verifier_free(wid_journal_verifier *v);
+
+/*
+ * The writer name and epoch an origin "<prefix>/<writer>/<epoch>" names;
+ * -1 when it has not that shape.
+ */
+int wid_origin_writer(const char *origin, char writer[WID_WRITER_MAX + 1],
+                      uint32_t *epoch);
 
 /* A record met by a scan. */
 typedef struct {

@@ -13,11 +13,19 @@
 
 #include "journal_read.h"
 
+/* A trusted checkpoint that names this writer log. */
 typedef struct {
-    const char                *writer;
-    const wid_pubkey          *pk;
+    wid_checkpoint  cp;
+    int             active;     /* its epoch is being verified */
+    int             seen;       /* its epoch was met */
+    int             done;       /* checked, or moot after an error */
+} wid_vtrust;
+
+struct wid_journal_verifier {
+    char                       writer[WID_WRITER_MAX + 1];
+    wid_pubkey                 pk;
     const wid_journal_verify_cb *cb;
-    wid_journal_verify_result *res;
+    wid_journal_verify_result  res;
     int                        accept_gaps;
 
     int                        have_epoch;
@@ -36,9 +44,21 @@ typedef struct {
     uint8_t                  (*recent)[32];
     size_t                     nrecent, caprecent;
 
+    wid_vtrust                *trust;
+    size_t                     ntrust;
+
     uint64_t                   expect_seg;
+    uint64_t                   end_seg, end_off;   /* where reading ended */
     wid_journal_writer_report  rep;
-} wid_vstate;
+};
+
+typedef struct wid_journal_verifier wid_vstate;
+
+
+static void wid_vfind(wid_vstate *s, uint64_t seg, uint64_t off,
+                      int has_seq, uint64_t seq, wid_reason_t reason,
+                      const char *kind, int warning, const char *fmt, ...)
+    __attribute__((format(printf, 9, 10)));
 
 
 static void wid_vfind(wid_vstate *s, uint64_t seg, uint64_t off, int has_seq,
@@ -67,9 +87,9 @@ wid_vfind(wid_vstate *s, uint64_t seg, uint64_t off, int has_seq, uint64_t seq,
     vsnprintf(f.detail, sizeof(f.detail), fmt, ap);
     va_end(ap);
     if (warning) {
-        s->res->warnings++;
+        s->res.warnings++;
     } else {
-        s->res->errors++;
+        s->res.errors++;
         s->broken = 1;
     }
     if (s->cb && s->cb->finding) {
@@ -116,10 +136,44 @@ wid_vpush_leaf(wid_vstate *s, const uint8_t leaf[32])
 }
 
 
+/*
+ * Trusted checkpoints of the epoch being verified whose size the tree
+ * has just reached: the leaves so far must hash to their root.
+ */
+static void
+wid_vtrust_check(wid_vstate *s, uint64_t seg, uint64_t off)
+{
+    uint8_t  root[32];
+    size_t   i;
+    int      have_root = 0;
+
+    for (i = 0; i < s->ntrust; i++) {
+        wid_vtrust *t = &s->trust[i];
+
+        if (!t->active || t->done || t->cp.size != s->tree.size) {
+            continue;
+        }
+        if (!have_root) {
+            wid_merkle_frontier_root(&s->tree, root);
+            have_root = 1;
+        }
+        t->done = 1;
+        if (sodium_memcmp(root, t->cp.root, 32) != 0) {
+            wid_vfind(s, seg, off, 1, s->next_seq,
+                      WID_R_JOURNAL_CHECKPOINT_INCONSISTENT, "trusted", 0,
+                      "the first %llu leaves of epoch %u differ from the"
+                      " trusted checkpoint of that size (log rewritten)",
+                      (unsigned long long) t->cp.size, (unsigned) s->epoch);
+        }
+    }
+}
+
+
 static void
 wid_vend_epoch(wid_vstate *s)
 {
     uint64_t covered = s->have_cp ? s->cp_size : 0;
+    size_t   i;
 
     if (s->have_epoch && !s->broken && s->tree.size > covered) {
         wid_vfind(s, 0, 0, 1, s->epoch_start + covered,
@@ -128,6 +182,24 @@ wid_vend_epoch(wid_vstate *s)
                   " not signed yet (writer running, or it crashed)",
                   (unsigned) s->epoch,
                   (unsigned long long) (s->tree.size - covered));
+    }
+    for (i = 0; i < s->ntrust; i++) {
+        wid_vtrust *t = &s->trust[i];
+
+        if (t->active && !t->done && !s->broken) {
+            wid_vfind(s, s->end_seg, s->end_off, 1,
+                      s->epoch_start + s->tree.size,
+                      WID_R_JOURNAL_TRUNCATED, "truncated", 0,
+                      "epoch %u ends after %llu leaves but a trusted"
+                      " checkpoint covers %llu: records were cut from the"
+                      " end of the log", (unsigned) s->epoch,
+                      (unsigned long long) s->tree.size,
+                      (unsigned long long) t->cp.size);
+        }
+        if (t->active) {
+            t->done = 1;
+            t->active = 0;
+        }
     }
 }
 
@@ -143,7 +215,7 @@ wid_vcheckpoint(wid_vstate *s, uint64_t seg, const wid_frame *f)
     uint64_t        at = s->next_seq;
 
     s->rep.checkpoints++;
-    rc = wid_checkpoint_verify((const char *) f->data, f->len, s->pk->pk, &c);
+    rc = wid_checkpoint_verify((const char *) f->data, f->len, s->pk.pk, &c);
     if (rc != WID_OK) {
         wid_vfind(s, seg, f->offset, 1, at, rc, "sig", 0,
                   "checkpoint after %llu record(s) does not verify with"
@@ -193,6 +265,10 @@ wid_vcheckpoint(wid_vstate *s, uint64_t seg, const wid_frame *f)
     s->cp_tree = s->tree;
     s->nrecent = 0;
     s->rep.signed_size = c.size;
+    if (s->cb && s->cb->checkpoint) {
+        s->cb->checkpoint(s->cb->ctx, s->writer, (const char *) f->data,
+                          f->len, &c);
+    }
 }
 
 
@@ -263,7 +339,7 @@ wid_vleaf(wid_vstate *s, uint64_t seg, const wid_frame *f)
         }
     } else {
         s->rep.records++;
-        s->res->records++;
+        s->res.records++;
     }
     wid_merkle_leaf_hash(f->data, f->len, leaf);
     if (wid_vpush_leaf(s, leaf) != 0) {
@@ -272,6 +348,9 @@ wid_vleaf(wid_vstate *s, uint64_t seg, const wid_frame *f)
         return;
     }
     s->next_seq++;
+    if (s->ntrust) {
+        wid_vtrust_check(s, seg, f->offset);
+    }
 }
 
 
@@ -281,7 +360,7 @@ wid_vheader(wid_vstate *s, uint64_t segno, const wid_frame *f)
 {
     wid_seg_header h;
     char           want[WID_ORIGIN_MAX + 64];
-    size_t         ol, wl;
+    size_t         ol, wl, i;
 
     if (f->type != WID_REC_SEGMENT
         || wid_seg_header_decode(f->data, f->len, &h) != WID_OK)
@@ -340,6 +419,13 @@ wid_vheader(wid_vstate *s, uint64_t segno, const wid_frame *f)
                   want);
         return -1;
     }
+    for (i = 0; i < s->ntrust; i++) {
+        if (!s->trust[i].seen && strcmp(s->trust[i].cp.origin, h.origin) == 0)
+        {
+            s->trust[i].seen = 1;
+            s->trust[i].active = 1;
+        }
+    }
     if (h.first_seq != h.epoch_start_seq
         || (h.epoch == 0 && h.first_seq != 0))
     {
@@ -349,15 +435,18 @@ wid_vheader(wid_vstate *s, uint64_t segno, const wid_frame *f)
                   (unsigned long long) h.first_seq);
         return -1;
     }
+    if (s->ntrust) {
+        wid_vtrust_check(s, segno, 0);      /* a trusted empty tree */
+    }
     return 0;
 }
 
 
 static void
-wid_vsegment(wid_vstate *s, int dirfd, uint64_t segno, int last)
+wid_vsegment(wid_vstate *s, uint64_t segno, const uint8_t *map,
+             uint64_t size, int last)
 {
-    const uint8_t *map;
-    uint64_t       size, off = 0;
+    uint64_t       off = 0;
     wid_frame      f;
     wid_reason_t   rc;
 
@@ -369,7 +458,7 @@ wid_vsegment(wid_vstate *s, int dirfd, uint64_t segno, int last)
                   (unsigned long long) (s->expect_seg - 1));
     }
     s->expect_seg = segno + 1;
-    if (wid_seg_map(dirfd, segno, &map, &size) != WID_OK) {
+    if (map == NULL && size != 0) {
         wid_vfind(s, segno, 0, 0, 0, WID_R_INTERNAL_IO, "io", 0,
                   "cannot read the segment");
         return;
@@ -412,20 +501,212 @@ wid_vsegment(wid_vstate *s, int dirfd, uint64_t segno, int last)
         }
         off = f.next;
     }
-    wid_seg_unmap(map, size);
+    s->end_seg = segno;
+    s->end_off = off;
+}
+
+
+int
+wid_origin_writer(const char *origin, char writer[WID_WRITER_MAX + 1],
+                  uint32_t *epoch)
+{
+    const char *last, *prev;
+    size_t      n, i;
+    uint64_t    e = 0;
+
+    last = strrchr(origin, '/');
+    if (last == NULL || last == origin || last[1] == '\0') {
+        return -1;
+    }
+    for (i = 1; last[i] != '\0'; i++) {
+        if (last[i] < '0' || last[i] > '9' || i > 10) {
+            return -1;
+        }
+        e = e * 10 + (uint64_t) (last[i] - '0');
+    }
+    if (e > UINT32_MAX) {
+        return -1;
+    }
+    prev = last - 1;
+    while (prev > origin && *prev != '/') {
+        prev--;
+    }
+    if (*prev != '/') {
+        return -1;
+    }
+    n = (size_t) (last - prev - 1);
+    if (n == 0 || n > WID_WRITER_MAX) {
+        return -1;
+    }
+    memcpy(writer, prev + 1, n);
+    writer[n] = '\0';
+    if (!wid_journal_writer_name_ok(writer)) {
+        return -1;
+    }
+    *epoch = (uint32_t) e;
+    return 0;
+}
+
+
+wid_reason_t
+wid_journal_verifier_new(const char *writer, const wid_pubkey *pk,
+                         int accept_gaps, const wid_journal_trusted *trusted,
+                         const wid_journal_verify_cb *cb,
+                         wid_journal_verifier **out)
+{
+    wid_vstate *s;
+    char        w[WID_WRITER_MAX + 1];
+    uint32_t    epoch;
+    size_t      i;
+
+    *out = NULL;
+    if (!wid_journal_writer_name_ok(writer)) {
+        return WID_R_JOURNAL_WRITER_NAME;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    snprintf(s->writer, sizeof(s->writer), "%s", writer);
+    s->pk = *pk;
+    s->cb = cb;
+    s->accept_gaps = accept_gaps;
+    s->expect_seg = 1;
+    s->rep.writer = s->writer;
+    for (i = 0; trusted && i < trusted->n; i++) {
+        if (wid_origin_writer(trusted->cps[i].origin, w, &epoch) != 0
+            || strcmp(w, writer) != 0)
+        {
+            continue;
+        }
+        if (s->ntrust % 8 == 0) {
+            void *n = realloc(s->trust, (s->ntrust + 8) * sizeof(*s->trust));
+
+            if (n == NULL) {
+                wid_journal_verifier_free(s);
+                return WID_R_INTERNAL_NOMEM;
+            }
+            s->trust = n;
+        }
+        memset(&s->trust[s->ntrust], 0, sizeof(*s->trust));
+        s->trust[s->ntrust++].cp = trusted->cps[i];
+    }
+    *out = s;
+    return WID_OK;
+}
+
+
+void
+wid_journal_verifier_segment(wid_journal_verifier *s, uint64_t segno,
+                             const uint8_t *buf, uint64_t size, int last)
+{
+    if (buf == NULL) {
+        /* Unreadable: report it as such, whatever the size. */
+        wid_vsegment(s, segno, NULL, 1, last);
+        return;
+    }
+    wid_vsegment(s, segno, buf, size, last);
+}
+
+
+size_t
+wid_journal_verifier_errors(const wid_journal_verifier *s)
+{
+    return s->res.errors;
+}
+
+
+wid_journal_verifier *
+wid_journal_verifier_dup(const wid_journal_verifier *s)
+{
+    wid_vstate *d = malloc(sizeof(*d));
+
+    if (d == NULL) {
+        return NULL;
+    }
+    *d = *s;
+    d->rep.writer = d->writer;
+    d->recent = NULL;
+    d->trust = NULL;
+    if (s->caprecent) {
+        d->recent = malloc(s->caprecent * 32);
+        if (d->recent == NULL) {
+            free(d);
+            return NULL;
+        }
+        memcpy(d->recent, s->recent, s->nrecent * 32);
+    }
+    if (s->ntrust) {
+        d->trust = malloc(((s->ntrust + 7) / 8) * 8 * sizeof(*d->trust));
+        if (d->trust == NULL) {
+            free(d->recent);
+            free(d);
+            return NULL;
+        }
+        memcpy(d->trust, s->trust, s->ntrust * sizeof(*d->trust));
+    }
+    return d;
+}
+
+
+void
+wid_journal_verifier_finish(wid_journal_verifier *s,
+                            wid_journal_verify_result *res)
+{
+    size_t i;
+
+    if (s->expect_seg == 1) {
+        wid_vfind(s, 0, 0, 0, 0, WID_R_JOURNAL_SEGMENT_MISSING, "segment", 0,
+                  "writer log has no segments");
+    }
+    wid_vend_epoch(s);
+    for (i = 0; i < s->ntrust; i++) {
+        if (!s->trust[i].seen) {
+            s->trust[i].seen = 1;
+            wid_vfind(s, 0, 0, 0, 0, WID_R_JOURNAL_TRUNCATED, "truncated", 0,
+                      "no epoch of the log has the origin '%s' of a trusted"
+                      " checkpoint (size %llu): its segments were removed",
+                      s->trust[i].cp.origin,
+                      (unsigned long long) s->trust[i].cp.size);
+        }
+    }
+    s->rep.tree_size = s->tree.size;
+    wid_merkle_frontier_root(&s->tree, s->rep.root);
+    if (s->cb && s->cb->writer) {
+        s->cb->writer(s->cb->ctx, &s->rep);
+    }
+    if (res) {
+        res->writers++;
+        res->errors += s->res.errors;
+        res->warnings += s->res.warnings;
+        res->records += s->res.records;
+    }
+}
+
+
+void
+wid_journal_verifier_free(wid_journal_verifier *s)
+{
+    if (s) {
+        free(s->recent);
+        free(s->trust);
+        free(s);
+    }
 }
 
 
 static wid_reason_t
 wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
-                  int accept_gaps, const wid_journal_verify_cb *cb,
+                  int accept_gaps, const wid_journal_trusted *trusted,
+                  const wid_journal_verify_cb *cb,
                   wid_journal_verify_result *res)
 {
-    wid_vstate  *s;
-    uint64_t    *segs;
-    size_t       n, i;
-    int          top, dirfd;
-    wid_reason_t rc;
+    wid_vstate    *s;
+    const uint8_t *map;
+    uint64_t      *segs, size;
+    size_t         n, i;
+    int            top, dirfd;
+    wid_reason_t   rc;
 
     top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (top < 0) {
@@ -442,34 +723,25 @@ wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
         close(dirfd);
         return rc;
     }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
+    rc = wid_journal_verifier_new(writer, pk, accept_gaps, trusted, cb, &s);
+    if (rc != WID_OK) {
         free(segs);
         close(dirfd);
-        return WID_R_INTERNAL_NOMEM;
-    }
-    s->writer = writer;
-    s->pk = pk;
-    s->cb = cb;
-    s->res = res;
-    s->accept_gaps = accept_gaps;
-    s->expect_seg = 1;
-    s->rep.writer = writer;
-    if (n == 0) {
-        wid_vfind(s, 0, 0, 0, 0, WID_R_JOURNAL_SEGMENT_MISSING, "segment", 0,
-                  "writer log has no segments");
+        return rc;
     }
     for (i = 0; i < n; i++) {
-        wid_vsegment(s, dirfd, segs[i], i + 1 == n);
+        if (wid_seg_map(dirfd, segs[i], &map, &size) != WID_OK) {
+            wid_journal_verifier_segment(s, segs[i], NULL, 0, i + 1 == n);
+            continue;
+        }
+        /* An empty file maps to NULL: it is readable, just empty. */
+        wid_journal_verifier_segment(s, segs[i],
+                                     map ? map : (const uint8_t *) "", size,
+                                     i + 1 == n);
+        wid_seg_unmap(map, size);
     }
-    wid_vend_epoch(s);
-    s->rep.tree_size = s->tree.size;
-    wid_merkle_frontier_root(&s->tree, s->rep.root);
-    if (cb && cb->writer) {
-        cb->writer(cb->ctx, &s->rep);
-    }
-    free(s->recent);
-    free(s);
+    wid_journal_verifier_finish(s, res);
+    wid_journal_verifier_free(s);
     free(segs);
     close(dirfd);
     return WID_OK;
@@ -477,13 +749,18 @@ wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
 
 
 wid_reason_t
-wid_journal_verify(const char *dir, const wid_pubkey *pk, int accept_gaps,
-                   const wid_journal_verify_cb *cb,
-                   wid_journal_verify_result *res)
+wid_journal_verify_trusted(const char *dir, const wid_pubkey *pk,
+                           int accept_gaps,
+                           const wid_journal_trusted *trusted,
+                           const wid_journal_verify_cb *cb,
+                           wid_journal_verify_result *res)
 {
-    char       **names;
-    size_t       n, i;
-    wid_reason_t rc;
+    char              **names;
+    char                w[WID_WRITER_MAX + 1];
+    uint32_t            epoch;
+    size_t              n, i, k;
+    wid_journal_finding f;
+    wid_reason_t        rc;
 
     memset(res, 0, sizeof(*res));
     rc = wid_journal_writers(dir, &names, &n);
@@ -495,9 +772,42 @@ wid_journal_verify(const char *dir, const wid_pubkey *pk, int accept_gaps,
         return WID_R_JOURNAL_EMPTY;
     }
     for (i = 0; i < n && rc == WID_OK; i++) {
-        res->writers++;
-        rc = wid_verify_writer(dir, names[i], pk, accept_gaps, cb, res);
+        rc = wid_verify_writer(dir, names[i], pk, accept_gaps, trusted, cb,
+                               res);
+    }
+    /* A trusted checkpoint of a writer whose whole log is gone. */
+    for (k = 0; rc == WID_OK && trusted && k < trusted->n; k++) {
+        if (wid_origin_writer(trusted->cps[k].origin, w, &epoch) != 0) {
+            snprintf(w, sizeof(w), "?");
+        } else {
+            for (i = 0; i < n && strcmp(names[i], w) != 0; i++) {
+            }
+            if (i < n) {
+                continue;
+            }
+        }
+        memset(&f, 0, sizeof(f));
+        f.writer = w;
+        f.reason = WID_R_JOURNAL_TRUNCATED;
+        f.kind = "truncated";
+        snprintf(f.detail, sizeof(f.detail), "the writer log named by the"
+                 " trusted checkpoint '%.120s' (size %llu) is missing",
+                 trusted->cps[k].origin,
+                 (unsigned long long) trusted->cps[k].size);
+        res->errors++;
+        if (cb && cb->finding) {
+            cb->finding(cb->ctx, &f);
+        }
     }
     wid_journal_writers_free(names, n);
     return rc;
+}
+
+
+wid_reason_t
+wid_journal_verify(const char *dir, const wid_pubkey *pk, int accept_gaps,
+                   const wid_journal_verify_cb *cb,
+                   wid_journal_verify_result *res)
+{
+    return wid_journal_verify_trusted(dir, pk, accept_gaps, NULL, cb, res);
 }

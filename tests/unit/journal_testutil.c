@@ -101,7 +101,7 @@ jt_verify(const char *dir, const wid_pubkey *pk, int accept_gaps,
           wid_reason_t *first, const char **first_kind, size_t *warnings)
 {
     jt_vctx                   c;
-    wid_journal_verify_cb     cb = { jt_vfind, NULL, &c };
+    wid_journal_verify_cb     cb = { jt_vfind, NULL, &c, NULL };
     wid_journal_verify_result res;
 
     memset(&c, 0, sizeof(c));

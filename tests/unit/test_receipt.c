@@ -1,0 +1,501 @@
+/*
+ * Receipt v1: canonical encoding round trip, the JSON form, a known-answer
+ * receipt id (checked against tests/tools/receipt-ref, a second
+ * implementation written from docs/receipts.md, and against a fixed
+ * vector), and every way stored bytes can fail to be a canonical receipt.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "merkle.h"
+#include "receipt.h"
+
+/* Every field set; UTF-8 of 2, 3 and 4 bytes in the request. */
+static const char *const full_json =
+    "{\"time_ms\": 1767225600123, \"surface\": \"ssh_issue\","
+    " \"verdict\": \"deny\", \"reason\": \"policy.path_prefix\","
+    " \"rule\": \"payments\", \"operation\": \"issue\","
+    " \"policy\": {\"hash\": \"000102030405060708090a0b0c0d0e0f"
+    "101112131415161718191a1b1c1d1e1f\", \"signer\": \"ops\"},"
+    " \"identity\": {\"spiffe_id\": \"spiffe://example.org/payments/worker\","
+    " \"trust_domain\": \"example.org\", \"path\": \"/payments/worker\","
+    " \"credential_kind\": \"jwt_svid\", \"credential_id\": \"sha256:ab\","
+    " \"not_after\": 1767229200, \"bundle_hash\": \"2020202020202020"
+    "202020202020202020202020202020202020202020202020\","
+    " \"prefer\": \"unmatched\"},"
+    " \"attestation\": {\"tier\": \"attested\", \"schema\": \"tpm-quote-v1\","
+    " \"verifier\": \"tpm.example\", \"evidence_hash\": \"ffeeddccbbaa9988"
+    "7766554433221100ffeeddccbbaa99887766554433221100\"},"
+    " \"request\": {\"method\": \"GET\", \"host\": \"h\\u00e9.example\","
+    " \"path\": \"/caf\\u00e9/\\u20ac/\\ud83d\\ude00\", \"path_hash\":"
+    " \"0101010101010101010101010101010101010101010101010101010101010101\","
+    " \"peer\": \"10.0.0.1\"},"
+    " \"ssh\": {\"key_fingerprint\": \"SHA256:xyz\","
+    " \"principals\": \"deploy,ops\", \"serial\": 42,"
+    " \"valid_after\": 1767225600, \"valid_before\": 1767229200}}";
+
+/* Derived once with tests/tools/receipt-ref (and sha256sum) from
+ * full_json, writer "nginx-1-2", seq 7. */
+#define FULL_ID "wr1-ec41b570baeb96cef2925bf6e5246e84"
+
+static json_t *
+load(const char *text)
+{
+    json_error_t err;
+    json_t      *j = json_loads(text, 0, &err);
+
+    if (j == NULL) {
+        fail_msg("bad test JSON: %s", err.text);
+    }
+    return j;
+}
+
+static size_t
+encode_full(uint8_t *buf, size_t cap)
+{
+    json_t      *j = load(full_json);
+    wid_receipt  r;
+    size_t       len;
+
+    assert_int_equal(wid_receipt_from_json(j, &r), WID_OK);
+    assert_int_equal(wid_receipt_encode(&r, "nginx-1-2", 7, buf, cap, &len),
+                     WID_OK);
+    json_decref(j);
+    return len;
+}
+
+static int
+span_is(wid_span s, const char *want)
+{
+    return s.len == strlen(want) && memcmp(s.p, want, s.len) == 0;
+}
+
+static void
+test_round_trip(void **state)
+{
+    uint8_t          buf[WID_RECEIPT_MAX], buf2[WID_RECEIPT_MAX];
+    size_t           len, len2, k;
+    wid_receipt_view v;
+    wid_receipt      r;
+    json_t          *j, *back;
+    char             id[WID_RECEIPT_ID_SIZE];
+
+    (void) state;
+    len = encode_full(buf, sizeof(buf));
+    assert_int_equal(wid_receipt_decode(buf, len, &v), WID_OK);
+    assert_int_equal(v.time_ms, 1767225600123ull);
+    assert_int_equal(v.seq, 7);
+    assert_int_equal(v.surface, WID_SURFACE_SSH_ISSUE);
+    assert_int_equal(v.verdict, WID_VERDICT_DENY);
+    assert_int_equal(v.prefer, WID_PREFER_UNMATCHED);
+    assert_int_equal(v.not_after, 1767229200);
+    assert_int_equal(v.ssh_serial, 42);
+    assert_int_equal(v.ssh_valid_after, 1767225600);
+    assert_int_equal(v.ssh_valid_before, 1767229200);
+    assert_true(v.policy_hash.set && v.bundle_hash.set
+                && v.evidence_hash.set && v.path_hash.set);
+    for (k = 0; k < 32; k++) {
+        assert_int_equal(v.policy_hash.h[k], k);
+    }
+    assert_true(span_is(v.str[WID_RF_WRITER], "nginx-1-2"));
+    assert_true(span_is(v.str[WID_RF_SPIFFE_ID],
+                        "spiffe://example.org/payments/worker"));
+    assert_true(span_is(v.str[WID_RF_REQ_PATH],
+                        "/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80"));
+    assert_true(span_is(v.str[WID_RF_SSH_PRINCIPALS], "deploy,ops"));
+    assert_true(span_is(v.str[WID_RF_POLICY_SIGNER], "ops"));
+
+    /* JSON form -> receipt -> the same bytes: nothing lost or moved. */
+    wid_receipt_id(buf, len, id);
+    j = wid_receipt_view_json(&v, id);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(j, "time")),
+                        "2026-01-01T00:00:00.123Z");
+    assert_string_equal(json_string_value(json_object_get(
+        json_object_get(j, "identity"), "spiffe_id")),
+        "spiffe://example.org/payments/worker");
+    assert_string_equal(json_string_value(json_object_get(
+        json_object_get(j, "policy"), "hash")),
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    assert_int_equal(json_integer_value(json_object_get(
+        json_object_get(j, "ssh"), "serial")), 42);
+    assert_int_equal(wid_receipt_from_json(j, &r), WID_OK);
+    assert_int_equal(wid_receipt_encode(&r, "nginx-1-2", 7, buf2,
+                                        sizeof(buf2), &len2), WID_OK);
+    assert_int_equal(len2, len);
+    assert_memory_equal(buf2, buf, len);
+    json_decref(j);
+
+    /* A minimal receipt: absent fields are omitted from the JSON form. */
+    memset(&r, 0, sizeof(r));
+    r.surface = WID_SURFACE_HTTP;
+    r.verdict = WID_VERDICT_ALLOW;
+    assert_int_equal(wid_receipt_encode(&r, "w", 0, buf, sizeof(buf), &len),
+                     WID_OK);
+    assert_int_equal(len, WID_RECEIPT_FIXED + 19 * 2 + 1);
+    assert_int_equal(wid_receipt_decode(buf, len, &v), WID_OK);
+    back = wid_receipt_view_json(&v, NULL);
+    assert_null(json_object_get(back, "identity"));
+    assert_null(json_object_get(back, "policy"));
+    assert_null(json_object_get(back, "id"));
+    assert_string_equal(json_string_value(json_object_get(back, "verdict")),
+                        "allow");
+    json_decref(back);
+}
+
+/* The id and bytes agree with a second implementation of the spec. */
+static void
+test_known_answer_id(void **state)
+{
+    uint8_t     buf[WID_RECEIPT_MAX];
+    size_t      len;
+    char        id[WID_RECEIPT_ID_SIZE], cmd[1200], *hex, *line, tmpl[32];
+    const char *pki = getenv("WID_PKI");
+    FILE       *p, *f;
+    size_t      cap = 2 * WID_RECEIPT_MAX + 16;
+    int         fd;
+
+    (void) state;
+    len = encode_full(buf, sizeof(buf));
+    wid_receipt_id(buf, len, id);
+    assert_string_equal(id, FULL_ID);
+
+    /* tests/tools/receipt-ref lives next to widpki. */
+    assert_non_null(pki);
+    snprintf(tmpl, sizeof(tmpl), "/tmp/wid-rref-XXXXXX");
+    fd = mkstemp(tmpl);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(full_json, f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "\"$(dirname '%s')/receipt-ref\" nginx-1-2 7"
+             " < %s", pki, tmpl);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    hex = malloc(cap);
+    line = malloc(cap);
+    assert_non_null(fgets(hex, (int) cap, p));
+    assert_non_null(fgets(line, (int) cap, p));
+    assert_int_equal(pclose(p), 0);
+    remove(tmpl);
+    hex[strcspn(hex, "\n")] = '\0';
+    line[strcspn(line, "\n")] = '\0';
+    {
+        char *mine = malloc(2 * len + 1);
+
+        sodium_bin2hex(mine, 2 * len + 1, buf, len);
+        assert_string_equal(mine, hex);
+        free(mine);
+    }
+    assert_string_equal(line, FULL_ID);
+    free(hex);
+    free(line);
+}
+
+static void
+test_encode_refusals(void **state)
+{
+    uint8_t     buf[WID_RECEIPT_MAX];
+    size_t      len;
+    wid_receipt r;
+    char       *big = malloc(WID_RECEIPT_STR_MAX + 2);
+    unsigned    f;
+    static const char *const bad_utf8[] = {
+        "\xc0\x80",            /* overlong NUL */
+        "\xe0\x80\xaf",        /* overlong '/' */
+        "\xed\xa0\x80",        /* surrogate */
+        "\xf4\x90\x80\x80",    /* beyond U+10FFFF */
+        "\x80",                /* lone continuation byte */
+        "a\xe2\x82",           /* cut short */
+        "\xff",
+    };
+
+    (void) state;
+    memset(big, 'x', WID_RECEIPT_STR_MAX + 1);
+    big[WID_RECEIPT_STR_MAX + 1] = '\0';
+    memset(&r, 0, sizeof(r));
+    r.surface = WID_SURFACE_HTTP;
+    r.verdict = WID_VERDICT_ALLOW;
+
+    /* 4096 bytes is the longest string, in every field. */
+    for (f = 1; f < WID_RECEIPT_NSTR; f++) {
+        r.str[f] = big + 1;
+        assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf),
+                                            &len), WID_OK);
+        r.str[f] = big;
+        assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf),
+                                            &len),
+                         WID_R_RECEIPT_FIELD_TOO_LONG);
+        assert_int_equal(len, 0);
+        r.str[f] = NULL;
+    }
+    assert_int_equal(wid_receipt_encode(&r, big, 1, buf, sizeof(buf), &len),
+                     WID_R_RECEIPT_FIELD_TOO_LONG);
+    /* Every string set to the maximum still fits WID_RECEIPT_MAX. */
+    for (f = 1; f < WID_RECEIPT_NSTR; f++) {
+        r.str[f] = big + 1;
+    }
+    r.policy_hash.set = r.bundle_hash.set = r.evidence_hash.set =
+        r.path_hash.set = 1;
+    assert_int_equal(wid_receipt_encode(&r, big + 1, 1, buf, sizeof(buf),
+                                        &len), WID_OK);
+    assert_int_equal(len, WID_RECEIPT_MAX);
+    /* A buffer one byte short is refused, not overrun. */
+    assert_int_equal(wid_receipt_encode(&r, big + 1, 1, buf, len - 1, &len),
+                     WID_R_INTERNAL_NOMEM);
+    memset(&r, 0, sizeof(r));
+    r.surface = WID_SURFACE_HTTP;
+    r.verdict = WID_VERDICT_ALLOW;
+
+    for (f = 0; f < sizeof(bad_utf8) / sizeof(bad_utf8[0]); f++) {
+        r.str[WID_RF_REQ_PATH] = bad_utf8[f];
+        assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf),
+                                            &len),
+                         WID_R_RECEIPT_FIELD_INVALID);
+    }
+    r.str[WID_RF_REQ_PATH] = NULL;
+    r.surface = 0;
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    r.surface = WID_SURFACE_SSH_LOGIN + 1;
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    r.surface = WID_SURFACE_HTTP;
+    r.verdict = WID_VERDICT_OBSERVE + 1;
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    r.verdict = WID_VERDICT_ALLOW;
+    r.prefer = WID_PREFER_UNMATCHED + 1;
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    free(big);
+}
+
+static void
+test_from_json_refusals(void **state)
+{
+    static const char *const bad[] = {
+        "[]",
+        "{\"verdict\": \"allow\"}",
+        "{\"surface\": \"http\"}",
+        "{\"surface\": \"ftp\", \"verdict\": \"allow\"}",
+        "{\"surface\": \"http\", \"verdict\": \"maybe\"}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\", \"time_ms\": -1}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\", \"time_ms\": \"1\"}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\", \"rule\": 5}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"policy\": {\"hash\": \"abcd\"}}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"policy\": {\"hash\": \"zz0102030405060708090a0b0c0d0e0f"
+        "101112131415161718191a1b1c1d1e1f\"}}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"identity\": {\"prefer\": \"sometimes\"}}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"ssh\": {\"serial\": -5}}",
+    };
+    wid_receipt r;
+    json_t     *j;
+    size_t      i;
+
+    (void) state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        j = load(bad[i]);
+        if (wid_receipt_from_json(j, &r) != WID_R_RECEIPT_FIELD_INVALID) {
+            fail_msg("accepted: %s", bad[i]);
+        }
+        json_decref(j);
+    }
+}
+
+/* Offsets in the encoding of a receipt without hashes. */
+#define OFF_VERSION   7
+#define OFF_SURFACE   24
+#define OFF_VERDICT   25
+#define OFF_PREFER    26
+#define OFF_BITMAP    59
+#define OFF_STRINGS   60
+
+static void
+expect(const uint8_t *b, size_t len, wid_reason_t want, const char *what)
+{
+    wid_receipt_view v;
+    wid_reason_t     rc = wid_receipt_decode(b, len, &v);
+
+    if (rc != want) {
+        fail_msg("%s: got %s, want %s", what, wid_reason_code(rc),
+                 wid_reason_code(want));
+    }
+}
+
+static void
+test_decode_malformed(void **state)
+{
+    static uint8_t b[WID_RECEIPT_MAX + 64];
+    uint8_t     good[512];
+    size_t      len, n;
+    wid_receipt r;
+    unsigned    k;
+    static const struct {
+        const char *bytes;
+        size_t      n;
+        const char *what;
+    } strs[] = {
+        { "\xc0\x80", 2, "overlong NUL" },
+        { "\xed\xb0\x80", 3, "surrogate" },
+        { "\xf4\x90\x80\x80", 4, "beyond U+10FFFF" },
+        { "\xf8\x88\x80\x80\x80", 5, "five-byte form" },
+        { "\x80", 1, "lone continuation" },
+        { "\xe2\x82", 2, "cut short" },
+        { "a\0b", 3, "NUL byte" },
+    };
+
+    (void) state;
+    memset(&r, 0, sizeof(r));
+    r.surface = WID_SURFACE_HTTP;
+    r.verdict = WID_VERDICT_ALLOW;
+    r.str[WID_RF_RULE] = "r";
+    assert_int_equal(wid_receipt_encode(&r, "w", 3, good, sizeof(good),
+                                        &len), WID_OK);
+    expect(good, len, WID_OK, "good");
+    /* The layout the offsets above assume: writer then reason, rule. */
+    assert_int_equal(good[OFF_BITMAP], 0);
+    assert_int_equal(good[OFF_STRINGS + 1], 1);
+    assert_int_equal(good[OFF_STRINGS + 2], 'w');
+
+    expect(good, 0, WID_R_RECEIPT_MALFORMED, "empty");
+    expect(good, WID_RECEIPT_FIXED - 1, WID_R_RECEIPT_MALFORMED, "short");
+    for (n = 0; n < len; n++) {
+        expect(good, n, WID_R_RECEIPT_MALFORMED, "truncated");
+    }
+    memcpy(b, good, len);
+    b[len] = 0;
+    expect(b, len + 1, WID_R_RECEIPT_MALFORMED, "trailing byte");
+
+    memcpy(b, good, len);
+    b[0] = 'X';
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "magic");
+    for (k = 0; k < 256; k++) {
+        if (k == WID_RECEIPT_VERSION) {
+            continue;
+        }
+        memcpy(b, good, len);
+        b[OFF_VERSION] = (uint8_t) k;
+        expect(b, len, WID_R_RECEIPT_UNSUPPORTED_VERSION, "version");
+    }
+    memcpy(b, good, len);
+    b[OFF_SURFACE] = 0;
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "surface 0");
+    b[OFF_SURFACE] = 4;
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "surface 4");
+    memcpy(b, good, len);
+    b[OFF_VERDICT] = 0;
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "verdict 0");
+    b[OFF_VERDICT] = 4;
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "verdict 4");
+    memcpy(b, good, len);
+    b[OFF_PREFER] = 3;
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "prefer 3");
+    for (k = 4; k < 8; k++) {
+        memcpy(b, good, len);
+        b[OFF_BITMAP] = (uint8_t) (1u << k);
+        expect(b, len, WID_R_RECEIPT_MALFORMED, "unknown bitmap bit");
+    }
+    /* A hash announced but not there (the strings would be eaten). */
+    memcpy(b, good, len);
+    b[OFF_BITMAP] = 1;
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "missing hash");
+    /* A hash inserted but not announced. */
+    memcpy(b, good, OFF_STRINGS);
+    memset(b + OFF_STRINGS, 0, 32);
+    memcpy(b + OFF_STRINGS + 32, good + OFF_STRINGS, len - OFF_STRINGS);
+    expect(b, len + 32, WID_R_RECEIPT_MALFORMED, "unannounced hash");
+    /* The same bytes announced: valid (proves the offsets are right). */
+    b[OFF_BITMAP] = 1;
+    expect(b, len + 32, WID_OK, "announced hash");
+
+    /* A string length running past the end. */
+    memcpy(b, good, len);
+    b[OFF_STRINGS] = 0x01;          /* writer length 257 */
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "string past the end");
+
+    /* A 4097-byte string, even with all the bytes present. */
+    memcpy(b, good, OFF_STRINGS);
+    b[OFF_STRINGS] = (WID_RECEIPT_STR_MAX + 1) >> 8;
+    b[OFF_STRINGS + 1] = (WID_RECEIPT_STR_MAX + 1) & 0xff;
+    memset(b + OFF_STRINGS + 2, 'a', WID_RECEIPT_STR_MAX + 1);
+    n = OFF_STRINGS + 2 + WID_RECEIPT_STR_MAX + 1;
+    memset(b + n, 0, 18 * 2);
+    expect(b, n + 36, WID_R_RECEIPT_MALFORMED, "string too long");
+    /* 4096 is fine. */
+    b[OFF_STRINGS] = WID_RECEIPT_STR_MAX >> 8;
+    b[OFF_STRINGS + 1] = WID_RECEIPT_STR_MAX & 0xff;
+    n = OFF_STRINGS + 2 + WID_RECEIPT_STR_MAX;
+    memset(b + n, 0, 18 * 2);
+    expect(b, n + 36, WID_OK, "string of 4096");
+
+    /* Bad UTF-8 or a NUL in a string (the writer, one byte long). */
+    for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
+        memcpy(b, good, OFF_STRINGS);
+        b[OFF_STRINGS] = 0;
+        b[OFF_STRINGS + 1] = (uint8_t) strs[k].n;
+        memcpy(b + OFF_STRINGS + 2, strs[k].bytes, strs[k].n);
+        n = OFF_STRINGS + 2 + strs[k].n;
+        memcpy(b + n, good + OFF_STRINGS + 3, len - OFF_STRINGS - 3);
+        expect(b, n + len - OFF_STRINGS - 3, WID_R_RECEIPT_MALFORMED,
+               strs[k].what);
+    }
+    /* Longer than any receipt can be. */
+    expect(b, WID_RECEIPT_MAX + 1, WID_R_RECEIPT_MALFORMED, "too big");
+}
+
+/* Changing any byte of the encoding changes the id; ids are prefixed. */
+static void
+test_id_binds_every_byte(void **state)
+{
+    uint8_t buf[WID_RECEIPT_MAX], leaf[32];
+    size_t  len, i;
+    char    id[WID_RECEIPT_ID_SIZE], id2[WID_RECEIPT_ID_SIZE];
+
+    (void) state;
+    len = encode_full(buf, sizeof(buf));
+    wid_receipt_id(buf, len, id);
+    wid_merkle_leaf_hash(buf, len, leaf);
+    wid_receipt_id_from_leaf(leaf, id2);
+    assert_string_equal(id, id2);
+    assert_int_equal(strlen(id), WID_RECEIPT_ID_LEN);
+    for (i = 0; i < len; i++) {
+        buf[i] ^= 1;
+        wid_receipt_id(buf, len, id2);
+        assert_string_not_equal(id, id2);
+        buf[i] ^= 1;
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_known_answer_id),
+        cmocka_unit_test(test_encode_refusals),
+        cmocka_unit_test(test_from_json_refusals),
+        cmocka_unit_test(test_decode_malformed),
+        cmocka_unit_test(test_id_binds_every_byte),
+    };
+
+    if (sodium_init() < 0) {
+        return 1;
+    }
+    return cmocka_run_group_tests_name("receipt", tests, NULL, NULL);
+}
