@@ -287,15 +287,28 @@ wid_attest_result_verify(const char *jws, size_t len, const wid_pubkey *keys,
         || wid_result_str(pay, "evidenceSha256", hex, sizeof(hex), 0) != 0
         || wid_attest_unhex(hex, out->evidence_sha256, 32, &n) != 0
         || n != 32 || !json_is_object(wi) || !json_is_string(v)
-        || strcmp(json_string_value(v), "spiffe") != 0
         || wid_result_str(wi, "uri", out->spiffe_id, sizeof(out->spiffe_id),
                           0) != 0
-        || wid_spiffe_id_parse(out->spiffe_id, strlen(out->spiffe_id), NULL)
-           != WID_OK
         || out->expires_at <= out->issued_at)
     {
         goto done;
     }
+
+    /*
+     * A verifier that projects something other than a SPIFFE ID (a
+     * service-account name, an ARN) or a malformed one gets the identity
+     * core's own reason: the operator fixes the projection on the bridge
+     * and needs to know what is wrong with the exact string.
+     */
+    if (strcmp(json_string_value(v), "spiffe") != 0) {
+        rc = WID_R_ID_WRONG_SCHEME;
+        goto done;
+    }
+    rc = wid_spiffe_id_parse(out->spiffe_id, strlen(out->spiffe_id), NULL);
+    if (rc != WID_OK) {
+        goto done;
+    }
+    rc = WID_R_ATTEST_RESULT_MALFORMED;
 
     if (now < out->issued_at) {
         rc = WID_R_ATTEST_NOT_YET_VALID;

@@ -70,13 +70,33 @@ typedef struct {
 } ngx_http_wid_ident_t;
 
 
+/*
+ * A verified attestation result (the attestation-result header), as the
+ * policy needs it.  verifier_index is the trusted_verifiers entry whose
+ * key verified the signature: an index rather than a name so that the
+ * value can be cached in shared memory across reloads (the cache key
+ * binds the policy's hash, so the index means the same entry).
+ * Strings are NUL-terminated.
+ */
+typedef struct {
+    ngx_uint_t                  verifier_index;
+    time_t                      issued_at;
+    time_t                      expires_at;
+    ngx_str_t                   spiffe_id;    /* workloadIdentity.uri */
+    ngx_str_t                   verifier;     /* the result's "verifier" */
+    ngx_str_t                   type;         /* attestationType */
+    ngx_str_t                   tier;         /* claimed, informative */
+    u_char                      evidence_sha256[NGX_HTTP_WID_SHA256_LEN];
+} ngx_http_wid_attest_t;
+
+
 /* A policy decision, in nginx terms; strings live as long as the policy. */
 typedef struct {
     ngx_uint_t                  allow;
     wid_reason_t                reason;
     const char                 *rule;
     const char                 *failed;
-    const char                 *tier;
+    const char                 *tier;         /* effective tier */
     const char                 *policy_hash;
     const char                 *signer;
     ngx_uint_t                  soft_evaluated;
@@ -124,13 +144,20 @@ typedef struct {
     wid_reason_t                reason;       /* why, when not allowed */
     ngx_str_t                   rule;
     ngx_str_t                   operation;
+    ngx_str_t                   att_header;   /* attestation result sent */
+    ngx_http_wid_attest_t      *attest;       /* ... and verified */
     u_char                      evidence_sha256[NGX_HTTP_WID_SHA256_HEX + 1];
     ngx_uint_t                  has_evidence;
+    u_char                      cache_key[NGX_HTTP_WID_SHA256_LEN];
+    time_t                      cache_expires;
     ngx_str_t                   receipt_id;
     ngx_int_t                   status;
     unsigned                    done:1;
     unsigned                    cache_hit:1;
     unsigned                    cache_used:1;
+    unsigned                    cache_put:1;  /* after the attestation */
+    unsigned                    has_att_header:1;
+    unsigned                    attest_failed:1;
 } ngx_http_wid_ctx_t;
 
 
@@ -178,9 +205,24 @@ ngx_int_t ngx_http_wid_policy_has_rule(ngx_http_wid_policy_t *policy,
     ngx_str_t *rule);
 void ngx_http_wid_policy_decide(ngx_http_wid_policy_t *policy,
     ngx_str_t *rule, ngx_str_t *operation, ngx_http_wid_ident_t *ident,
-    ngx_http_wid_decision_t *out);
+    ngx_http_wid_attest_t *attest, ngx_http_wid_decision_t *out);
+wid_reason_t ngx_http_wid_attest_verify(ngx_http_wid_policy_t *policy,
+    ngx_str_t *jws, ngx_http_wid_ident_t *ident, ngx_pool_t *pool,
+    ngx_http_wid_attest_t **out);
+time_t ngx_http_wid_attest_valid_until(ngx_http_wid_policy_t *policy,
+    const ngx_http_wid_attest_t *attest);
+const u_char *ngx_http_wid_policy_sha256(ngx_http_wid_policy_t *policy);
+const char *ngx_http_wid_attest_schema(void);
 const char *ngx_http_wid_policy_hash(ngx_http_wid_policy_t *policy);
 const char *ngx_http_wid_policy_signer(ngx_http_wid_policy_t *policy);
+
+
+/* attestation values */
+size_t ngx_http_wid_attest_size(const ngx_http_wid_attest_t *src);
+void ngx_http_wid_attest_pack(ngx_http_wid_attest_t *dst, u_char *p,
+    const ngx_http_wid_attest_t *src);
+ngx_http_wid_attest_t *ngx_http_wid_attest_dup(ngx_pool_t *pool,
+    const ngx_http_wid_attest_t *src);
 
 
 /* ngx_http_wid_cache.c */
@@ -188,10 +230,11 @@ char *ngx_http_wid_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_wid_cache_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_wid_jwt_cache_get(ngx_http_request_t *r,
     ngx_shm_zone_t *zone, ngx_http_wid_trust_t *trust,
-    const u_char key[NGX_HTTP_WID_SHA256_LEN], ngx_http_wid_ident_t **out);
+    const u_char key[NGX_HTTP_WID_SHA256_LEN], ngx_http_wid_ident_t **out,
+    ngx_http_wid_attest_t **attest);
 void ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     const u_char key[NGX_HTTP_WID_SHA256_LEN], time_t expires,
-    const ngx_http_wid_ident_t *ident);
+    const ngx_http_wid_ident_t *ident, const ngx_http_wid_attest_t *attest);
 ngx_http_wid_ident_t *ngx_http_wid_conn_ident_get(ngx_http_request_t *r,
     ngx_http_wid_trust_t *trust);
 void ngx_http_wid_conn_ident_set(ngx_http_request_t *r,

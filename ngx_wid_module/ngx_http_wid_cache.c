@@ -9,8 +9,11 @@
  *   bundle that verified the token is still the one this worker holds
  *   for its trust domain (content hash), so a rotated or withdrawn
  *   authority invalidates its entries in every worker, and so does a
- *   reload that changes them.  Policy results are never cached: the
- *   policy is asked on every request.
+ *   reload that changes them.  A verified attestation result sent with
+ *   the token is kept in the same entry (the caller's key then binds the
+ *   result bytes and the policy hash, and the entry's expiry the
+ *   result's validity).  Policy results are never cached: the policy is
+ *   asked on every request.
  *
  * - the X.509-SVID of a TLS connection, kept on the SSL object (ex_data)
  *   for the life of the connection, shared by its HTTP/2 streams, and
@@ -44,7 +47,9 @@ typedef struct {
     u_char                      key[NGX_HTTP_WID_SHA256_LEN];
     time_t                      expires;
     ngx_http_wid_ident_t        ident;
-    /* the identity's strings follow */
+    ngx_uint_t                  has_attest;
+    ngx_http_wid_attest_t       attest;
+    /* the identity's strings follow, then the attestation's */
 } ngx_http_wid_cache_node_t;
 
 
@@ -313,16 +318,20 @@ ngx_http_wid_cache_expire(ngx_http_wid_cache_t *cache, time_t now,
 ngx_int_t
 ngx_http_wid_jwt_cache_get(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     ngx_http_wid_trust_t *trust, const u_char key[NGX_HTTP_WID_SHA256_LEN],
-    ngx_http_wid_ident_t **out)
+    ngx_http_wid_ident_t **out, ngx_http_wid_attest_t **attest)
 {
     time_t                      now;
+    ngx_uint_t                  nomem;
     ngx_http_wid_cache_t       *cache;
     ngx_http_wid_ident_t       *ident;
+    ngx_http_wid_attest_t      *att;
     ngx_http_wid_cache_node_t  *cn;
 
     cache = zone->data;
     now = ngx_time();
     ident = NULL;
+    att = NULL;
+    nomem = 0;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -338,12 +347,17 @@ ngx_http_wid_jwt_cache_get(ngx_http_request_t *r, ngx_shm_zone_t *zone,
 
             /* Copied out: the entry may be evicted once we unlock. */
             ident = ngx_http_wid_ident_dup(r->pool, &cn->ident);
+
+            if (cn->has_attest) {
+                att = ngx_http_wid_attest_dup(r->pool, &cn->attest);
+                nomem = (att == NULL);
+            }
         }
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
-    if (ident == NULL) {
+    if (ident == NULL || nomem) {
         return NGX_DECLINED;
     }
 
@@ -354,6 +368,7 @@ ngx_http_wid_jwt_cache_get(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     }
 
     *out = ident;
+    *attest = att;
 
     return NGX_OK;
 }
@@ -362,7 +377,7 @@ ngx_http_wid_jwt_cache_get(ngx_http_request_t *r, ngx_shm_zone_t *zone,
 void
 ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     const u_char key[NGX_HTTP_WID_SHA256_LEN], time_t expires,
-    const ngx_http_wid_ident_t *ident)
+    const ngx_http_wid_ident_t *ident, const ngx_http_wid_attest_t *attest)
 {
     size_t                      size;
     ngx_uint_t                  i;
@@ -371,7 +386,8 @@ ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     ngx_http_wid_cache_node_t  *cn, *old;
 
     cache = zone->data;
-    size = sizeof(ngx_http_wid_cache_node_t) + ngx_http_wid_ident_size(ident);
+    size = sizeof(ngx_http_wid_cache_node_t) + ngx_http_wid_ident_size(ident)
+           + (attest ? ngx_http_wid_attest_size(attest) : 0);
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -410,6 +426,13 @@ ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     cn->node.key = ngx_http_wid_cache_key(key);
     cn->expires = expires;
     ngx_http_wid_ident_pack(&cn->ident, (u_char *) (cn + 1), ident);
+
+    cn->has_attest = (attest != NULL);
+
+    if (attest) {
+        ngx_http_wid_attest_pack(&cn->attest, (u_char *) (cn + 1)
+                                 + ngx_http_wid_ident_size(ident), attest);
+    }
 
     ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
     ngx_queue_insert_head(&cache->sh->lru, &cn->queue);

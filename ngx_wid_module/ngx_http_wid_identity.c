@@ -94,6 +94,52 @@ ngx_http_wid_ident_dup(ngx_pool_t *pool, const ngx_http_wid_ident_t *src)
 }
 
 
+size_t
+ngx_http_wid_attest_size(const ngx_http_wid_attest_t *src)
+{
+    return src->spiffe_id.len + 1 + src->verifier.len + 1 + src->type.len + 1
+           + src->tier.len + 1;
+}
+
+
+/* Copy src into dst; its strings go to p (ngx_http_wid_attest_size bytes). */
+void
+ngx_http_wid_attest_pack(ngx_http_wid_attest_t *dst, u_char *p,
+    const ngx_http_wid_attest_t *src)
+{
+    dst->verifier_index = src->verifier_index;
+    dst->issued_at = src->issued_at;
+    dst->expires_at = src->expires_at;
+    ngx_memcpy(dst->evidence_sha256, src->evidence_sha256,
+               NGX_HTTP_WID_SHA256_LEN);
+
+    p = ngx_http_wid_pack_str(&dst->spiffe_id, p, &src->spiffe_id);
+    p = ngx_http_wid_pack_str(&dst->verifier, p, &src->verifier);
+    p = ngx_http_wid_pack_str(&dst->type, p, &src->type);
+    (void) ngx_http_wid_pack_str(&dst->tier, p, &src->tier);
+}
+
+
+ngx_http_wid_attest_t *
+ngx_http_wid_attest_dup(ngx_pool_t *pool, const ngx_http_wid_attest_t *src)
+{
+    u_char                 *p;
+    ngx_http_wid_attest_t  *dst;
+
+    p = ngx_palloc(pool, sizeof(ngx_http_wid_attest_t)
+                         + ngx_http_wid_attest_size(src));
+    if (p == NULL) {
+        return NULL;
+    }
+
+    dst = (ngx_http_wid_attest_t *) p;
+    ngx_http_wid_attest_pack(dst, p + sizeof(ngx_http_wid_attest_t), src);
+
+    return dst;
+}
+
+
+
 struct ngx_http_wid_trust_s {
     wid_bundle_set  *set;
     ngx_log_t       *log;

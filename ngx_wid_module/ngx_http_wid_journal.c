@@ -547,7 +547,27 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     rcpt.str[WID_RF_ATT_TIER] = ctx->decided && ctx->decision.tier
                                 ? ctx->decision.tier : "none";
 
-    if (ctx->has_evidence) {
+    if (ctx->attest) {
+        /*
+         * A verified result: the receipt names the verifier that signed
+         * it, the result's schema and the hash of the raw evidence the
+         * verifier checked.
+         */
+        rcpt.str[WID_RF_ATT_SCHEMA] = ngx_http_wid_attest_schema();
+
+        if (ngx_http_wid_utf8_ok(ctx->attest->verifier.data,
+                                 ctx->attest->verifier.len))
+        {
+            rcpt.str[WID_RF_ATT_VERIFIER] =
+                (char *) ctx->attest->verifier.data;
+        }
+
+        rcpt.evidence_hash.set = 1;
+        ngx_memcpy(rcpt.evidence_hash.h, ctx->attest->evidence_sha256,
+                   NGX_HTTP_WID_SHA256_LEN);
+
+    } else if (ctx->has_evidence) {
+        /* Refused or never verified: the hash of the header as sent. */
         hex.data = ctx->evidence_sha256;
         hex.len = NGX_HTTP_WID_SHA256_HEX;
         ngx_http_wid_hex_hash(&rcpt.evidence_hash, &hex);

@@ -35,8 +35,11 @@ static wid_reason_t ngx_http_wid_verify_token(ngx_http_request_t *r,
     ngx_http_wid_ctx_t *ctx, ngx_str_t *token);
 static wid_reason_t ngx_http_wid_verify_peer(ngx_http_request_t *r,
     ngx_http_wid_main_conf_t *wmcf, ngx_http_wid_ctx_t *ctx);
-static ngx_int_t ngx_http_wid_evidence(ngx_http_request_t *r,
+static wid_reason_t ngx_http_wid_evidence(ngx_http_request_t *r,
     ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_ctx_t *ctx);
+static wid_reason_t ngx_http_wid_attestation(ngx_http_request_t *r,
+    ngx_http_wid_main_conf_t *wmcf, ngx_http_wid_loc_conf_t *wlcf,
+    ngx_http_wid_ctx_t *ctx);
 static ngx_int_t ngx_http_wid_operation(ngx_http_request_t *r,
     ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_ctx_t *ctx);
 static ngx_int_t ngx_http_wid_finish(ngx_http_request_t *r,
@@ -245,7 +248,7 @@ static ngx_event_t  ngx_http_wid_refresh_event;
 static ngx_int_t
 ngx_http_wid_handler(ngx_http_request_t *r)
 {
-    wid_reason_t               rc;
+    wid_reason_t               rc, evidence_rc;
     ngx_uint_t                 journal_failed;
     ngx_http_wid_ctx_t        *ctx;
     ngx_http_wid_loc_conf_t   *wlcf;
@@ -284,11 +287,21 @@ ngx_http_wid_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_wid_evidence(r, wlcf, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    evidence_rc = ngx_http_wid_evidence(r, wlcf, ctx);
 
     rc = ngx_http_wid_authenticate(r, wmcf, wlcf, ctx);
+
+    if (rc == WID_OK) {
+        rc = evidence_rc;
+
+        if (rc == WID_OK && ctx->has_att_header) {
+            rc = ngx_http_wid_attestation(r, wmcf, wlcf, ctx);
+        }
+
+        if (rc != WID_OK) {
+            ctx->attest_failed = 1;
+        }
+    }
 
     if (rc == WID_OK) {
         /*
@@ -298,7 +311,7 @@ ngx_http_wid_handler(ngx_http_request_t *r)
          * downgraded to "anonymous".
          */
         ngx_http_wid_policy_decide(wlcf->policy, &wlcf->rule,
-                                   &ctx->operation, ctx->ident,
+                                   &ctx->operation, ctx->ident, ctx->attest,
                                    &ctx->decision);
         ctx->decided = 1;
         ctx->reason = ctx->decision.reason;
@@ -352,6 +365,13 @@ ngx_http_wid_finish(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
 
     } else if (ctx->reason == WID_R_HTTP_JOURNAL_UNAVAILABLE) {
         status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else if (ctx->attest_failed) {
+        /*
+         * The credential is valid; the attestation result that came with
+         * it is not (or is not this workload's): refused, not challenged.
+         */
+        status = NGX_HTTP_FORBIDDEN;
 
     } else if (!ctx->decided) {
         /* A credential was presented and is not valid (RFC 6750 3.1). */
@@ -482,13 +502,15 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     ngx_http_wid_main_conf_t *wmcf, ngx_http_wid_loc_conf_t *wlcf,
     ngx_http_wid_ctx_t *ctx, ngx_str_t *token)
 {
-    u_char                 key[NGX_HTTP_WID_SHA256_LEN];
-    u_char                 leeway[8];
-    time_t                 expires;
-    ngx_uint_t             i;
-    wid_reason_t           rc;
-    EVP_MD_CTX            *md;
-    ngx_http_wid_ident_t  *ident;
+    u_char                 *key;
+    u_char                  leeway[8], len[8];
+    time_t                  expires;
+    ngx_uint_t              i;
+    wid_reason_t            rc;
+    EVP_MD_CTX             *md;
+    const u_char           *policy_hash;
+    ngx_http_wid_ident_t   *ident;
+    ngx_http_wid_attest_t  *attest;
 
     if (wmcf->cache_zone == NULL) {
         rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience,
@@ -503,10 +525,17 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     /*
      * The cache key binds everything the verification depended on
      * besides the bundles (checked on every hit) and the clock: the
-     * expected audience, the leeway and the exact token bytes.
+     * expected audience, the leeway and the exact token bytes.  With an
+     * attestation result the entry holds the verified result too, so the
+     * key also binds the exact result bytes and the policy whose trusted
+     * verifiers checked them (another policy, or a changed one, trusts
+     * other keys).
      */
+    key = ctx->cache_key;
+
     for (i = 0; i < 8; i++) {
         leeway[i] = (u_char) ((uint64_t) wlcf->jwt_leeway >> (56 - 8 * i));
+        len[i] = (u_char) ((uint64_t) ctx->att_header.len >> (56 - 8 * i));
     }
 
     md = EVP_MD_CTX_new();
@@ -514,10 +543,30 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
         return WID_R_INTERNAL_NOMEM;
     }
 
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(md, "wid-jwt-cache-v1", 17) != 1
-        || EVP_DigestUpdate(md, wlcf->audience.data,
-                            wlcf->audience.len + 1) != 1
+    if (ctx->has_att_header) {
+        policy_hash = ngx_http_wid_policy_sha256(wlcf->policy);
+
+        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+            || EVP_DigestUpdate(md, "wid-jwt-att-cache-v1", 21) != 1
+            || EVP_DigestUpdate(md, policy_hash, NGX_HTTP_WID_SHA256_LEN)
+               != 1
+            || EVP_DigestUpdate(md, len, sizeof(len)) != 1
+            || EVP_DigestUpdate(md, ctx->att_header.data,
+                                ctx->att_header.len) != 1)
+        {
+            EVP_MD_CTX_free(md);
+            return WID_R_INTERNAL_CRYPTO;
+        }
+
+    } else if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+               || EVP_DigestUpdate(md, "wid-jwt-cache-v1", 17) != 1)
+    {
+        EVP_MD_CTX_free(md);
+        return WID_R_INTERNAL_CRYPTO;
+    }
+
+    if (EVP_DigestUpdate(md, wlcf->audience.data,
+                         wlcf->audience.len + 1) != 1
         || EVP_DigestUpdate(md, leeway, sizeof(leeway)) != 1
         || EVP_DigestUpdate(md, token->data, token->len) != 1
         || EVP_DigestFinal_ex(md, key, NULL) != 1)
@@ -531,10 +580,12 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     ctx->cache_used = 1;
 
     if (ngx_http_wid_jwt_cache_get(r, wmcf->cache_zone, wmcf->trust, key,
-                                   &ident)
-        == NGX_OK)
+                                   &ident, &attest)
+        == NGX_OK
+        && (attest != NULL || !ctx->has_att_header))
     {
         ctx->ident = ident;
+        ctx->attest = attest;
         ctx->cache_hit = 1;
         return WID_OK;
     }
@@ -549,7 +600,16 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
 
     if (ident->not_after <= NGX_MAX_TIME_T_VALUE - wlcf->jwt_leeway) {
         expires = ident->not_after + wlcf->jwt_leeway;
-        ngx_http_wid_jwt_cache_put(r, wmcf->cache_zone, key, expires, ident);
+
+        if (ctx->has_att_header) {
+            /* Cached once the attestation result has verified too. */
+            ctx->cache_expires = expires;
+            ctx->cache_put = 1;
+
+        } else {
+            ngx_http_wid_jwt_cache_put(r, wmcf->cache_zone, key, expires,
+                                       ident, NULL);
+        }
     }
 
     return WID_OK;
@@ -718,12 +778,11 @@ ngx_http_wid_operation(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
 
 
 /*
- * The attestation result header.  Until attestation results are
- * verified (the attestation component), the header is recorded on the
- * receipt by its SHA-256 and never raises the tier: evidence nobody
- * verified is worth nothing.
+ * The attestation-result header: found (once) and hashed before the
+ * credential is verified, because a JWT-SVID's cache entry is keyed by
+ * it too.  The hash goes on the receipt when the result is refused.
  */
-static ngx_int_t
+static wid_reason_t
 ngx_http_wid_evidence(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
     ngx_http_wid_ctx_t *ctx)
 {
@@ -733,24 +792,78 @@ ngx_http_wid_evidence(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
     ngx_table_elt_t  *h;
 
     if (wlcf->attestation_header.len == 0) {
-        return NGX_OK;
+        return WID_OK;
     }
 
     rc = ngx_http_wid_find_header(r, &wlcf->attestation_header, &h);
-    if (rc != NGX_OK) {
-        return NGX_OK;
+
+    if (rc == NGX_DECLINED) {
+        return WID_OK;
+    }
+
+    if (rc == NGX_BUSY) {
+        /* Which of two results counts is ambiguous: neither does. */
+        return WID_R_HTTP_MULTIPLE_ATTESTATIONS;
     }
 
     if (EVP_Digest(h->value.data, h->value.len, md, &len, EVP_sha256(), NULL)
         != 1)
     {
-        return NGX_ERROR;
+        return WID_R_INTERNAL_CRYPTO;
     }
 
     ngx_hex_dump(ctx->evidence_sha256, md, len);
     ctx->has_evidence = 1;
 
-    return NGX_OK;
+    ctx->att_header = h->value;
+    ctx->has_att_header = 1;
+
+    return WID_OK;
+}
+
+
+/*
+ * Verify the attestation result for the authenticated identity (unless
+ * the JWT-SVID cache already held it, verified, with this token), then
+ * cache the token's entry with the result.  Evidence with no identity to
+ * bind to is refused: it cannot be checked against anyone.
+ */
+static wid_reason_t
+ngx_http_wid_attestation(ngx_http_request_t *r,
+    ngx_http_wid_main_conf_t *wmcf, ngx_http_wid_loc_conf_t *wlcf,
+    ngx_http_wid_ctx_t *ctx)
+{
+    time_t        expires, until;
+    wid_reason_t  rc;
+
+    if (ctx->attest != NULL) {
+        return WID_OK;
+    }
+
+    if (ctx->ident == NULL) {
+        return WID_R_POLICY_EVIDENCE_UNBOUND;
+    }
+
+    rc = ngx_http_wid_attest_verify(wlcf->policy, &ctx->att_header,
+                                    ctx->ident, r->pool, &ctx->attest);
+    if (rc != WID_OK) {
+        return rc;
+    }
+
+    if (ctx->cache_put) {
+        /* The entry lives while both the token and the result do. */
+        expires = ctx->cache_expires;
+        until = ngx_http_wid_attest_valid_until(wlcf->policy, ctx->attest);
+
+        if (until < expires) {
+            expires = until;
+        }
+
+        ngx_http_wid_jwt_cache_put(r, wmcf->cache_zone, ctx->cache_key,
+                                   expires, ctx->ident, ctx->attest);
+    }
+
+    return WID_OK;
 }
 
 
@@ -777,6 +890,10 @@ ngx_http_wid_log_decision(ngx_http_request_t *r,
     {
         level = NGX_LOG_ALERT;
         what = "failed";
+
+    } else if (ctx->attest_failed) {
+        level = NGX_LOG_ERR;
+        what = "attestation result refused";
 
     } else if (!ctx->decided) {
         level = ctx->credential ? NGX_LOG_ERR : NGX_LOG_INFO;

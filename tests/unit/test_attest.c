@@ -352,6 +352,42 @@ test_result_sign_verify(void **state)
                      WID_R_ATTEST_RESULT_MALFORMED);
     free(raw);
 
+    /*
+     * Signed by a trusted key, but the bridge projected something that is
+     * not a SPIFFE ID: the identity core's reason names what is wrong.
+     */
+#define RESULT_WI(scheme, uri)                                              \
+    "{\"schema\":\"" WID_ATTEST_RESULT_SCHEMA "\",\"verifier\":\"v\","         \
+    "\"attestationType\":\"k8s_psat\",\"issuedAt\":1799999990,"            \
+    "\"expiresAt\":1800000100,\"evidenceSha256\":\"" HEX64 "\","             \
+    "\"workloadIdentity\":{\"scheme\":\"" scheme "\",\"uri\":\"" uri "\"}}"
+#define HEX64 "00000000000000000000000000000000" \
+              "00000000000000000000000000000000"
+    raw = sign_raw(&sk, RESULT_WI("spiffe", "spiffe://td/w"));
+    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
+                                              NOW, 0, &r), WID_OK);
+    assert_string_equal(r.spiffe_id, "spiffe://td/w");
+    free(raw);
+    raw = sign_raw(&sk, RESULT_WI("k8s",
+                                  "system:serviceaccount:payments:worker"));
+    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
+                                              NOW, 0, &r),
+                     WID_R_ID_WRONG_SCHEME);
+    free(raw);
+    raw = sign_raw(&sk, RESULT_WI("spiffe",
+                                  "system:serviceaccount:payments:worker"));
+    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
+                                              NOW, 0, &r),
+                     WID_R_ID_WRONG_SCHEME);
+    free(raw);
+    raw = sign_raw(&sk, RESULT_WI("spiffe", "spiffe:///payments/worker"));
+    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
+                                              NOW, 0, &r),
+                     WID_R_ID_TD_EMPTY);
+    free(raw);
+#undef RESULT_WI
+#undef HEX64
+
     wid_seckey_wipe(&sk);
     wid_seckey_wipe(&other);
 }
