@@ -4,6 +4,7 @@
 #                 nginx module (installs missing Debian packages first)
 #   make test     unit tests (plain and ASan+UBSan), then nginx and
 #                 end-to-end tests through prove
+#   make demo     build, then run nginx with wid on a demo trust domain
 #   make docs     regenerate generated documentation
 #
 # Variants build out of tree: BUILD=build/asan SANITIZE=1 gives the
@@ -241,3 +242,11 @@ bench-identity: $(BENCH_ID_BIN)
 	@tests/tools/widpki leaf $(BENCH_ID_DIR)/pki bench.org $(BENCH_ID_DIR)/svid \
 	    --id spiffe://bench.org/web >/dev/null
 	$(BENCH_ID_BIN) $(BENCH_ID_DIR) 2
+
+# ---- make demo (mk/demo.sh) ----
+# The README's first command: builds (make deps, make) and runs stock
+# nginx with the module against a demo trust domain; leaves what it made
+# in build/demo/.  Exits non-zero when any step misbehaves.
+.PHONY: demo
+demo:
+	@WID_BUILD=$(abspath $(BUILD)) ./mk/demo.sh
