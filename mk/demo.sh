@@ -460,8 +460,19 @@ printf '  %s(a 401 challenges: WWW-Authenticate: %s)%s\n' "$D" \
 # ---- 5. receipts -------------------------------------------------------
 
 heading "Receipts: wid journal query $(rel "$DIR/journal") --json"
-"$WID" journal query "$DIR/journal" --json >"$DIR/receipts.jsonl" \
-    2>"$DIR/logs/query.log"
+# Workers buffer receipts and write them out at least every 200 ms (at
+# each checkpoint tick): wait until every decision above is on disk.
+for i in $(seq 50); do
+    "$WID" journal query "$DIR/journal" --json >"$DIR/receipts.jsonl" \
+        2>"$DIR/logs/query.log"
+    missing=0
+    while IFS='|' read -r _ _ _ _ rid; do
+        [ -n "$rid" ] || continue
+        grep -qF "\"$rid\"" "$DIR/receipts.jsonl" || missing=1
+    done <"$DIR/decisions.txt"
+    [ "$missing" = 0 ] && break
+    sleep 0.1
+done
 # One line per decision above, read back from the journal by receipt id:
 # what the client was told is what was recorded, one receipt each.
 perl -MJSON::PP -e '
