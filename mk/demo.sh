@@ -189,10 +189,18 @@ printf '%sfiles: %s/   logs: %s/logs/, %s/nginx/logs/%s\n' "$D" \
 
 heading "Build"
 if [ "$BUILD_FIRST" = 1 ]; then
-    must build.log "make deps && make" \
-        make -C "$ROOT" --no-print-directory all
-    printf '  %-16s ok %s(%s)%s\n' "make deps, make" "$D" \
-        "$(rel "$DIR/logs/build.log")" "$N"
+    # A first build takes a few minutes; say so before it starts.
+    printf '  %-16s ' "make deps, make"
+    if make -C "$ROOT" --no-print-directory all >"$DIR/logs/build.log" 2>&1
+    then
+        pass
+        printf 'ok %s(%s)%s\n' "$D" "$(rel "$DIR/logs/build.log")" "$N"
+    else
+        echo
+        fail "the build failed; the end of $(rel "$DIR/logs/build.log"):"
+        tail -n 15 "$DIR/logs/build.log" | sed 's/^/    /'
+        finish
+    fi
 else
     printf '  %-16s skipped (--no-build)\n' "make deps, make"
 fi
@@ -210,17 +218,35 @@ done
 
 heading "Trust domains, workloads, policy"
 P=$DIR/pki
-must pki.log "widpki td $TD" "$WIDPKI" td "$P" "$TD"
-must pki.log "widpki td $FORGER" "$WIDPKI" td "$P" "$FORGER"
-{
-    "$WIDPKI" leaf "$P" "$TD" "$P/web" --id "$WEB" &&
-    "$WIDPKI" leaf "$P" "$TD" "$P/batch" --id "$BATCH" &&
-    # The forgery: the other domain's CA signs a leaf claiming ours.
-    "$WIDPKI" leaf "$P" "$FORGER" "$P/forged" --id "$WEB" &&
-    "$WIDPKI" server "$P" "$P/server" --cn localhost --dns localhost \
-        --ip 127.0.0.1
-} >>"$DIR/logs/pki.log" 2>&1 || { fail "widpki leaf/server failed"; finish; }
-pass
+# widpki runs are independent once the CAs exist: run them side by side.
+bg() {              # NAME CMD...: output in DIR/logs/pki-NAME.log
+    local name=$1
+    shift
+    "$@" >"$DIR/logs/pki-$name.log" 2>&1 &
+    JOBS+=("$!")
+}
+wait_all() {
+    local j ok=1
+    for j in "${JOBS[@]}"; do wait "$j" || ok=0; done
+    JOBS=()
+    if [ "$ok" != 1 ]; then
+        fail "$1 failed; see $(rel "$DIR/logs")/pki-*.log"
+        tail -n 5 "$DIR"/logs/pki-*.log | sed 's/^/    /'
+        finish
+    fi
+    pass
+}
+JOBS=()
+bg td-$TD "$WIDPKI" td "$P" "$TD"
+bg td-$FORGER "$WIDPKI" td "$P" "$FORGER"
+bg server "$WIDPKI" server "$P" "$P/server" --cn localhost --dns localhost \
+    --ip 127.0.0.1
+wait_all "widpki td"
+bg web "$WIDPKI" leaf "$P" "$TD" "$P/web" --id "$WEB"
+bg batch "$WIDPKI" leaf "$P" "$TD" "$P/batch" --id "$BATCH"
+# The forgery: the other domain's CA signs a leaf claiming ours.
+bg forged "$WIDPKI" leaf "$P" "$FORGER" "$P/forged" --id "$WEB"
+wait_all "widpki leaf"
 must jwt.log "JWT authority of $TD" \
     jwt_authority "$TD-1" "$DIR/jwt/$TD.key" "$P/$TD.jwt.json"
 must jwt.log "JWT authority of $FORGER" \
