@@ -124,7 +124,9 @@ stop_nginx() {
 }
 
 trap 'stop_nginx' EXIT
-trap 'echo; echo "demo: interrupted"; exit 130' INT TERM
+trap 'echo; echo "demo: interrupted"; exit 130' INT TERM HUP
+# Output piped into a reader that went away: stop nginx all the same.
+trap 'exec >/dev/null 2>&1; exit 141' PIPE
 
 # JWT-SVID authority keys and tokens (Crypt::JWT, as the nginx tests do;
 # nothing of wid's own code signs what wid then verifies).
