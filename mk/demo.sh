@@ -167,8 +167,10 @@ case "$DIR" in
     /*) ;;
     *) DIR=$PWD/$DIR ;;
 esac
-if [ -e "$DIR" ] && [ ! -d "$DIR" ]; then
-    echo "demo: $DIR exists and is not a directory" >&2
+# Rerunnable, but never wipes a directory the demo did not make.
+if [ -e "$DIR" ] && [ ! -f "$DIR/.wid-demo" ] &&
+   [ -n "$(ls -A "$DIR" 2>/dev/null || echo x)" ]; then
+    echo "demo: $DIR exists and was not made by the demo; not touching it" >&2
     exit 2
 fi
 # Never leave an nginx of an earlier (interrupted) run serving from DIR.
@@ -180,7 +182,9 @@ if [ -n "$old" ] && tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null \
 fi
 rm -rf "$DIR"
 mkdir -p "$DIR/logs" "$DIR/pki" "$DIR/jwt" "$DIR/www/orders" \
-         "$DIR/nginx/logs" "$DIR/nginx/tmp"
+         "$DIR/nginx/logs" "$DIR/nginx/tmp" || exit 2
+echo "made by mk/demo.sh; rerunning the demo deletes this directory" \
+    >"$DIR/.wid-demo"
 
 printf '%swid demo%s: identity, policy and receipts in stock nginx\n' \
     "$B" "$N"
@@ -646,7 +650,7 @@ if [ -x "$ROOT/mk/demo-ssh.sh" ]; then
         fail "mk/demo-ssh.sh $(rel "$DIR/ssh") failed"
     fi
 else
-    printf '  the SSH part of the demo is not available yet' 
+    printf '  the SSH part of the demo is not available yet'
     printf ' (no mk/demo-ssh.sh)\n'
 fi
 

@@ -125,4 +125,12 @@ is(scalar @r, 7, 'only the rerun\'s receipts');
 
 is(system("'$demo' --bogus >/dev/null 2>&1") >> 8, 2, 'usage error: exit 2');
 
+# A directory the demo did not make is never wiped.
+mkdir "$tmp/mine" or die;
+open my $k, '>', "$tmp/mine/keep" or die;
+close $k;
+is(system("'$demo' --no-build '$tmp/mine' >/dev/null 2>&1") >> 8, 2,
+   'refuses to reuse a directory it did not make (exit 2)');
+ok(-e "$tmp/mine/keep", 'and leaves its files alone');
+
 done_testing();
