@@ -4,6 +4,7 @@
 #                 nginx module (installs missing Debian packages first)
 #   make test     unit tests (plain and ASan+UBSan), then nginx and
 #                 end-to-end tests through prove
+#   make demo     build, then run nginx with wid on a demo trust domain
 #   make docs     regenerate generated documentation
 #
 # Variants build out of tree: BUILD=build/asan SANITIZE=1 gives the
@@ -275,3 +276,11 @@ bench-ssh: $(BENCH_SSH_BIN) $(HELPER) $(WID)
 	@ssh-keygen -q -t ed25519 -N '' -f $(BENCH_SSH_DIR)/id
 	@ssh-keygen -q -k -f $(BENCH_SSH_DIR)/empty.krl /dev/null
 	$(BENCH_SSH_BIN) $(abspath $(BENCH_SSH_DIR)) $(abspath $(HELPER)) $(or $(N),3000)
+
+# ---- make demo (mk/demo.sh) ----
+# The README's first command: builds (make deps, make) and runs stock
+# nginx with the module against a demo trust domain; leaves what it made
+# in build/demo/.  Exits non-zero when any step misbehaves.
+.PHONY: demo
+demo:
+	@WID_BUILD=$(abspath $(BUILD)) ./mk/demo.sh
