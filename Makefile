@@ -30,6 +30,9 @@ ifneq ($(SANITIZE),)
 HARDEN   := -fstack-protector-strong -fPIC
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
+ifeq ($(SANITIZE),fuzz)
+SANFLAGS += -fsanitize=fuzzer-no-link
+endif
 CFLAGS   := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) $(HARDEN) $(INCS) \
             $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  += $(SANFLAGS)
@@ -66,7 +69,7 @@ NGX_CC_OPT   := -g -O2 -fstack-protector-strong -Wformat \
 NGX_LD_OPT   := -Wl,-z,relro -Wl,-z,now -fPIC
 
 .PHONY: all deps libs cli helper module unit unit-run unit-asan prove \
-        test docs docs-check clean
+        test docs docs-check clean fuzz fuzz-build fuzz-smoke
 
 all: deps
 	@$(MAKE) --no-print-directory libs cli helper module
@@ -126,6 +129,14 @@ $(BUILD)/tests/%: $(OBJDIR)/tests/unit/%.o $(call obj,$(UNIT_SUPPORT_SRCS)) $(LI
 	$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_SUPPORT_SRCS)) $(LIBS) \
 	    $(LDLIBS) -lcmocka
 
+# SSH helper unit tests also link the helper's objects (all but main.c).
+HELPER_LIB_OBJS := $(call obj,$(filter-out ssh_wid_helper/main.c,$(HELPER_SRCS)))
+$(BUILD)/tests/test_ssh%: $(OBJDIR)/tests/unit/test_ssh%.o \
+        $(call obj,$(UNIT_SUPPORT_SRCS)) $(HELPER_LIB_OBJS) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_SUPPORT_SRCS)) \
+	    $(HELPER_LIB_OBJS) $(LIBS) $(LDLIBS) -lcmocka
+
 unit: $(UNIT_BINS) $(WID)
 
 unit-run: unit
@@ -141,8 +152,33 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit-run
 	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory prove
+
+# libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_<name>.c with a
+# seed corpus in tests/fuzz/corpus/<name>/.  `make fuzz FUZZ_SECONDS=N`
+# runs each for N seconds; `make test` runs each briefly (fuzz-smoke).
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BUILD   := build/fuzz
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+
+$(FUZZ_BUILD)/fuzz/%: tests/fuzz/%.c FORCE
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) SANITIZE=fuzz CC=clang libs
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 $(INCS) -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -o $@ $< $(FUZZ_BUILD)/lib/libwidpolicy.a \
+	    $(FUZZ_BUILD)/lib/libwidcore.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@./mk/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-smoke: fuzz-build
+	@./mk/run-fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
 
 docs: $(WID)
 	$(WID) reasons --markdown > docs/reason-codes.md
@@ -160,6 +196,19 @@ FORCE:
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- policy decision benchmark (policy engine) ----
+# `make bench-policy`: ns per decision on a generated 100-rule policy;
+# fails when a decision takes more than 1 microsecond.
+BENCH_POLICY := $(BUILD)/bench/bench_policy
+
+.PHONY: bench-policy
+bench-policy: $(BENCH_POLICY)
+	$(BENCH_POLICY)
+
+$(BENCH_POLICY): $(OBJDIR)/bench/bench_policy.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
 # ---- benchmarks (issue 9): `make bench` -------------------------------
 # The load generator and token minter are built with the project's flags;

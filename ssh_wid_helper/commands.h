@@ -1,6 +1,6 @@
 /*
  * ssh-wid-helper subcommands, one file each (issue, serve, principals,
- * revoke).  Same exit-code contract as the wid CLI.
+ * revoke, pubkey).  Same exit-code contract as the wid CLI.
  */
 #ifndef SSH_WID_COMMANDS_H
 #define SSH_WID_COMMANDS_H
@@ -13,6 +13,7 @@ SSH_WID_CMD(ssh_wid_cmd_issue);
 SSH_WID_CMD(ssh_wid_cmd_serve);
 SSH_WID_CMD(ssh_wid_cmd_principals);
 SSH_WID_CMD(ssh_wid_cmd_revoke);
+SSH_WID_CMD(ssh_wid_cmd_pubkey);
 
 #undef SSH_WID_CMD
 

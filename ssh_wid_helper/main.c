@@ -14,12 +14,18 @@ static const struct {
     ssh_wid_cmd_fn  fn;
     const char     *usage;
 } ssh_wid_cmds[] = {
-    { "issue", ssh_wid_cmd_issue, "issue --policy FILE --rule NAME ..." },
+    { "issue", ssh_wid_cmd_issue,
+      "issue --ca-key FILE --pubkey FILE --principal NAME... --ttl SECONDS "
+      "--key-id ID ..." },
     { "serve", ssh_wid_cmd_serve, "serve --socket PATH ..." },
     { "principals", ssh_wid_cmd_principals,
-      "principals (AuthorizedPrincipalsCommand) ..." },
+      "principals --config FILE --user %u --type %t --cert %k "
+      "[--key-id %i] [--serial %s]" },
     { "revoke", ssh_wid_cmd_revoke,
-      "revoke --serial N | --key-id ID | --spiffe-id ID ..." },
+      "revoke --krl FILE --ca CA.pub (--serial N | --key-id ID | "
+      "--spiffe-id ID --index FILE)..." },
+    { "pubkey", ssh_wid_cmd_pubkey,
+      "pubkey (--ca-key FILE | --pub FILE) [--comment TEXT]" },
 };
 
 #define SSH_WID_NCMDS (sizeof(ssh_wid_cmds) / sizeof(ssh_wid_cmds[0]))
