@@ -17,7 +17,7 @@ use warnings;
 
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use File::Path qw(remove_tree);
+use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use Getopt::Long qw(GetOptions);
 use IO::Socket::INET;
@@ -30,8 +30,8 @@ my $BUILD = $ENV{BUILD} || 'build';
 $BUILD = "$ROOT/$BUILD" unless $BUILD =~ m{^/};
 
 my %opt = (
-    duration => 3,          # seconds per measured run
-    runs     => 3,          # rounds; medians are taken over them
+    duration => 2,          # seconds per measured run
+    runs     => 5,          # rounds; medians are taken over them
     workers  => '1,2',
     budget   => 570,        # seconds: `make bench` must end within 10 min
     conns    => 32,         # keepalive connections (as the peers' wrk -c32)
@@ -44,16 +44,19 @@ my %opt = (
 );
 GetOptions(\%opt, 'duration=f', 'runs=i', 'workers=s', 'budget=i',
            'conns=i', 'new_conns|new-conns=i', 'speed_seconds|speed-seconds=i',
-           'rss_tokens|rss-tokens=i', 'out=s', 'keep!', 'profile!',
+           'rss_tokens|rss-tokens=i', 'out=s', 'keep!', 'profile!', 'conf=s',
            'only=s', 'quick', 'help')
     or die "usage: see bench/README.md\n";
 if ($opt{help}) {
     print <<'EOF';
 usage: perl bench/run.pl [--duration S] [--runs N] [--workers 1,2]
                          [--budget SECONDS] [--only a,b,c,...] [--quick]
-                         [--no-profile] [--keep] [--out DIR]
+                         [--no-profile] [--keep] [--out DIR] [--conf DIR]
   --quick   1 s runs, 2 rounds, 20,000 RSS tokens: a smoke run, its
             figures are not for the record
+  --conf    another directory of configuration templates (default
+            bench/conf), e.g. to try directive variants
+  --keep    keep the temporary directory (configs, logs, journals)
 EOF
     exit 0;
 }
@@ -71,7 +74,7 @@ my $LOADGEN = "$BUILD/bench/loadgen";
 my $JWTMINT = "$BUILD/bench/jwtmint";
 my $WID = "$BUILD/bin/wid";
 my $WIDPKI = "$ROOT/tests/tools/widpki";
-my $CONF = "$ROOT/bench/conf";
+my $CONF = abs_path($opt{conf} // "$ROOT/bench/conf");
 my $NCPU = `nproc` + 0 || 1;
 my $json = JSON::PP->new->canonical->pretty;
 
@@ -229,7 +232,7 @@ sub token_line {
 # Mint N distinct ES256 tokens into FILE, on all cores.
 sub mint_tokens {
     my ($file, $n, $tag) = @_;
-    my $parts = $NCPU > 1 ? 2 : 1;
+    my $parts = $NCPU > 1 && $n > 1 ? 2 : 1;
     my @pids;
     for my $i (0 .. $parts - 1) {
         my $cnt = int($n / $parts) + ($i < $n % $parts ? 1 : 0);
@@ -467,6 +470,11 @@ my @SCEN = (
       cpu_target => 1.15 },
 );
 my %SCEN = map { $_->{id} => $_ } @SCEN;
+
+# Each scenario runs right after its baseline, and every other round runs
+# in reverse order, so that a drift in the machine's load hits both sides
+# of a ratio alike.
+my @ORDER = qw(a e_rs256 e_es256 f b c b_new d);
 if ($opt{only}) {
     my %want = map { $_ => 1 } split /,/, $opt{only};
     # Baselines of the chosen scenarios come along.
@@ -486,8 +494,8 @@ my %AVAIL;          # block => { ok, why }
 sub wid_http {
     my (%x) = @_;
     my $http = conf_file('wid-http.conf', %x);
-    for my $b (sort keys %BLOCKS) {
-        $http .= conf_file($BLOCKS{$b}) if $x{blocks}{$b};
+    for my $blk (sort keys %BLOCKS) {
+        $http .= conf_file($BLOCKS{$blk}) if $x{blocks}{$blk};
     }
     return $http;
 }
@@ -581,8 +589,8 @@ sub measure {
 }
 
 sub phase {
-    my ($w) = @_;
-    my $phase = { workers => $w, scen => {} };
+    my ($w, $later_phases) = @_;
+    my $phase = { workers => $w, scen => {}, later_phases => $later_phases };
     say_("phase: $w worker(s), ${\ sprintf('%.0f', left())} s of budget left");
 
     my @run = grep { !$_->{skip} } @SCEN;
@@ -642,13 +650,17 @@ sub phase {
 
     my $per_round = 0;
     $per_round += $opt{duration} + 0.6 for @run;
+    my %pos = map { $ORDER[$_] => $_ } 0 .. $#ORDER;
+    my @fwd = sort { $pos{$a->{id}} <=> $pos{$b->{id}} } @run;
     for my $i (1 .. $opt{runs}) {
-        if ($i > 1 && left() < $per_round + 60) {
+        # Leave time for the phases still to come and the memory test.
+        my $later = $phase->{later_phases} * ($per_round * 2 + 20) + 45;
+        if ($i > 3 && left() < $per_round + $later) {
             note("$w worker(s): stopped after " . ($i - 1)
-                 . " round(s): time budget");
+                 . " of $opt{runs} rounds: time budget");
             last;
         }
-        for my $s (@run) {
+        for my $s ($i % 2 ? @fwd : reverse @fwd) {
             my %extra;
             $extra{tokens} = "$DIR/tokens/f-$w-$i.txt" if $s->{tokens};
             my $r = measure($s, $phase, $inst{$s->{inst}}, %extra);
@@ -689,6 +701,7 @@ sub phase {
         }
         $e->{tls} = $runs[0]{tls} if @runs;
     }
+    delete $phase->{later_phases};
 
     $phase->{error_log_tail} = {
         map { my $l = slurp("$inst{$_}{prefix}/logs/error.log");
@@ -827,8 +840,10 @@ sub rss_test {
 # JSON object on their last line of output.
 
 my @SUBS = (
-    { id => 'g', target => 'bench-journal', title => 'journal appends' },
-    { id => 'h', target => 'bench-policy', title => 'policy decisions' },
+    { id => 'g', target => 'bench-journal', title => 'journal appends',
+      key => 'appends_per_s', text => qr/(\d[\d,.]*)\s*appends?\/s/i },
+    { id => 'h', target => 'bench-policy', title => 'policy decisions',
+      key => 'ns_per_decision', text => qr/([\d.]+)\s*ns\/decision/ },
     { id => 'i', target => 'bench-ssh',
       title => 'helper issuance and one principals run' },
     { id => 'identity', target => 'bench-identity',
@@ -836,7 +851,7 @@ my @SUBS = (
 );
 
 sub sub_bench {
-    my ($sb) = @_;
+    my ($sb, $until) = @_;
     # Is there such a target?  (Read the Makefile: `make -n` would still
     # run the recursive makes of its prerequisites.)
     my $mk = join '', map { slurp($_) } "$ROOT/Makefile", glob("$ROOT/mk/*.mk");
@@ -844,26 +859,35 @@ sub sub_bench {
              why => "no make target $sb->{target} yet" }
         unless $mk =~ /^\Q$sb->{target}\E\s*:/m;
     my ($rc, $out);
-    my $limit = left() - 40;
-    $limit = 180 if $limit > 180;
-    return { status => 'not run', why => 'time budget' } if $limit < 20;
+    my $limit = $until - time;
+    $limit = 120 if $limit > 120;
+    return { status => 'not run', why => 'time budget' } if $limit < 10;
     my $t = time;
     ($rc, $out) = run_cmd('timeout', int($limit), 'make', '-s',
                           '--no-print-directory', '-C', $ROOT,
                           $sb->{target});
     my $secs = time - $t;
-    my ($last) = grep { /\S/ } reverse split /\n/, $out;
-    my $tail = join "\n", (split /\n/, $out)[-5 .. -1];
-    $tail =~ s/^\n+//;
-    return { status => 'failed', why => $rc == 124
-             ? "timed out after ${\ int($limit)} s" : "exit $rc",
-             output_tail => $tail, seconds => $secs } if $rc;
-    my $obj = eval { decode_json($last // '') };
-    return { status => 'failed',
-             why => 'last line of output is not a JSON object',
-             output_tail => $tail, seconds => $secs }
-        unless ref $obj eq 'HASH';
-    return { status => 'measured', seconds => $secs, json => $obj };
+    my @lines = grep { /\S/ } split /\n/, $out;
+    my $tail = join "\n", @lines[($#lines > 11 ? $#lines - 11 : 0) .. $#lines];
+    return { status => 'failed', why => "timed out after ${\ int($limit)} s",
+             output_tail => $tail, seconds => $secs } if $rc == 124;
+    my %res = (seconds => $secs, exit => $rc);
+    my $obj = eval { decode_json($lines[-1] // '') };
+    if (ref $obj eq 'HASH') {
+        return { %res, status => 'measured', json => $obj };
+    }
+    # The contract is one JSON object on the last line; until a component
+    # follows it, its known text line is read instead, and said so.
+    if ($sb->{text} && $out =~ $sb->{text}) {
+        (my $v = $1) =~ s/,//g;
+        return { %res, status => 'measured', output_tail => $tail,
+                 json => { $sb->{key} => $v + 0,
+                           parsed_from => 'text output' } };
+    }
+    return { %res, status => $rc ? 'failed' : 'measured (text only)',
+             why => ($rc ? "exit $rc; " : '')
+                    . 'last line of output is not a JSON object',
+             output_tail => $tail };
 }
 
 # First numeric value whose key matches, anywhere in a JSON object.
@@ -890,6 +914,21 @@ sub find_num {
 
 # ---------------------------------------------------------------------
 # Targets
+
+# A figure computed per round from a scenario's run and its baseline's
+# run of the same round; returns (median, min, max) over the rounds.
+sub paired {
+    my ($e, $base, $f) = @_;
+    my @v;
+    my @er = @{$e->{runs} || []};
+    my @br = @{$base->{runs} || []};
+    for my $i (0 .. ($#er < $#br ? $#er : $#br)) {
+        my $v = eval { $f->($er[$i], $br[$i]) };
+        push @v, $v if defined $v;
+    }
+    my @sorted = sort { $a <=> $b } @v;
+    return (median(@v), $sorted[0], $sorted[-1]);
+}
 
 sub judge {
     my @t;
@@ -920,9 +959,13 @@ sub judge {
                     . "$e->{non_2xx}/$e->{errors} (scenario), "
                     . "$b->{non_2xx}/$b->{errors} (baseline)");
             } elsif ($s->{target}) {
-                my $thr = $e->{median}{rps} / $b->{median}{rps};
-                my $cpu = $b->{median}{worker_cpu_us_per_req}
-                          / $e->{median}{worker_cpu_us_per_req};
+                my ($thr, $thr_lo, $thr_hi) = paired($e, $b, sub {
+                    $_[0]{rps} / $_[1]{rps} });
+                my ($cpu, $cpu_lo, $cpu_hi) = paired($e, $b, sub {
+                    $_[1]{worker_cpu_us_per_req}
+                    / $_[0]{worker_cpu_us_per_req} });
+                $t{throughput_range} = [$thr_lo, $thr_hi];
+                $t{cpu_range} = [$cpu_lo, $cpu_hi];
                 my $sat = ($e->{median}{worker_util} // 0) >= 0.9
                           && ($b->{median}{worker_util} // 0) >= 0.9;
                 # Throughput decides when nginx was the bottleneck in both
@@ -936,8 +979,10 @@ sub judge {
                 $t{verdict} = $t{value} >= $s->{target} ? 'pass' : 'FAIL';
             } else {
                 my $v = $R{openssl}{ecdsap256_verify_us};
-                my $added = $e->{median}{worker_cpu_us_per_req}
-                            - $b->{median}{worker_cpu_us_per_req};
+                my ($added, $lo, $hi) = paired($e, $b, sub {
+                    $_[0]{worker_cpu_us_per_req}
+                    - $_[1]{worker_cpu_us_per_req} });
+                $t{added_range} = [$lo, $hi];
                 if (!$v) {
                     @t{qw(verdict why)} = ('not available',
                                            'openssl speed failed');
@@ -1041,22 +1086,30 @@ sub profile_scenario {
     if ($pp == 0) {
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', '/dev/null';
-        exec 'perf', 'record', '-F', '999', '-g', '-p', $wpid, '-o', $data,
-            '--', 'sleep', $opt{duration};
+        # DWARF unwinding: nginx and the module have no frame pointers.
+        exec 'perf', 'record', '-F', '499', '--call-graph', 'dwarf,8192',
+            '-p', $wpid, '-o', $data, '--', 'sleep', $opt{duration};
         exit 127;
     }
     loadgen(lg_args($s, $phase), %extra);
     waitpid($pp, 0);
     stop_nginx($inst);
+    # Where the worker's time goes, by library; then the module's own
+    # functions with what they call (inclusive), which names the culprit.
     my ($rc, $out) = run_cmd('perf', 'report', '-i', $data, '--stdio',
-        '--no-children', '--sort', 'dso,sym', '-g', 'none',
-        '--percent-limit', '1');
-    my @lines = grep { /^\s+\d+\.\d+%/ } split /\n/, $out;
-    splice @lines, 25 if @lines > 25;
-    return { status => $rc ? 'failed' : 'measured',
-             command => "perf record -F 999 -g -p <worker> during a "
-                        . "$opt{duration} s run of ($s->{id})",
-             top => \@lines };
+        '--no-children', '--sort', 'dso', '-g', 'none',
+        '--percent-limit', '0.5');
+    my @dso = grep { /^\s+\d+\.\d+%/ } split /\n/, $out;
+    my ($rc2, $out2) = run_cmd('perf', 'report', '-i', $data, '--stdio',
+        '--children', '--sort', 'dso,sym', '-g', 'none',
+        '--percent-limit', '0.3');
+    my @mod = grep { /^\s+\d+\.\d+%/ && /wid_module/ } split /\n/, $out2;
+    splice @mod, 20 if @mod > 20;
+    unlink $data unless $opt{keep};
+    return { status => $rc || $rc2 ? 'failed' : 'measured',
+             command => "perf record -F 499 --call-graph dwarf -p <worker> "
+                        . "during a $opt{duration} s run of ($s->{id})",
+             by_dso => \@dso, module_inclusive => \@mod };
 }
 
 # ---------------------------------------------------------------------
@@ -1079,6 +1132,7 @@ sub write_results {
         all_pass => $npass == @$targets ? JSON::PP::true : JSON::PP::false,
     };
     $R{seconds} = elapsed();
+    make_path($opt{out});
     spit("$opt{out}/results.json", $json->encode(\%R));
 
     my $m = $R{machine};
@@ -1111,12 +1165,15 @@ sub write_results {
         $val .= " MiB" if $t->{id} eq 'rss' && defined $t->{value};
         my $basis = $t->{basis} // '';
         if (defined $t->{throughput_ratio}) {
-            $basis .= sprintf(' (throughput %.3f, CPU %.3f)',
-                              $t->{throughput_ratio}, $t->{cpu_ratio});
+            $basis .= sprintf('; throughput %.3f [%.3f-%.3f], CPU %.3f '
+                              . '[%.3f-%.3f]', $t->{throughput_ratio},
+                              @{$t->{throughput_range}}, $t->{cpu_ratio},
+                              @{$t->{cpu_range}});
         }
         if (defined $t->{added_us}) {
-            $basis .= sprintf(' (added %.1f us vs %.1f us)',
-                              $t->{added_us}, $t->{raw_verify_us});
+            $basis .= sprintf('; added %.1f us [%.1f-%.1f] vs %.1f us',
+                              $t->{added_us}, @{$t->{added_range}},
+                              $t->{raw_verify_us});
         }
         my $v = $t->{verdict} eq 'pass' ? 'pass'
               : $t->{verdict} eq 'FAIL' ? '**FAIL**'
@@ -1147,8 +1204,8 @@ sub write_results {
             }
             my $b = $s->{base} ? $p->{scen}{$s->{base}} : undef;
             my $ratio = $b && ($b->{status} // '') eq 'measured'
-                ? fmt($e->{median}{rps} / $b->{median}{rps}, 3)
-                  . " x ($s->{base})" : '-';
+                ? fmt((paired($e, $b, sub { $_[0]{rps} / $_[1]{rps} }))[0],
+                      3) . " x ($s->{base})" : '-';
             my $mm = $e->{median};
             $md .= sprintf("| %s | %.0f | %.0f-%.0f | %s | %s | %s | %s | "
                            . "%s / %s | %d | %d |\n", $name, $mm->{rps},
@@ -1216,10 +1273,17 @@ sub write_results {
                              : ($c->{why} // '');
         $fig =~ s/\|/\\|/g;
         $fig = substr($fig, 0, 600) . '...' if length $fig > 600;
+        $fig .= " (exit $c->{exit})" if $c->{exit};
         $md .= "| ($sb->{id}) $sb->{title} | `$sb->{target}` | "
             . ($c->{status} // 'not run') . " | $fig |\n";
     }
     $md .= "\n";
+    for my $sb (@SUBS) {
+        my $c = $R{components}{$sb->{id}} || {};
+        next unless $c->{output_tail};
+        $md .= "Output of `make $sb->{target}` (last lines):\n\n```\n"
+            . "$c->{output_tail}\n```\n\n";
+    }
 
     if ($R{profiles} && %{$R{profiles}}) {
         $md .= "## Profiles of missed targets\n\n";
@@ -1227,9 +1291,11 @@ sub write_results {
             my $p = $R{profiles}{$id};
             $md .= "### ($id)\n\n";
             if ($p->{status} eq 'measured') {
-                $md .= "$p->{command}; `perf report --no-children --sort "
-                    . "dso,sym`, entries above 1%:\n\n```\n"
-                    . join("\n", @{$p->{top}}) . "\n```\n\n";
+                $md .= "$p->{command}.  Worker time by library (self):"
+                    . "\n\n```\n" . join("\n", @{$p->{by_dso}})
+                    . "\n```\n\nThe module's functions, inclusive of what "
+                    . "they call (children, self):\n\n```\n"
+                    . join("\n", @{$p->{module_inclusive}}) . "\n```\n\n";
             } else {
                 $md .= "$p->{status}: " . ($p->{why} // '') . "\n\n";
             }
@@ -1267,22 +1333,27 @@ $R{availability} = { map { ("wid_$_" => $AVAIL{$_}) } keys %AVAIL };
 say_("wid $_: " . ($AVAIL{$_}{ok} ? 'available' : $AVAIL{$_}{why}))
     for sort keys %AVAIL;
 
-for my $w (split /,/, $opt{workers}) {
+# The component benchmarks first, each within its share of the budget,
+# so that the nginx phases (which adapt their rounds) cannot starve them.
+my $sub_budget = $T0 + 210;
+for my $sb (@SUBS) {
+    $R{components}{$sb->{id}} = sub_bench($sb, $sub_budget);
+    say_("$sb->{target}: $R{components}{$sb->{id}}{status}");
+}
+
+my @phases = split /,/, $opt{workers};
+for my $k (0 .. $#phases) {
+    my $w = $phases[$k];
     if (left() < 60) {
         note("$w worker(s) phase not run: time budget");
         next;
     }
-    $R{phases}{$w} = phase($w);
+    $R{phases}{$w} = phase($w, $#phases - $k);
 }
 
 $R{rss} = rss_test();
 say_("rss: " . ($R{rss}{status} eq 'measured'
                 ? fmt($R{rss}{growth_mib}) . ' MiB' : $R{rss}{status}));
-
-for my $sb (@SUBS) {
-    $R{components}{$sb->{id}} = sub_bench($sb);
-    say_("$sb->{target}: $R{components}{$sb->{id}}{status}");
-}
 
 $R{targets} = judge();
 if ($opt{profile}) {
