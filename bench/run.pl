@@ -413,6 +413,17 @@ sub worker_cpu_ns {
     return $sum;
 }
 
+# Nanoseconds the workers waited, runnable, for a CPU (schedstat's second
+# field): how much the rest of the machine got in the way.
+sub worker_wait_ns {
+    my ($inst) = @_;
+    my $sum = 0;
+    for my $w (workers_of($inst)) {
+        $sum += $1 if slurp("/proc/$w/schedstat") =~ /^\d+\s+(\d+)/;
+    }
+    return $sum;
+}
+
 sub vmrss_kib {
     my ($pid) = @_;
     my ($kb) = slurp("/proc/$pid/status") =~ /^VmRSS:\s*(\d+)\s*kB/m;
@@ -573,9 +584,9 @@ sub sanity {
 sub measure {
     my ($s, $phase, $inst, %extra) = @_;
     my %a = (lg_args($s, $phase), %extra);
-    my $c0 = worker_cpu_ns($inst);
+    my ($c0, $q0) = (worker_cpu_ns($inst), worker_wait_ns($inst));
     my $r = loadgen(%a);
-    my $c1 = worker_cpu_ns($inst);
+    my ($c1, $q1) = (worker_cpu_ns($inst), worker_wait_ns($inst));
     my $n = $r->{requests} || 0;
     my $w = $phase->{workers};
     $r->{worker_cpu_s} = ($c1 - $c0) / 1e9;
@@ -585,6 +596,8 @@ sub measure {
     # was, and the throughput figure understates nginx.
     $r->{worker_util} = $r->{duration_s}
         ? ($c1 - $c0) / 1e9 / ($r->{duration_s} * $w) : undef;
+    $r->{worker_wait} = $r->{duration_s}
+        ? ($q1 - $q0) / 1e9 / ($r->{duration_s} * $w) : undef;
     return $r;
 }
 
@@ -684,7 +697,8 @@ sub phase {
         my $e = $phase->{scen}{$s->{id}};
         my @runs = @{$e->{runs} || []};
         $e->{status} = 'measured';
-        for my $k (qw(rps worker_cpu_us_per_req worker_util cpu_util)) {
+        for my $k (qw(rps worker_cpu_us_per_req worker_util worker_wait
+                      cpu_util)) {
             $e->{median}{$k} = median(map { $_->{$k} } @runs);
         }
         $e->{median}{p50_ms} = median(map { $_->{latency_us}{p50} / 1e3 } @runs);
@@ -1193,13 +1207,14 @@ sub write_results {
               . "shares them, so worker CPU per request is the telling "
               . "figure.\n\n";
         $md .= "| scenario | req/s (median) | min-max | ratio | worker CPU "
-            . "us/req | worker util | client CPU | p50 / p99 ms | non-2xx "
-            . "| errors |\n|---|---|---|---|---|---|---|---|---|---|\n";
+            . "us/req | worker util | worker wait | client CPU | p50 / p99 ms "
+            . "| non-2xx | errors |\n"
+            . "|---|---|---|---|---|---|---|---|---|---|---|\n";
         for my $s (@SCEN) {
             my $e = $p->{scen}{$s->{id}} or next;
             my $name = "($s->{id}) $s->{title}";
             if (($e->{status} // '') ne 'measured') {
-                $md .= "| $name | $e->{status}: $e->{why} |||||||||\n";
+                $md .= "| $name | $e->{status}: $e->{why} ||||||||||\n";
                 next;
             }
             my $b = $s->{base} ? $p->{scen}{$s->{base}} : undef;
@@ -1208,10 +1223,10 @@ sub write_results {
                       3) . " x ($s->{base})" : '-';
             my $mm = $e->{median};
             $md .= sprintf("| %s | %.0f | %.0f-%.0f | %s | %s | %s | %s | "
-                           . "%s / %s | %d | %d |\n", $name, $mm->{rps},
+                           . "%s | %s / %s | %d | %d |\n", $name, $mm->{rps},
                            $e->{rps_min}, $e->{rps_max}, $ratio,
                            fmt($mm->{worker_cpu_us_per_req}, 1),
-                           fmt($mm->{worker_util}),
+                           fmt($mm->{worker_util}), fmt($mm->{worker_wait}),
                            fmt($mm->{cpu_util}), fmt($mm->{p50_ms}, 3),
                            fmt($mm->{p99_ms}, 3), $e->{non_2xx},
                            $e->{errors});
