@@ -192,8 +192,11 @@ clean:
 
 FORCE:
 
-# Keep objects of unit tests between runs.
-.SECONDARY:
+# Keep objects of unit tests between runs.  Listed, not a bare
+# .SECONDARY: that would make every target intermediate, and a missing
+# intermediate (the nginx build directory's Makefile, the module file
+# stamp) is never remade: new module sources would not be built.
+.SECONDARY: $(call obj,$(UNIT_SRCS) $(UNIT_SUPPORT_SRCS))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -209,6 +212,35 @@ bench-policy: $(BENCH_POLICY)
 $(BENCH_POLICY): $(OBJDIR)/bench/bench_policy.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+# Journal benchmark (bench/bench_journal.c): appends/s with fsync=interval
+# and `wid journal query` over one million receipts.
+.PHONY: bench-journal
+$(BUILD)/bench/bench_journal: bench/bench_journal.c $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+bench-journal: $(BUILD)/bench/bench_journal $(WID)
+	$(BUILD)/bench/bench_journal $(BUILD)/bench-journal-data $(WID) \
+	    $(or $(N),1000000)
+
+# --- identity benchmark (bench/bench_identity.c), part of `make bench` ---
+BENCH_ID_BIN := $(BUILD)/bench/bench_identity
+BENCH_ID_DIR := $(BUILD)/bench/identity
+
+$(BENCH_ID_BIN): $(call obj,bench/bench_identity.c) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+.PHONY: bench-identity
+
+bench-identity: $(BENCH_ID_BIN)
+	@rm -rf $(BENCH_ID_DIR) && mkdir -p $(BENCH_ID_DIR)
+	@/usr/bin/python3 tests/tools/mint-jwt suite $(BENCH_ID_DIR)/jwt >/dev/null
+	@tests/tools/widpki td $(BENCH_ID_DIR)/pki bench.org --intermediates 1 >/dev/null
+	@tests/tools/widpki leaf $(BENCH_ID_DIR)/pki bench.org $(BENCH_ID_DIR)/svid \
+	    --id spiffe://bench.org/web >/dev/null
+	$(BENCH_ID_BIN) $(BENCH_ID_DIR) 2
 
 # ---- benchmarks (issue 9): `make bench` -------------------------------
 # The load generator and token minter are built with the project's flags;

@@ -23,6 +23,8 @@
 #include "keyfile.h"
 #include "policy_hash.h"
 #include "reason.h"
+#include "credential.h"
+#include "verdict.h"
 
 /* Runtime assurance tiers, ordered: a higher value satisfies a lower. */
 typedef enum {
@@ -31,20 +33,6 @@ typedef enum {
     WID_TIER_ATTESTED,
     WID_TIER_VERIFIED
 } wid_tier_t;
-
-/* Credential kinds; values are bits so a rule can hold a set of them. */
-typedef enum {
-    WID_CRED_URI       = 1u << 0,
-    WID_CRED_X509_SVID = 1u << 1,
-    WID_CRED_JWT_SVID  = 1u << 2
-} wid_cred_kind_t;
-
-#define WID_CRED_ANY (WID_CRED_URI | WID_CRED_X509_SVID | WID_CRED_JWT_SVID)
-
-typedef enum {
-    WID_VERDICT_DENY = 0,
-    WID_VERDICT_ALLOW
-} wid_verdict_t;
 
 /* OpenSSH certificate extensions a rule may grant (bits). */
 typedef enum {
@@ -268,9 +256,6 @@ const char *wid_policy_signer(const wid_policy *p);
 const char *wid_tier_name(wid_tier_t t);
 /* Returns 0 and sets *out when name is a tier name, else -1. */
 int wid_tier_from_name(const char *name, wid_tier_t *out);
-const char *wid_cred_kind_name(wid_cred_kind_t k);
-int wid_cred_kind_from_name(const char *name, wid_cred_kind_t *out);
-const char *wid_verdict_name(wid_verdict_t v);
 /* "permit-pty" etc. for one bit; NULL for anything else. */
 const char *wid_ssh_ext_name(unsigned bit);
 

@@ -383,4 +383,78 @@ sub DESTROY {
     remove_tree($self->{prefix});
 }
 
+# ---- wid fixtures: receipt key, JWT authorities, JWT-SVIDs, journal ----
+#
+# Used by the ngx_wid_module tests; everything is made at test time.
+
+# The receipt signing key pair: (pki/receipt.key, pki/receipt.pub).
+sub receipt_key {
+    my ($self) = @_;
+    my $p = $self->path('pki/receipt');
+    unless (-f "$p.key") {
+        my ($rc, $out) = $self->wid('keygen', '--out', $p);
+        die "wid keygen: $out" if $rc;
+    }
+    return ("$p.key", "$p.pub");
+}
+
+# A JWT authority (EC P-256) of trust domain td with key id kid.  The
+# SPIFFE bundle pki/<td>.jwt.json is rewritten with every key of td made
+# so far (unless no_write).  Returns the Crypt::PK::ECC key.
+sub jwt_authority {
+    my ($self, $td, $kid, %o) = @_;
+    require Crypt::PK::ECC;
+    my $pk = Crypt::PK::ECC->new;
+    $pk->generate_key('secp256r1');
+    my $jwk = $pk->export_key_jwk('public', 1);
+    $jwk->{kid} = $kid;
+    $jwk->{use} = 'jwt-svid';
+    push @{$self->{jwks}{$td}}, $jwk;
+    $self->{jwt_keys}{$kid} = $pk;
+    $self->write_jwks($td) unless $o{no_write};
+    return $pk;
+}
+
+sub write_jwks {
+    my ($self, $td, $file) = @_;
+    require JSON::PP;
+    $file //= $self->path("pki/$td.jwt.json");
+    my $json = JSON::PP->new->canonical->encode(
+        { keys => $self->{jwks}{$td} || [], spiffe_sequence => 1 });
+    # In place, like spiffe-helper: the module must cope with rewrites.
+    return $self->write_file($file, $json);
+}
+
+# A JWT-SVID signed by the authority kid: sub, aud (default "wid-test"),
+# exp (default now+3600), optional nbf, iat, extra claims.
+sub mint_jwt {
+    my ($self, %o) = @_;
+    require Crypt::JWT;
+    my $now = int(time);
+    my %claims = (sub => $o{sub}, aud => $o{aud} // 'wid-test',
+                  exp => $o{exp} // $now + 3600, iat => $o{iat} // $now);
+    $claims{nbf} = $o{nbf} if defined $o{nbf};
+    %claims = (%claims, %{$o{claims} || {}});
+    return Crypt::JWT::encode_jwt(
+        payload => \%claims, alg => $o{alg} // 'ES256',
+        key => $o{key} // $self->{jwt_keys}{$o{kid}},
+        extra_headers => { kid => $o{kid}, typ => 'JWT' });
+}
+
+# `wid journal verify DIR --pubkey pki/receipt.pub`: (exit code, output).
+sub journal_verify {
+    my ($self, $dir) = @_;
+    my (undef, $pub) = $self->receipt_key;
+    return $self->wid('journal', 'verify', $dir, '--pubkey', $pub);
+}
+
+# `wid journal query DIR --json [ARGS]`: list of receipt hashes.
+sub journal_query {
+    my ($self, $dir, @args) = @_;
+    require JSON::PP;
+    my ($rc, $out) = $self->wid('journal', 'query', $dir, '--json', @args);
+    die "wid journal query: $out" if $rc > 1;
+    return map { JSON::PP::decode_json($_) } grep { /^\{/ } split /\n/, $out;
+}
+
 1;

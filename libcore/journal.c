@@ -1,0 +1,957 @@
+/*
+ * Journal writer: open/recover, append, checkpoints, rotation, fsync.
+ *
+ * The append path is: encode the receipt into a reused buffer, hash it
+ * (RFC 6962 leaf), frame it (CRC-32C), one write(2) with O_APPEND, extend
+ * the Merkle frontier.  No lock, no allocation, no signature: checkpoints
+ * (one Ed25519 signature each) come every N records or T ms.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "checkpoint.h"
+#include "journal.h"
+#include "journal_format.h"
+
+#define WID_DEF_CP_RECORDS   1000
+#define WID_DEF_CP_MS        1000
+#define WID_DEF_SEG_BYTES    (64ull * 1024 * 1024)
+#define WID_DEF_SYNC_MS      200
+#define WID_MIN_SEG_BYTES    4096
+#define WID_MAX_PENDING      16
+/* A damaged tail longer than this is not treated as a torn last write. */
+#define WID_TORN_SCAN_MAX    (4u * 1024 * 1024)
+/* Append buffer of fsync=interval|never: one write(2) per 64 KiB. */
+#define WID_WBUF_SIZE        (64u * 1024)
+
+struct wid_journal {
+    int                  dirfd;
+    int                  lockfd;
+    int                  fd;
+    uint64_t             seg_no;
+    uint64_t             seg_size;
+    char                 writer[WID_WRITER_MAX + 1];
+    char                 origin[WID_ORIGIN_MAX + 1];
+    char                 key_name[WID_KEY_NAME_MAX + 1];
+    unsigned char       *sk;            /* sodium_malloc'd, read-only */
+    wid_journal_options  opt;
+    uint32_t             epoch;
+    uint64_t             epoch_start_seq;
+    uint64_t             next_seq;
+    wid_merkle_frontier  tree;
+    uint64_t             cp_size;
+    int                  have_cp;
+    uint64_t             cp_ms;
+    uint64_t             sync_ms;
+    int                  dirty;
+    int                  dir_dirty;
+    int                  pending[WID_MAX_PENDING];
+    size_t               npending;
+    int                  failed;
+    uint64_t             disk_size;     /* seg_size minus unflushed bytes */
+    size_t               wlen;          /* bytes waiting in wbuf */
+    uint8_t              wbuf[WID_WBUF_SIZE];
+    uint8_t              buf[WID_FRAME_HDR + WID_FRAME_MAX];
+};
+
+
+int
+wid_journal_writer_name_ok(const char *name)
+{
+    size_t i, n = name ? strlen(name) : 0;
+
+    if (n == 0 || n > WID_WRITER_MAX || name[0] == '.') {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        char c = name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+const char *
+wid_journal_origin(const wid_journal *j)
+{
+    return j->origin;
+}
+
+
+static int
+wid_write_all(int fd, const uint8_t *p, size_t n)
+{
+    ssize_t w;
+
+    while (n > 0) {
+        w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        p += w;
+        n -= (size_t) w;
+    }
+    return 0;
+}
+
+
+/*
+ * Hand the buffered frames to the kernel.  If that fails the records the
+ * caller was told are written are gone: cut the segment back to what is
+ * whole and refuse all further writes (fail closed).
+ */
+static wid_reason_t
+wid_journal_flush(wid_journal *j)
+{
+    if (j->wlen == 0) {
+        return WID_OK;
+    }
+    if (wid_write_all(j->fd, j->wbuf, j->wlen) != 0) {
+        if (ftruncate(j->fd, (off_t) j->disk_size) != 0) {
+            /* Nothing more to do: the journal is closed below anyway. */
+            j->failed = 1;
+        }
+        j->failed = 1;
+        j->wlen = 0;
+        return WID_R_INTERNAL_IO;
+    }
+    j->disk_size += j->wlen;
+    j->wlen = 0;
+    return WID_OK;
+}
+
+
+/*
+ * Write one frame whose data is already at j->buf + WID_FRAME_HDR.  With
+ * fsync=always (or a frame too big to buffer) it goes straight to the
+ * file; on failure the segment is cut back so no partial frame stays
+ * behind, and if even that fails the journal refuses further writes.
+ */
+static wid_reason_t
+wid_journal_put(wid_journal *j, uint8_t type, uint32_t len)
+{
+    size_t       n = WID_FRAME_HDR + (size_t) len;
+    wid_reason_t rc;
+
+    wid_frame_seal(j->buf, type, len);
+    if (j->opt.fsync != WID_FSYNC_ALWAYS && n <= WID_WBUF_SIZE) {
+        if (j->wlen + n > WID_WBUF_SIZE) {
+            rc = wid_journal_flush(j);
+            if (rc != WID_OK) {
+                return rc;
+            }
+        }
+        memcpy(j->wbuf + j->wlen, j->buf, n);
+        j->wlen += n;
+        j->seg_size += n;
+        j->dirty = 1;
+        return WID_OK;
+    }
+    rc = wid_journal_flush(j);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    if (wid_write_all(j->fd, j->buf, n) != 0) {
+        if (ftruncate(j->fd, (off_t) j->disk_size) != 0) {
+            j->failed = 1;
+        }
+        return WID_R_INTERNAL_IO;
+    }
+    j->seg_size += n;
+    j->disk_size += n;
+    j->dirty = 1;
+    return WID_OK;
+}
+
+
+static void
+wid_journal_set_origin(wid_journal *j, const char *prefix)
+{
+    snprintf(j->origin, sizeof(j->origin), "%s/%s/%u", prefix, j->writer,
+             (unsigned) j->epoch);
+}
+
+
+/* Create segment seg_no and write its header. */
+static wid_reason_t
+wid_journal_new_segment(wid_journal *j)
+{
+    char           name[WID_SEG_NAME_LEN + 1];
+    wid_seg_header h;
+    size_t         n;
+
+    snprintf(name, sizeof(name), WID_SEG_NAME_FMT,
+             (unsigned long long) j->seg_no);
+    j->fd = openat(j->dirfd, name,
+                   O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW
+                   | O_CLOEXEC, 0640);
+    if (j->fd < 0) {
+        return WID_R_INTERNAL_IO;
+    }
+    j->seg_size = 0;
+    j->disk_size = 0;
+    j->dir_dirty = 1;
+    memset(&h, 0, sizeof(h));
+    h.segment = j->seg_no;
+    h.epoch = j->epoch;
+    h.first_seq = j->next_seq;
+    h.epoch_start_seq = j->epoch_start_seq;
+    memcpy(h.writer, j->writer, sizeof(h.writer));
+    memcpy(h.origin, j->origin, sizeof(h.origin));
+    n = wid_seg_header_encode(&h, j->buf + WID_FRAME_HDR, WID_FRAME_MAX);
+    return wid_journal_put(j, WID_REC_SEGMENT, (uint32_t) n);
+}
+
+
+static wid_reason_t
+wid_journal_rotate(wid_journal *j, int keep_old_for_sync)
+{
+    if (j->fd >= 0 && wid_journal_flush(j) != WID_OK) {
+        return WID_R_INTERNAL_IO;
+    }
+    if (j->fd >= 0) {
+        if (keep_old_for_sync && j->opt.fsync != WID_FSYNC_NEVER) {
+            if (j->npending == WID_MAX_PENDING) {
+                /* Rare: sync is far behind; do it now rather than lose it. */
+                (void) fdatasync(j->pending[0]);
+                close(j->pending[0]);
+                memmove(j->pending, j->pending + 1,
+                        (WID_MAX_PENDING - 1) * sizeof(int));
+                j->npending--;
+            }
+            j->pending[j->npending++] = j->fd;
+        } else {
+            close(j->fd);
+        }
+        j->fd = -1;
+    }
+    if (j->seg_no == UINT64_MAX) {
+        j->failed = 1;
+        return WID_R_INTERNAL_IO;
+    }
+    j->seg_no++;
+    return wid_journal_new_segment(j);
+}
+
+
+static wid_reason_t
+wid_journal_write_checkpoint(wid_journal *j, uint64_t now_ms)
+{
+    wid_checkpoint c;
+    size_t         len;
+    wid_reason_t   rc;
+
+    memset(&c, 0, sizeof(c));
+    memcpy(c.origin, j->origin, sizeof(c.origin));
+    c.size = j->tree.size;
+    wid_merkle_frontier_root(&j->tree, c.root);
+    rc = wid_checkpoint_sign(&c, j->key_name, j->sk,
+                             (char *) j->buf + WID_FRAME_HDR,
+                             WID_CHECKPOINT_MAX, &len);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    rc = wid_journal_put(j, WID_REC_CHECKPOINT, (uint32_t) len);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    j->cp_size = j->tree.size;
+    j->have_cp = 1;
+    j->cp_ms = now_ms;
+    return wid_journal_flush(j);
+}
+
+
+wid_reason_t
+wid_journal_checkpoint(wid_journal *j, uint64_t now_ms)
+{
+    if (j->failed) {
+        return WID_R_JOURNAL_CLOSED;
+    }
+    if (j->have_cp && j->cp_size == j->tree.size) {
+        return WID_OK;
+    }
+    return wid_journal_write_checkpoint(j, now_ms);
+}
+
+
+int
+wid_journal_sync_due(const wid_journal *j, uint64_t now_ms)
+{
+    return !j->failed && j->opt.fsync == WID_FSYNC_INTERVAL
+           && (j->dirty || j->npending || j->dir_dirty)
+           && (now_ms < j->sync_ms
+               || now_ms - j->sync_ms >= j->opt.fsync_interval_ms);
+}
+
+
+void
+wid_journal_sync_begin(wid_journal *j, uint64_t now_ms,
+                       wid_journal_sync_job *job)
+{
+    size_t i;
+
+    memset(job, 0, sizeof(*job));
+    job->seq = j->next_seq;
+    if (wid_journal_flush(j) != WID_OK) {
+        job->failed = 1;
+    }
+    for (i = 0; i < j->npending; i++) {
+        job->fds[job->nfds++] = j->pending[i];
+    }
+    j->npending = 0;
+    if (j->fd >= 0 && j->dirty) {
+        int fd = dup(j->fd);
+
+        if (fd < 0) {
+            job->failed = 1;
+        } else {
+            job->fds[job->nfds++] = fd;
+        }
+    }
+    if (j->dir_dirty) {
+        int fd = dup(j->dirfd);
+
+        if (fd < 0) {
+            job->failed = 1;
+        } else {
+            job->fds[job->nfds++] = fd;
+        }
+    }
+    j->dirty = 0;
+    j->dir_dirty = 0;
+    j->sync_ms = now_ms;
+}
+
+
+void
+wid_journal_sync_run(wid_journal_sync_job *job)
+{
+    size_t i;
+
+    for (i = 0; i < job->nfds; i++) {
+        if (fsync(job->fds[i]) != 0) {
+            job->failed = 1;
+        }
+        close(job->fds[i]);
+    }
+    job->nfds = 0;
+}
+
+
+wid_reason_t
+wid_journal_sync_end(wid_journal *j, wid_journal_sync_job *job)
+{
+    if (!job->failed) {
+        return WID_OK;
+    }
+    /*
+     * Never fsync the same file again after a failure: the kernel may
+     * have dropped the dirty pages and would report success next time.
+     * Abandon the segment; records after this point go to a new one.
+     */
+    if (!j->failed) {
+        (void) wid_journal_rotate(j, 0);
+    }
+    return WID_R_JOURNAL_FSYNC_FAILED;
+}
+
+
+static wid_reason_t
+wid_journal_sync_now(wid_journal *j, uint64_t now_ms)
+{
+    wid_journal_sync_job job;
+
+    wid_journal_sync_begin(j, now_ms, &job);
+    wid_journal_sync_run(&job);
+    return wid_journal_sync_end(j, &job);
+}
+
+
+wid_reason_t
+wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
+                   char id_out[WID_RECEIPT_ID_SIZE], uint64_t *seq_out)
+{
+    wid_receipt   tmp;
+    uint8_t       leaf[WID_HASH_LEN];
+    size_t        len;
+    uint64_t      seq;
+    wid_reason_t  rc;
+
+    if (j->failed) {
+        return WID_R_JOURNAL_CLOSED;
+    }
+    if (j->next_seq == UINT64_MAX || j->tree.size == UINT64_MAX) {
+        return WID_R_JOURNAL_CLOSED;
+    }
+    if (r->time_ms == 0) {
+        tmp = *r;
+        tmp.time_ms = now_ms;
+        r = &tmp;
+    }
+    seq = j->next_seq;
+    rc = wid_receipt_encode(r, j->writer, seq, j->buf + WID_FRAME_HDR,
+                            WID_FRAME_MAX, &len);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    wid_merkle_leaf_hash(j->buf + WID_FRAME_HDR, len, leaf);
+    rc = wid_journal_put(j, WID_REC_RECEIPT, (uint32_t) len);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    (void) wid_merkle_frontier_append(&j->tree, leaf);
+    j->next_seq++;
+    if (id_out) {
+        wid_receipt_id_from_leaf(leaf, id_out);
+    }
+    if (seq_out) {
+        *seq_out = seq;
+    }
+
+    if (j->opt.fsync == WID_FSYNC_ALWAYS) {
+        rc = wid_journal_sync_now(j, now_ms);
+        if (rc != WID_OK) {
+            return rc;
+        }
+    }
+    if (j->tree.size - j->cp_size >= j->opt.checkpoint_every_records) {
+        rc = wid_journal_write_checkpoint(j, now_ms);
+        if (rc != WID_OK) {
+            return rc;
+        }
+    }
+    if (j->seg_size >= j->opt.segment_max_bytes) {
+        rc = wid_journal_rotate(j, 1);
+        if (rc != WID_OK) {
+            return rc;
+        }
+    }
+    return WID_OK;
+}
+
+
+wid_reason_t
+wid_journal_tick(wid_journal *j, uint64_t now_ms)
+{
+    wid_reason_t rc;
+
+    if (j->failed) {
+        return WID_R_JOURNAL_CLOSED;
+    }
+    if (j->tree.size != j->cp_size
+        && (now_ms < j->cp_ms
+            || now_ms - j->cp_ms >= j->opt.checkpoint_every_ms))
+    {
+        rc = wid_journal_write_checkpoint(j, now_ms);
+        if (rc != WID_OK) {
+            return rc;
+        }
+    }
+    if (!j->opt.external_sync && wid_journal_sync_due(j, now_ms)) {
+        return wid_journal_sync_now(j, now_ms);
+    }
+    return wid_journal_flush(j);
+}
+
+
+/* State carried through the recovery scan of an existing log. */
+typedef struct {
+    int       damaged;
+    uint64_t  dmg_segment, dmg_offset;
+    wid_reason_t dmg_reason;
+    uint64_t  good_seq_end;       /* next_seq when damage was found */
+    uint64_t  max_seq_end;        /* highest seq seen anywhere, + 1 */
+    uint32_t  max_epoch;
+    int       have_header;
+    char      origin[WID_ORIGIN_MAX + 1];
+} wid_recover_state;
+
+
+static void
+wid_recover_damage(wid_journal *j, wid_recover_state *s, uint64_t segno,
+                   uint64_t off, wid_reason_t why)
+{
+    if (!s->damaged) {
+        s->damaged = 1;
+        s->dmg_segment = segno;
+        s->dmg_offset = off;
+        s->dmg_reason = why;
+        s->good_seq_end = j->next_seq;
+    }
+}
+
+
+/*
+ * After damage, learn the seqs of whatever well-framed leaves follow it,
+ * so that the new epoch never reuses one.  Nothing here is trusted for
+ * anything else.
+ */
+static void
+wid_recover_resync(wid_recover_state *s, const uint8_t *map, uint64_t size,
+                   uint64_t off)
+{
+    wid_frame f;
+    uint64_t  seq;
+
+    while (off + WID_FRAME_HDR <= size) {
+        if (wid_frame_parse(map, size, off, &f) != WID_OK) {
+            off++;
+            continue;
+        }
+        if (wid_leaf_seq(f.type, f.data, f.len, &seq) == 0
+            && seq < UINT64_MAX && seq + 1 > s->max_seq_end)
+        {
+            s->max_seq_end = seq + 1;
+        }
+        off = f.next;
+    }
+}
+
+
+/* Scan one segment; may truncate a torn tail if it is the last one. */
+static wid_reason_t
+wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
+                    int last, wid_journal_recovery *rec)
+{
+    const uint8_t  *map;
+    uint64_t        size, off = 0, seq;
+    wid_frame       f;
+    wid_seg_header  h;
+    wid_reason_t    rc;
+    uint8_t         leaf[WID_HASH_LEN];
+    wid_checkpoint  c;
+    int             first = 1;
+    char            name[WID_SEG_NAME_LEN + 1];
+
+    rc = wid_seg_map(j->dirfd, segno, &map, &size);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    while (off < size) {
+        rc = wid_frame_parse(map, size, off, &f);
+        if (rc != WID_OK) {
+            if (last && !s->damaged && size - off <= WID_TORN_SCAN_MAX
+                && wid_frame_torn(map, size, off, rc))
+            {
+                /* A write cut short by a crash: cut it off. */
+                rec->torn_tail = 1;
+                rec->torn_segment = segno;
+                rec->torn_offset = off;
+                rec->torn_bytes = size - off;
+                wid_seg_unmap(map, size);
+                snprintf(name, sizeof(name), WID_SEG_NAME_FMT,
+                         (unsigned long long) segno);
+                if (off == 0) {
+                    /* Not even a header survived: nothing to keep. */
+                    return unlinkat(j->dirfd, name, 0) == 0
+                           ? WID_OK : WID_R_INTERNAL_IO;
+                }
+                {
+                    int fd = openat(j->dirfd, name,
+                                    O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+                    int bad = fd < 0 || ftruncate(fd, (off_t) off) != 0
+                              || fsync(fd) != 0;
+
+                    if (fd >= 0) {
+                        close(fd);
+                    }
+                    return bad ? WID_R_INTERNAL_IO : WID_OK;
+                }
+            }
+            wid_recover_damage(j, s, segno, off, rc);
+            break;
+        }
+        if (first) {
+            first = 0;
+            if (f.type != WID_REC_SEGMENT
+                || wid_seg_header_decode(f.data, f.len, &h) != WID_OK
+                || h.segment != segno || strcmp(h.writer, j->writer) != 0)
+            {
+                wid_recover_damage(j, s, segno, off,
+                                   WID_R_JOURNAL_SEGMENT_HEADER);
+                break;
+            }
+            if (h.epoch > s->max_epoch) {
+                s->max_epoch = h.epoch;
+            }
+            if (h.first_seq > s->max_seq_end) {
+                s->max_seq_end = h.first_seq;
+            }
+            if (!s->damaged) {
+                if (s->have_header && h.epoch == j->epoch
+                    && (h.first_seq != j->next_seq
+                        || h.epoch_start_seq != j->epoch_start_seq
+                        || strcmp(h.origin, s->origin) != 0))
+                {
+                    wid_recover_damage(j, s, segno, off,
+                                       WID_R_JOURNAL_SEGMENT_MISSING);
+                    break;
+                }
+                if (!s->have_header || h.epoch != j->epoch) {
+                    if ((s->have_header && h.epoch < j->epoch)
+                        || h.first_seq != h.epoch_start_seq
+                        || h.first_seq < j->next_seq)
+                    {
+                        wid_recover_damage(j, s, segno, off,
+                                           WID_R_JOURNAL_SEGMENT_HEADER);
+                        break;
+                    }
+                    j->epoch = h.epoch;
+                    j->epoch_start_seq = h.epoch_start_seq;
+                    j->next_seq = h.first_seq;
+                    wid_merkle_frontier_init(&j->tree);
+                    j->cp_size = 0;
+                    j->have_cp = 0;
+                }
+                s->have_header = 1;
+                memcpy(s->origin, h.origin, sizeof(s->origin));
+            }
+            off = f.next;
+            continue;
+        }
+        switch (f.type) {
+        case WID_REC_RECEIPT:
+        case WID_REC_GAP:
+            if (wid_leaf_seq(f.type, f.data, f.len, &seq) != 0) {
+                wid_recover_damage(j, s, segno, off, WID_R_RECEIPT_MALFORMED);
+                goto done;
+            }
+            if (seq < UINT64_MAX && seq + 1 > s->max_seq_end) {
+                s->max_seq_end = seq + 1;
+            }
+            if (!s->damaged) {
+                if (seq != j->next_seq) {
+                    wid_recover_damage(j, s, segno, off, WID_R_JOURNAL_SEQ);
+                    goto done;
+                }
+                wid_merkle_leaf_hash(f.data, f.len, leaf);
+                (void) wid_merkle_frontier_append(&j->tree, leaf);
+                j->next_seq++;
+                rec->records++;
+            }
+            break;
+        case WID_REC_CHECKPOINT:
+            if (!s->damaged) {
+                if (wid_checkpoint_parse((const char *) f.data, f.len, &c)
+                    != WID_OK)
+                {
+                    wid_recover_damage(j, s, segno, off,
+                                       WID_R_JOURNAL_CHECKPOINT_MALFORMED);
+                    goto done;
+                }
+                j->cp_size = c.size;
+                j->have_cp = 1;
+            }
+            break;
+        default:
+            wid_recover_damage(j, s, segno, off,
+                               WID_R_JOURNAL_FRAME_MALFORMED);
+            goto done;
+        }
+        off = f.next;
+    }
+done:
+    if (s->damaged && off < size) {
+        wid_recover_resync(s, map, size, off + 1);
+    }
+    wid_seg_unmap(map, size);
+    return WID_OK;
+}
+
+
+static wid_reason_t
+wid_journal_recover(wid_journal *j, const char *prefix,
+                    wid_journal_recovery *rec)
+{
+    wid_recover_state  s;
+    uint64_t          *segs;
+    size_t             n, i;
+    wid_reason_t       rc;
+    wid_gap_record     g;
+    size_t             len;
+    uint8_t            leaf[WID_HASH_LEN];
+
+    memset(&s, 0, sizeof(s));
+    rc = wid_seg_list(j->dirfd, &segs, &n);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    rec->existed = n > 0;
+    for (i = 0; i < n; i++) {
+        rc = wid_recover_segment(j, &s, segs[i], i + 1 == n, rec);
+        if (rc != WID_OK) {
+            free(segs);
+            return rc;
+        }
+    }
+    /* The new segment takes the next number, after anything on disk. */
+    j->seg_no = n ? segs[n - 1] + 1 : 1;
+    if (n && rec->torn_tail && rec->torn_offset == 0) {
+        j->seg_no = segs[n - 1];
+    }
+    free(segs);
+
+    if (s.have_header && !s.damaged) {
+        /* Continue the same epoch and tree. */
+        memcpy(j->origin, s.origin, sizeof(j->origin));
+        rc = wid_journal_new_segment(j);
+    } else {
+        if (s.damaged) {
+            /*
+             * Damage we must not write over: leave it as it is, start a
+             * new epoch (a new tree) after every seq ever used, and
+             * record the gap as its first leaf.
+             */
+            j->epoch = s.max_epoch + 1;
+            if (s.max_seq_end > j->next_seq) {
+                j->next_seq = s.max_seq_end;
+            }
+            j->epoch_start_seq = j->next_seq;
+            wid_merkle_frontier_init(&j->tree);
+            j->cp_size = 0;
+            j->have_cp = 0;
+            rec->gap = 1;
+            rec->gap_segment = s.dmg_segment;
+            rec->gap_offset = s.dmg_offset;
+            rec->gap_reason = s.dmg_reason;
+        }
+        wid_journal_set_origin(j, prefix);
+        rc = wid_journal_new_segment(j);
+        if (rc == WID_OK && s.damaged) {
+            memset(&g, 0, sizeof(g));
+            g.new_epoch = j->epoch;
+            g.seq = j->next_seq;
+            g.damaged_segment = s.dmg_segment;
+            g.damaged_offset = s.dmg_offset;
+            g.last_good_seq_end = s.good_seq_end;
+            g.reason = (uint32_t) s.dmg_reason;
+            memcpy(g.writer, j->writer, sizeof(g.writer));
+            len = wid_gap_encode(&g, j->buf + WID_FRAME_HDR, WID_FRAME_MAX);
+            wid_merkle_leaf_hash(j->buf + WID_FRAME_HDR, len, leaf);
+            rc = wid_journal_put(j, WID_REC_GAP, (uint32_t) len);
+            if (rc == WID_OK) {
+                (void) wid_merkle_frontier_append(&j->tree, leaf);
+                j->next_seq++;
+            }
+        }
+    }
+    rec->epoch = j->epoch;
+    rec->next_seq = j->next_seq;
+    return rc;
+}
+
+
+static void
+wid_journal_free(wid_journal *j)
+{
+    size_t i;
+
+    for (i = 0; i < j->npending; i++) {
+        close(j->pending[i]);
+    }
+    if (j->fd >= 0) {
+        close(j->fd);
+    }
+    if (j->lockfd >= 0) {
+        close(j->lockfd);       /* releases the flock */
+    }
+    if (j->dirfd >= 0) {
+        close(j->dirfd);
+    }
+    if (j->sk) {
+        sodium_free(j->sk);     /* wipes before freeing */
+    }
+    sodium_memzero(j->buf, sizeof(j->buf));
+    free(j);
+}
+
+
+wid_reason_t
+wid_journal_open(const char *dir, const char *writer_name,
+                 const wid_seckey *key, const wid_journal_options *opts,
+                 uint64_t now_ms, wid_journal **out,
+                 wid_journal_recovery *rec)
+{
+    wid_journal          *j;
+    wid_journal_recovery  dummy;
+    char                  host[HOST_NAME_MAX + 1];
+    const char           *prefix;
+    size_t                i;
+    int                   topfd;
+    wid_reason_t          rc;
+
+    *out = NULL;
+    if (rec == NULL) {
+        rec = &dummy;
+    }
+    memset(rec, 0, sizeof(*rec));
+    if (!wid_journal_writer_name_ok(writer_name)) {
+        return WID_R_JOURNAL_WRITER_NAME;
+    }
+    for (i = 0; opts && i < opts->nrefuse_keys; i++) {
+        if (sodium_memcmp(opts->refuse_keys[i].pk, key->pub.pk,
+                          WID_ED25519_PK_LEN) == 0)
+        {
+            return WID_R_JOURNAL_KEY_REFUSED;
+        }
+    }
+    if (sodium_init() < 0) {
+        return WID_R_INTERNAL_CRYPTO;
+    }
+    j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    j->dirfd = j->lockfd = j->fd = -1;
+    if (opts) {
+        j->opt = *opts;
+    }
+    if (j->opt.checkpoint_every_records == 0) {
+        j->opt.checkpoint_every_records = WID_DEF_CP_RECORDS;
+    }
+    if (j->opt.checkpoint_every_ms == 0) {
+        j->opt.checkpoint_every_ms = WID_DEF_CP_MS;
+    }
+    if (j->opt.segment_max_bytes == 0) {
+        j->opt.segment_max_bytes = WID_DEF_SEG_BYTES;
+    }
+    if (j->opt.segment_max_bytes < WID_MIN_SEG_BYTES) {
+        j->opt.segment_max_bytes = WID_MIN_SEG_BYTES;
+    }
+    if (j->opt.fsync_interval_ms == 0) {
+        j->opt.fsync_interval_ms = WID_DEF_SYNC_MS;
+    }
+    j->opt.refuse_keys = NULL;
+    j->opt.nrefuse_keys = 0;
+    j->opt.origin_prefix = NULL;
+    j->opt.key_name = NULL;
+    snprintf(j->key_name, sizeof(j->key_name), "%s",
+             opts && opts->key_name ? opts->key_name : WID_JOURNAL_KEY_NAME);
+    if (!wid_note_key_name_ok(j->key_name)) {
+        wid_journal_free(j);
+        return WID_R_INTERNAL_CONFIG;
+    }
+    prefix = opts ? opts->origin_prefix : NULL;
+    if (prefix == NULL) {
+        if (gethostname(host, sizeof(host)) != 0) {
+            snprintf(host, sizeof(host), "localhost");
+        }
+        host[HOST_NAME_MAX] = '\0';
+        prefix = host;
+    }
+    if (strlen(prefix) + 1 + strlen(writer_name) + 11 > WID_ORIGIN_MAX) {
+        wid_journal_free(j);
+        return WID_R_INTERNAL_CONFIG;
+    }
+    for (i = 0; prefix[i]; i++) {
+        if ((unsigned char) prefix[i] <= 0x20 || prefix[i] == 0x7f) {
+            wid_journal_free(j);
+            return WID_R_INTERNAL_CONFIG;
+        }
+    }
+    memcpy(j->writer, writer_name, strlen(writer_name) + 1);
+
+    /* Private copy of the key in guarded, locked, read-only memory. */
+    j->sk = sodium_malloc(WID_ED25519_SK_LEN);
+    if (j->sk == NULL) {
+        wid_journal_free(j);
+        return WID_R_INTERNAL_NOMEM;
+    }
+    memcpy(j->sk, key->sk, WID_ED25519_SK_LEN);
+    sodium_mprotect_readonly(j->sk);
+
+    topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (topfd < 0 && errno == ENOENT && mkdir(dir, 0750) == 0) {
+        topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (topfd < 0) {
+        wid_journal_free(j);
+        return WID_R_INTERNAL_IO;
+    }
+    if (mkdirat(topfd, writer_name, 0750) != 0 && errno != EEXIST) {
+        close(topfd);
+        wid_journal_free(j);
+        return WID_R_INTERNAL_IO;
+    }
+    j->dirfd = openat(topfd, writer_name,
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(topfd);
+    if (j->dirfd < 0) {
+        wid_journal_free(j);
+        return WID_R_INTERNAL_IO;
+    }
+    j->lockfd = openat(j->dirfd, "lock",
+                       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (j->lockfd < 0) {
+        wid_journal_free(j);
+        return WID_R_INTERNAL_IO;
+    }
+    if (flock(j->lockfd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK ? WID_R_JOURNAL_WRITER_BUSY
+                                  : WID_R_INTERNAL_IO;
+        wid_journal_free(j);
+        return rc;
+    }
+
+    rc = wid_journal_recover(j, prefix, rec);
+    if (rc == WID_OK) {
+        rc = wid_journal_flush(j);
+    }
+    if (rc == WID_OK && j->opt.fsync != WID_FSYNC_NEVER) {
+        rc = wid_journal_sync_now(j, now_ms);
+    }
+    if (rc != WID_OK) {
+        wid_journal_free(j);
+        return rc;
+    }
+    j->cp_ms = now_ms;
+    j->sync_ms = now_ms;
+    *out = j;
+    return WID_OK;
+}
+
+
+wid_reason_t
+wid_journal_close(wid_journal *j, uint64_t now_ms)
+{
+    wid_reason_t rc = WID_OK, rc2;
+
+    if (j == NULL) {
+        return WID_OK;
+    }
+    if (j->failed) {
+        rc = WID_R_JOURNAL_CLOSED;
+    } else {
+        rc = wid_journal_checkpoint(j, now_ms);
+        rc2 = wid_journal_flush(j);
+        if (rc == WID_OK) {
+            rc = rc2;
+        }
+        if (j->opt.fsync != WID_FSYNC_NEVER) {
+            rc2 = wid_journal_sync_now(j, now_ms);
+            if (rc == WID_OK) {
+                rc = rc2;
+            }
+        }
+    }
+    wid_journal_free(j);
+    return rc;
+}

@@ -1,0 +1,451 @@
+/*
+ * Segment framing and the fixed records (segment header, gap), shared by
+ * the journal writer and its readers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "journal_format.h"
+#include "receipt.h"
+
+static void
+wid_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t) (v >> 24);
+    p[1] = (uint8_t) (v >> 16);
+    p[2] = (uint8_t) (v >> 8);
+    p[3] = (uint8_t) v;
+}
+
+
+static uint32_t
+wid_rd32(const uint8_t *p)
+{
+    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
+           | ((uint32_t) p[2] << 8) | p[3];
+}
+
+
+static void
+wid_be64(uint8_t *p, uint64_t v)
+{
+    wid_be32(p, (uint32_t) (v >> 32));
+    wid_be32(p + 4, (uint32_t) v);
+}
+
+
+static uint64_t
+wid_rd64(const uint8_t *p)
+{
+    return ((uint64_t) wid_rd32(p) << 32) | wid_rd32(p + 4);
+}
+
+
+void
+wid_frame_seal(uint8_t *frame, uint8_t type, uint32_t len)
+{
+    wid_be32(frame + 4, len);
+    frame[8] = type;
+    wid_be32(frame, wid_crc32c(0, frame + 4, 5 + (size_t) len));
+}
+
+
+wid_reason_t
+wid_frame_parse(const uint8_t *buf, uint64_t size, uint64_t off, wid_frame *f)
+{
+    uint32_t len;
+
+    if (off > size || size - off < WID_FRAME_HDR) {
+        return WID_R_JOURNAL_TORN_TAIL;
+    }
+    len = wid_rd32(buf + off + 4);
+    if (len > WID_FRAME_MAX || buf[off + 8] < WID_REC_SEGMENT
+        || buf[off + 8] > WID_REC_GAP)
+    {
+        /* Could still be a partly written header: the caller decides. */
+        return WID_R_JOURNAL_FRAME_MALFORMED;
+    }
+    if (size - off - WID_FRAME_HDR < len) {
+        return WID_R_JOURNAL_TORN_TAIL;
+    }
+    if (wid_crc32c(0, buf + off + 4, 5 + (size_t) len) != wid_rd32(buf + off)) {
+        return WID_R_JOURNAL_FRAME_CRC;
+    }
+    f->type = buf[off + 8];
+    f->data = buf + off + WID_FRAME_HDR;
+    f->len = len;
+    f->offset = off;
+    f->next = off + WID_FRAME_HDR + len;
+    return WID_OK;
+}
+
+
+int
+wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from)
+{
+    wid_frame f;
+    uint64_t  o;
+
+    for (o = from; o + WID_FRAME_HDR <= size; o++) {
+        if (wid_frame_parse(buf, size, o, &f) == WID_OK) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
+int
+wid_frame_torn(const uint8_t *buf, uint64_t size, uint64_t off,
+               wid_reason_t rc)
+{
+    uint64_t o;
+    int      zeros = 1;
+
+    for (o = off; o < size; o++) {
+        if (buf[o] != 0) {
+            zeros = 0;
+            break;
+        }
+    }
+    if (!zeros && rc != WID_R_JOURNAL_TORN_TAIL) {
+        return 0;
+    }
+    return !wid_frame_any_after(buf, size, off + 1);
+}
+
+
+static size_t
+wid_put_str(uint8_t *p, const char *s)
+{
+    size_t n = strlen(s);
+
+    p[0] = (uint8_t) (n >> 8);
+    p[1] = (uint8_t) n;
+    memcpy(p + 2, s, n);
+    return 2 + n;
+}
+
+
+/* Read a u16-prefixed string into out (bounded by max). */
+static int
+wid_get_str(const uint8_t **p, const uint8_t *end, char *out, size_t max)
+{
+    size_t n, i;
+
+    if (end - *p < 2) {
+        return -1;
+    }
+    n = ((size_t) (*p)[0] << 8) | (*p)[1];
+    if (n == 0 || n > max || (size_t) (end - *p - 2) < n) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if ((*p)[2 + i] < 0x20 || (*p)[2 + i] == 0x7f) {
+            return -1;
+        }
+    }
+    memcpy(out, *p + 2, n);
+    out[n] = '\0';
+    *p += 2 + n;
+    return 0;
+}
+
+
+size_t
+wid_seg_header_encode(const wid_seg_header *h, uint8_t *buf, size_t cap)
+{
+    uint8_t *p = buf;
+
+    if (cap < 8 + 8 + 4 + 8 + 8 + 4 + WID_WRITER_MAX + WID_ORIGIN_MAX) {
+        return 0;
+    }
+    memcpy(p, WID_SEG_MAGIC, 8);
+    wid_be64(p + 8, h->segment);
+    wid_be32(p + 16, h->epoch);
+    wid_be64(p + 20, h->first_seq);
+    wid_be64(p + 28, h->epoch_start_seq);
+    p += 36;
+    p += wid_put_str(p, h->writer);
+    p += wid_put_str(p, h->origin);
+    return (size_t) (p - buf);
+}
+
+
+wid_reason_t
+wid_seg_header_decode(const uint8_t *d, size_t len, wid_seg_header *h)
+{
+    const uint8_t *p = d + 36, *end = d + len;
+
+    memset(h, 0, sizeof(*h));
+    if (len < 36 || memcmp(d, WID_SEG_MAGIC, 8) != 0) {
+        return WID_R_JOURNAL_SEGMENT_HEADER;
+    }
+    h->segment = wid_rd64(d + 8);
+    h->epoch = wid_rd32(d + 16);
+    h->first_seq = wid_rd64(d + 20);
+    h->epoch_start_seq = wid_rd64(d + 28);
+    if (wid_get_str(&p, end, h->writer, WID_WRITER_MAX) != 0
+        || wid_get_str(&p, end, h->origin, WID_ORIGIN_MAX) != 0
+        || p != end || h->epoch_start_seq > h->first_seq)
+    {
+        return WID_R_JOURNAL_SEGMENT_HEADER;
+    }
+    return WID_OK;
+}
+
+
+size_t
+wid_gap_encode(const wid_gap_record *g, uint8_t *buf, size_t cap)
+{
+    uint8_t *p = buf;
+
+    if (cap < 8 + 4 + 8 * 4 + 4 + 2 + WID_WRITER_MAX) {
+        return 0;
+    }
+    memcpy(p, WID_GAP_MAGIC, 8);
+    wid_be32(p + 8, g->new_epoch);
+    wid_be64(p + 12, g->seq);
+    wid_be64(p + 20, g->damaged_segment);
+    wid_be64(p + 28, g->damaged_offset);
+    wid_be64(p + 36, g->last_good_seq_end);
+    wid_be32(p + 44, g->reason);
+    p += 48;
+    p += wid_put_str(p, g->writer);
+    return (size_t) (p - buf);
+}
+
+
+wid_reason_t
+wid_gap_decode(const uint8_t *d, size_t len, wid_gap_record *g)
+{
+    const uint8_t *p = d + 48, *end = d + len;
+
+    memset(g, 0, sizeof(*g));
+    if (len < 48 || memcmp(d, WID_GAP_MAGIC, 8) != 0) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    g->new_epoch = wid_rd32(d + 8);
+    g->seq = wid_rd64(d + 12);
+    g->damaged_segment = wid_rd64(d + 20);
+    g->damaged_offset = wid_rd64(d + 28);
+    g->last_good_seq_end = wid_rd64(d + 36);
+    g->reason = wid_rd32(d + 44);
+    if (wid_get_str(&p, end, g->writer, WID_WRITER_MAX) != 0 || p != end) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    return WID_OK;
+}
+
+
+int
+wid_leaf_seq(uint8_t type, const uint8_t *d, size_t len, uint64_t *seq)
+{
+    if (type == WID_REC_RECEIPT && len >= 24) {
+        *seq = wid_rd64(d + 16);
+        return 0;
+    }
+    if (type == WID_REC_GAP && len >= 20) {
+        *seq = wid_rd64(d + 12);
+        return 0;
+    }
+    return -1;
+}
+
+
+static int
+wid_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+    return x < y ? -1 : x > y;
+}
+
+
+/* "seg-" 16 digits ".wjl", nothing else. */
+static int
+wid_seg_name_parse(const char *name, uint64_t *segno)
+{
+    uint64_t v = 0;
+    int      i;
+
+    if (strlen(name) != WID_SEG_NAME_LEN || strncmp(name, "seg-", 4) != 0
+        || strcmp(name + 20, ".wjl") != 0)
+    {
+        return -1;
+    }
+    for (i = 4; i < 20; i++) {
+        if (name[i] < '0' || name[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (uint64_t) (name[i] - '0');
+    }
+    *segno = v;
+    return 0;
+}
+
+
+wid_reason_t
+wid_seg_list(int writer_dirfd, uint64_t **out, size_t *n)
+{
+    DIR           *d;
+    struct dirent *e;
+    uint64_t      *v = NULL, *nv, segno;
+    size_t         cnt = 0, cap = 0;
+    int            fd;
+
+    *out = NULL;
+    *n = 0;
+    fd = openat(writer_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return WID_R_INTERNAL_IO;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (wid_seg_name_parse(e->d_name, &segno) != 0) {
+            continue;
+        }
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            nv = realloc(v, cap * sizeof(*v));
+            if (nv == NULL) {
+                free(v);
+                closedir(d);
+                return WID_R_INTERNAL_NOMEM;
+            }
+            v = nv;
+        }
+        v[cnt++] = segno;
+    }
+    closedir(d);
+    if (cnt) {
+        qsort(v, cnt, sizeof(*v), wid_u64_cmp);
+    }
+    *out = v;
+    *n = cnt;
+    return WID_OK;
+}
+
+
+wid_reason_t
+wid_seg_map(int writer_dirfd, uint64_t segno, const uint8_t **map,
+            uint64_t *size)
+{
+    char        name[WID_SEG_NAME_LEN + 1];
+    struct stat st;
+    void       *m;
+    int         fd;
+
+    *map = NULL;
+    *size = 0;
+    snprintf(name, sizeof(name), WID_SEG_NAME_FMT, (unsigned long long) segno);
+    fd = openat(writer_dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return WID_R_INTERNAL_IO;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return WID_R_INTERNAL_IO;
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return WID_OK;
+    }
+    m = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        return WID_R_INTERNAL_IO;
+    }
+    (void) madvise(m, (size_t) st.st_size, MADV_SEQUENTIAL);
+    *map = m;
+    *size = (uint64_t) st.st_size;
+    return WID_OK;
+}
+
+
+void
+wid_seg_unmap(const uint8_t *map, uint64_t size)
+{
+    if (map) {
+        munmap((void *) map, (size_t) size);
+    }
+}
+
+
+static int
+wid_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+
+wid_reason_t
+wid_journal_writers(const char *dir, char ***names, size_t *n)
+{
+    DIR           *d;
+    struct dirent *e;
+    struct stat    st;
+    char         **v = NULL, **nv;
+    size_t         cnt = 0, cap = 0;
+
+    *names = NULL;
+    *n = 0;
+    d = opendir(dir);
+    if (d == NULL) {
+        return WID_R_INTERNAL_IO;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (!wid_journal_writer_name_ok(e->d_name)
+            || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0
+            || !S_ISDIR(st.st_mode))
+        {
+            continue;
+        }
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 8;
+            nv = realloc(v, cap * sizeof(*v));
+            if (nv == NULL) {
+                wid_journal_writers_free(v, cnt);
+                closedir(d);
+                return WID_R_INTERNAL_NOMEM;
+            }
+            v = nv;
+        }
+        v[cnt] = strdup(e->d_name);
+        if (v[cnt] == NULL) {
+            wid_journal_writers_free(v, cnt);
+            closedir(d);
+            return WID_R_INTERNAL_NOMEM;
+        }
+        cnt++;
+    }
+    closedir(d);
+    if (cnt) {
+        qsort(v, cnt, sizeof(*v), wid_str_cmp);
+    }
+    *names = v;
+    *n = cnt;
+    return WID_OK;
+}
+
+
+void
+wid_journal_writers_free(char **names, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+}

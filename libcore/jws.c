@@ -1,0 +1,703 @@
+/*
+ * Compact JWS parsing and verification.  OpenSSL does the public-key
+ * work, the digests and the base64 decoding, jansson the JSON; this
+ * file only applies the rules and keeps per-key contexts.
+ */
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
+
+#include "jws.h"
+
+#define WID_RSA_MIN_BITS 2048
+#define WID_RSA_MAX_BITS 8192
+
+static const struct {
+    const char       *name;
+    wid_jws_key_type  key;
+    int               pss;
+    size_t            md_len;
+} wid_jws_algs[WID_JWS_ALG_COUNT] = {
+    [WID_JWS_RS256] = { "RS256", WID_JWS_KEY_RSA, 0, 32 },
+    [WID_JWS_RS384] = { "RS384", WID_JWS_KEY_RSA, 0, 48 },
+    [WID_JWS_RS512] = { "RS512", WID_JWS_KEY_RSA, 0, 64 },
+    [WID_JWS_PS256] = { "PS256", WID_JWS_KEY_RSA, 1, 32 },
+    [WID_JWS_PS384] = { "PS384", WID_JWS_KEY_RSA, 1, 48 },
+    [WID_JWS_PS512] = { "PS512", WID_JWS_KEY_RSA, 1, 64 },
+    [WID_JWS_ES256] = { "ES256", WID_JWS_KEY_P256, 0, 32 },
+    [WID_JWS_ES384] = { "ES384", WID_JWS_KEY_P384, 0, 48 },
+    [WID_JWS_ES512] = { "ES512", WID_JWS_KEY_P521, 0, 64 },
+};
+
+const char *
+wid_jws_alg_name(wid_jws_alg alg)
+{
+    if (alg <= WID_JWS_ALG_NONE || alg >= WID_JWS_ALG_COUNT) {
+        return NULL;
+    }
+    return wid_jws_algs[alg].name;
+}
+
+wid_jws_alg
+wid_jws_alg_from_name(const char *name)
+{
+    int i;
+
+    if (name == NULL) {
+        return WID_JWS_ALG_NONE;
+    }
+    for (i = WID_JWS_ALG_NONE + 1; i < WID_JWS_ALG_COUNT; i++) {
+        if (strcmp(name, wid_jws_algs[i].name) == 0) {
+            return (wid_jws_alg) i;
+        }
+    }
+    return WID_JWS_ALG_NONE;
+}
+
+wid_jws_key_type
+wid_jws_alg_key_type(wid_jws_alg alg)
+{
+    if (alg <= WID_JWS_ALG_NONE || alg >= WID_JWS_ALG_COUNT) {
+        return WID_JWS_KEY_UNSUPPORTED;
+    }
+    return wid_jws_algs[alg].key;
+}
+
+void
+wid_hex(const unsigned char *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t            i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0xf];
+    }
+    out[2 * len] = '\0';
+}
+
+/* base64url alphabet -> 6-bit value; 0 also for bytes outside it. */
+static const signed char wid_b64url_val[256] = {
+    ['A'] = 0, ['B'] = 1, ['C'] = 2, ['D'] = 3, ['E'] = 4, ['F'] = 5,
+    ['G'] = 6, ['H'] = 7, ['I'] = 8, ['J'] = 9, ['K'] = 10, ['L'] = 11,
+    ['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17,
+    ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
+    ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29,
+    ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35,
+    ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
+    ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
+    ['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53,
+    ['2'] = 54, ['3'] = 55, ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59,
+    ['8'] = 60, ['9'] = 61, ['-'] = 62, ['_'] = 63,
+};
+
+int
+wid_b64url_decode(const char *in, size_t in_len, unsigned char *out,
+                  size_t out_max, size_t *out_len)
+{
+    char           chunk[1024];         /* multiple of 4 */
+    unsigned char  dec[sizeof(chunk) / 4 * 3];
+    size_t         i, k, n, rem, done = 0, pad;
+    unsigned char  c;
+    int            m;
+
+    /*
+     * Strict: only the url alphabet, no padding, no whitespace, and the
+     * unused low bits of the last character zero, so every byte string
+     * has exactly one accepted encoding (tokens are not malleable).
+     * OpenSSL decodes; this loop only checks and maps the alphabet.
+     */
+    rem = in_len % 4;
+    if (rem == 1) {
+        return -1;
+    }
+    for (i = 0; i < in_len; i += n) {
+        n = in_len - i < sizeof(chunk) ? in_len - i : sizeof(chunk);
+        for (k = 0; k < n; k++) {
+            c = (unsigned char) in[i + k];
+            if (wid_b64url_val[c] == 0 && c != 'A') {
+                return -1;
+            }
+            chunk[k] = c == '-' ? '+' : c == '_' ? '/' : (char) c;
+        }
+        pad = 0;
+        if (i + n == in_len && rem != 0) {
+            c = (unsigned char) in[in_len - 1];
+            if ((rem == 2 && (wid_b64url_val[c] & 0x0f) != 0)
+                || (rem == 3 && (wid_b64url_val[c] & 0x03) != 0))
+            {
+                return -1;
+            }
+            pad = 4 - rem;
+            memset(chunk + n, '=', pad);
+        }
+        m = EVP_DecodeBlock(dec, (const unsigned char *) chunk,
+                            (int) (n + pad));
+        if (m < 0 || (size_t) m < pad) {
+            return -1;
+        }
+        /* EVP_DecodeBlock counts the zero bytes that padding stands for. */
+        m -= (int) pad;
+        if ((size_t) m > out_max - done) {
+            return -1;
+        }
+        memcpy(out + done, dec, (size_t) m);
+        done += (size_t) m;
+    }
+    *out_len = done;
+    return 0;
+}
+
+int
+wid_json_depth_ok(const char *text, size_t len, unsigned max_depth)
+{
+    unsigned depth = 0;
+    int      in_str = 0, esc = 0;
+    size_t   i;
+
+    /*
+     * jansson has no run-time depth limit, so bound the nesting before
+     * handing the text over.  Only brackets outside strings count.
+     */
+    for (i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (in_str) {
+            if (esc) {
+                esc = 0;
+            } else if (c == '\\') {
+                esc = 1;
+            } else if (c == '"') {
+                in_str = 0;
+            }
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max_depth) {
+                return 0;
+            }
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+/* Parse one decoded part as a JSON object. */
+static wid_reason_t
+wid_jws_json(const unsigned char *buf, size_t len, unsigned max_depth,
+             wid_reason_t invalid, json_t **out)
+{
+    json_error_t err;
+    json_t      *j;
+
+    *out = NULL;
+    if (!wid_json_depth_ok((const char *) buf, len, max_depth)) {
+        return WID_R_JWT_TOO_DEEP;
+    }
+    j = json_loadb((const char *) buf, len, JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL) {
+        return json_error_code(&err) == json_error_duplicate_key
+               ? WID_R_JWT_DUPLICATE_KEY : invalid;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return invalid;
+    }
+    *out = j;
+    return WID_OK;
+}
+
+static wid_reason_t
+wid_jws_check_header(wid_jws *jws, unsigned flags)
+{
+    const char *name;
+    json_t     *v, *alg = NULL, *kid = NULL, *typ = NULL;
+
+    json_object_foreach(jws->header, name, v) {
+        if (strcmp(name, "alg") == 0) {
+            alg = v;
+        } else if (strcmp(name, "kid") == 0) {
+            kid = v;
+        } else if (strcmp(name, "typ") == 0) {
+            typ = v;
+        } else if (strcmp(name, "crit") == 0) {
+            /* No extension is understood, so any crit must fail. */
+            return WID_R_JWT_CRIT_NOT_ALLOWED;
+        } else if (flags & WID_JWS_HDR_STRICT) {
+            return WID_R_JWT_HEADER_NOT_ALLOWED;
+        }
+    }
+
+    if (!json_is_string(alg)) {
+        return WID_R_JWT_ALG_MISSING;
+    }
+    jws->alg = wid_jws_alg_from_name(json_string_value(alg));
+    if (jws->alg == WID_JWS_ALG_NONE) {
+        return WID_R_JWT_ALG_NOT_ALLOWED;
+    }
+    if (typ != NULL && (flags & WID_JWS_HDR_TYP_JWT)) {
+        if (!json_is_string(typ)
+            || (strcmp(json_string_value(typ), "JWT") != 0
+                && strcmp(json_string_value(typ), "JOSE") != 0))
+        {
+            return WID_R_JWT_TYP_NOT_ALLOWED;
+        }
+    }
+    if (kid != NULL) {
+        if (!json_is_string(kid) || json_string_length(kid) == 0) {
+            return WID_R_JWT_KID_INVALID;
+        }
+        jws->kid = json_string_value(kid);
+    }
+    return WID_OK;
+}
+
+void
+wid_jws_clear(wid_jws *jws)
+{
+    if (jws == NULL) {
+        return;
+    }
+    json_decref(jws->header);
+    json_decref(jws->payload);
+    memset(jws, 0, sizeof(*jws));
+}
+
+wid_reason_t
+wid_jws_parse(const char *token, size_t len, const wid_jws_opts *opts,
+              wid_jws *out)
+{
+    unsigned char  buf[WID_JWS_MAX_LEN];
+    const char    *d1, *d2, *p;
+    size_t         max_len, hlen, plen, slen, n;
+    unsigned       depth, flags;
+    wid_reason_t   r;
+
+    memset(out, 0, sizeof(*out));
+    max_len = opts != NULL && opts->max_len != 0
+              && opts->max_len < WID_JWS_MAX_LEN
+              ? opts->max_len : WID_JWS_MAX_LEN;
+    depth = opts != NULL && opts->max_depth != 0
+            ? opts->max_depth : WID_JWS_MAX_DEPTH;
+    flags = opts != NULL ? opts->flags : 0;
+
+    if (token == NULL || len == 0) {
+        return WID_R_JWT_MALFORMED;
+    }
+    if (len > max_len) {
+        return WID_R_JWT_TOO_LARGE;
+    }
+    for (p = token; p < token + len && (*p == ' ' || *p == '\t'
+                                        || *p == '\r' || *p == '\n'); p++)
+    {
+        /* skip */
+    }
+    if (p < token + len && *p == '{') {
+        return WID_R_JWT_NOT_COMPACT;
+    }
+
+    d1 = memchr(token, '.', len);
+    d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t) (d1 + 1 - token))
+                    : NULL;
+    if (d2 == NULL
+        || memchr(d2 + 1, '.', len - (size_t) (d2 + 1 - token)) != NULL)
+    {
+        return WID_R_JWT_MALFORMED;
+    }
+    hlen = (size_t) (d1 - token);
+    plen = (size_t) (d2 - d1 - 1);
+    slen = len - (size_t) (d2 + 1 - token);
+    if (hlen == 0 || plen == 0) {
+        return WID_R_JWT_MALFORMED;
+    }
+
+    /* Decoded bytes are fewer than encoded ones: buf always suffices. */
+    if (wid_b64url_decode(token, hlen, buf, sizeof(buf), &n) != 0) {
+        return WID_R_JWT_BAD_BASE64;
+    }
+    r = wid_jws_json(buf, n, depth, WID_R_JWT_HEADER_INVALID, &out->header);
+    if (r != WID_OK) {
+        goto fail;
+    }
+    r = wid_jws_check_header(out, flags);
+    if (r != WID_OK) {
+        goto fail;
+    }
+
+    if (wid_b64url_decode(d1 + 1, plen, buf, sizeof(buf), &n) != 0) {
+        r = WID_R_JWT_BAD_BASE64;
+        goto fail;
+    }
+    r = wid_jws_json(buf, n, depth, WID_R_JWT_PAYLOAD_INVALID,
+                     &out->payload);
+    if (r != WID_OK) {
+        goto fail;
+    }
+
+    /* An unsigned token ("alg":"none" style) ends with a bare dot. */
+    if (slen == 0) {
+        r = WID_R_JWT_MALFORMED;
+        goto fail;
+    }
+    if (slen > (sizeof(out->sig) * 4 + 2) / 3) {
+        r = WID_R_JWT_SIGNATURE_LENGTH;
+        goto fail;
+    }
+    if (wid_b64url_decode(d2 + 1, slen, out->sig, sizeof(out->sig),
+                          &out->sig_len) != 0)
+    {
+        r = WID_R_JWT_BAD_BASE64;
+        goto fail;
+    }
+
+    out->signing_input = token;
+    out->signing_input_len = (size_t) (d2 - token);
+    return WID_OK;
+
+fail:
+    wid_jws_clear(out);
+    return r;
+}
+
+static EVP_PKEY_CTX *
+wid_jws_vctx(wid_jws_key *key, wid_jws_alg alg)
+{
+    EVP_PKEY_CTX *ctx;
+    const EVP_MD *md;
+
+    if (key->vctx[alg] != NULL) {
+        return key->vctx[alg];
+    }
+    switch (wid_jws_algs[alg].md_len) {
+    case 32:
+        md = EVP_sha256();
+        break;
+    case 48:
+        md = EVP_sha384();
+        break;
+    default:
+        md = EVP_sha512();
+        break;
+    }
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    if (ctx == NULL
+        || EVP_PKEY_verify_init(ctx) <= 0
+        || EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0
+        || (wid_jws_algs[alg].pss
+            && (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0
+                || EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx,
+                                                    RSA_PSS_SALTLEN_DIGEST)
+                   <= 0
+                || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0))
+        || (key->type == WID_JWS_KEY_RSA && !wid_jws_algs[alg].pss
+            && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0))
+    {
+        EVP_PKEY_CTX_free(ctx);
+        ERR_clear_error();
+        return NULL;
+    }
+    key->vctx[alg] = ctx;
+    return ctx;
+}
+
+/* JOSE r||s (RFC 7518 3.4) to the DER form OpenSSL verifies. */
+static int
+wid_jws_ecdsa_der(const unsigned char *sig, size_t coord,
+                  unsigned char *der, size_t der_max, size_t *der_len)
+{
+    ECDSA_SIG     *es;
+    BIGNUM        *r, *s;
+    unsigned char *p = der;
+    int            n;
+
+    es = ECDSA_SIG_new();
+    r = BN_bin2bn(sig, (int) coord, NULL);
+    s = BN_bin2bn(sig + coord, (int) coord, NULL);
+    if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
+        ECDSA_SIG_free(es);
+        BN_free(r);
+        BN_free(s);
+        return -1;
+    }
+    n = i2d_ECDSA_SIG(es, NULL);
+    if (n <= 0 || (size_t) n > der_max) {
+        ECDSA_SIG_free(es);
+        return -1;
+    }
+    n = i2d_ECDSA_SIG(es, &p);
+    ECDSA_SIG_free(es);
+    if (n <= 0) {
+        return -1;
+    }
+    *der_len = (size_t) n;
+    return 0;
+}
+
+wid_reason_t
+wid_jws_verify(const wid_jws *jws, wid_jws_key *key)
+{
+    unsigned char        md[64], der[160];
+    const unsigned char *sig = jws->sig;
+    size_t               sig_len = jws->sig_len, coord;
+    EVP_PKEY_CTX        *ctx;
+    int                  rc;
+
+    if (jws->alg <= WID_JWS_ALG_NONE || jws->alg >= WID_JWS_ALG_COUNT
+        || key == NULL || key->pkey == NULL)
+    {
+        return WID_R_JWT_ALG_NOT_ALLOWED;
+    }
+    if (key->type != wid_jws_algs[jws->alg].key) {
+        return WID_R_JWT_ALG_KEY_MISMATCH;
+    }
+
+    switch (key->type) {
+    case WID_JWS_KEY_RSA:
+        if (sig_len != (size_t) EVP_PKEY_get_size(key->pkey)) {
+            return WID_R_JWT_SIGNATURE_LENGTH;
+        }
+        break;
+    default:
+        coord = key->type == WID_JWS_KEY_P256 ? 32
+                : key->type == WID_JWS_KEY_P384 ? 48 : 66;
+        /* A DER-encoded signature is never exactly 2 * coord bytes. */
+        if (sig_len != 2 * coord) {
+            return WID_R_JWT_SIGNATURE_LENGTH;
+        }
+        if (wid_jws_ecdsa_der(jws->sig, coord, der, sizeof(der), &sig_len)
+            != 0)
+        {
+            ERR_clear_error();
+            return WID_R_INTERNAL_CRYPTO;
+        }
+        sig = der;
+        break;
+    }
+
+    switch (wid_jws_algs[jws->alg].md_len) {
+    case 32:
+        SHA256((const unsigned char *) jws->signing_input,
+               jws->signing_input_len, md);
+        break;
+    case 48:
+        SHA384((const unsigned char *) jws->signing_input,
+               jws->signing_input_len, md);
+        break;
+    default:
+        SHA512((const unsigned char *) jws->signing_input,
+               jws->signing_input_len, md);
+        break;
+    }
+
+    ctx = wid_jws_vctx(key, jws->alg);
+    if (ctx == NULL) {
+        return WID_R_INTERNAL_CRYPTO;
+    }
+    rc = EVP_PKEY_verify(ctx, sig, sig_len, md,
+                         wid_jws_algs[jws->alg].md_len);
+    if (rc != 1) {
+        ERR_clear_error();
+        return WID_R_JWT_BAD_SIGNATURE;
+    }
+    return WID_OK;
+}
+
+void
+wid_jws_key_clear(wid_jws_key *key)
+{
+    int i;
+
+    if (key == NULL) {
+        return;
+    }
+    for (i = 0; i < WID_JWS_ALG_COUNT; i++) {
+        EVP_PKEY_CTX_free(key->vctx[i]);
+    }
+    EVP_PKEY_free(key->pkey);
+    memset(key, 0, sizeof(*key));
+}
+
+wid_reason_t
+wid_jws_key_init(wid_jws_key *key, EVP_PKEY *pkey)
+{
+    char group[64];
+    int  bits, nid;
+
+    memset(key, 0, sizeof(*key));
+    if (pkey == NULL) {
+        return WID_R_BUNDLE_JWK_INVALID;
+    }
+    key->pkey = pkey;
+
+    switch (EVP_PKEY_get_base_id(pkey)) {
+    case EVP_PKEY_RSA:
+        bits = EVP_PKEY_get_bits(pkey);
+        if (bits < WID_RSA_MIN_BITS || bits > WID_RSA_MAX_BITS) {
+            goto invalid;
+        }
+        key->type = WID_JWS_KEY_RSA;
+        return WID_OK;
+    case EVP_PKEY_EC:
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
+                                           group, sizeof(group), NULL) != 1)
+        {
+            goto invalid;
+        }
+        nid = OBJ_txt2nid(group);
+        if (nid == NID_undef) {
+            nid = EC_curve_nist2nid(group);
+        }
+        key->type = nid == NID_X9_62_prime256v1 ? WID_JWS_KEY_P256
+                    : nid == NID_secp384r1 ? WID_JWS_KEY_P384
+                    : nid == NID_secp521r1 ? WID_JWS_KEY_P521
+                    : WID_JWS_KEY_UNSUPPORTED;
+        if (key->type == WID_JWS_KEY_UNSUPPORTED) {
+            goto invalid;
+        }
+        return WID_OK;
+    default:
+        break;
+    }
+
+invalid:
+    ERR_clear_error();
+    wid_jws_key_clear(key);
+    return WID_R_BUNDLE_JWK_INVALID;
+}
+
+/* Decode a base64url JWK member of at most max bytes. */
+static int
+wid_jwk_member(const json_t *jwk, const char *name, unsigned char *out,
+               size_t max, size_t *out_len)
+{
+    const json_t *v = json_object_get(jwk, name);
+
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        return -1;
+    }
+    return wid_b64url_decode(json_string_value(v), json_string_length(v),
+                             out, max, out_len);
+}
+
+static EVP_PKEY *
+wid_jwk_fromdata(const char *type, OSSL_PARAM_BLD *bld)
+{
+    OSSL_PARAM   *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY     *pkey = NULL;
+
+    params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0
+        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+    {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    return pkey;
+}
+
+wid_reason_t
+wid_jws_key_from_jwk(const json_t *jwk, wid_jws_key *key)
+{
+    unsigned char   n[1024], e[16], pub[1 + 2 * 66];
+    size_t          n_len, e_len, x_len, y_len, coord;
+    const char     *kty, *crv;
+    OSSL_PARAM_BLD *bld = NULL;
+    BIGNUM         *bn_n = NULL, *bn_e = NULL;
+    EVP_PKEY       *pkey = NULL;
+    EVP_PKEY_CTX   *chk = NULL;
+
+    memset(key, 0, sizeof(*key));
+    if (!json_is_object(jwk)
+        || !json_is_string(json_object_get(jwk, "kty")))
+    {
+        return WID_R_BUNDLE_JWK_INVALID;
+    }
+    /* A bundle publishes public keys; private material is a mistake. */
+    if (json_object_get(jwk, "d") != NULL) {
+        return WID_R_BUNDLE_JWK_INVALID;
+    }
+    kty = json_string_value(json_object_get(jwk, "kty"));
+    bld = OSSL_PARAM_BLD_new();
+    if (bld == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+
+    if (strcmp(kty, "RSA") == 0) {
+        if (wid_jwk_member(jwk, "n", n, sizeof(n), &n_len) != 0
+            || wid_jwk_member(jwk, "e", e, sizeof(e), &e_len) != 0)
+        {
+            goto invalid;
+        }
+        bn_n = BN_bin2bn(n, (int) n_len, NULL);
+        bn_e = BN_bin2bn(e, (int) e_len, NULL);
+        if (bn_n == NULL || bn_e == NULL || !BN_is_odd(bn_e)
+            || BN_is_one(bn_e)
+            || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n)
+            || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
+        {
+            goto invalid;
+        }
+        pkey = wid_jwk_fromdata("RSA", bld);
+
+    } else if (strcmp(kty, "EC") == 0) {
+        if (!json_is_string(json_object_get(jwk, "crv"))) {
+            goto invalid;
+        }
+        crv = json_string_value(json_object_get(jwk, "crv"));
+        coord = strcmp(crv, "P-256") == 0 ? 32
+                : strcmp(crv, "P-384") == 0 ? 48
+                : strcmp(crv, "P-521") == 0 ? 66 : 0;
+        if (coord == 0
+            || wid_jwk_member(jwk, "x", pub + 1, coord, &x_len) != 0
+            || wid_jwk_member(jwk, "y", pub + 1 + coord, coord, &y_len) != 0
+            || x_len != coord || y_len != coord)
+        {
+            goto invalid;
+        }
+        pub[0] = 0x04;    /* uncompressed point */
+        if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+                                             crv, 0)
+            || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+                                                 pub, 1 + 2 * coord))
+        {
+            goto invalid;
+        }
+        pkey = wid_jwk_fromdata("EC", bld);
+        /* Off-curve points must never reach a verify call. */
+        chk = pkey != NULL ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)
+                           : NULL;
+        if (chk == NULL || EVP_PKEY_public_check(chk) != 1) {
+            EVP_PKEY_free(pkey);
+            pkey = NULL;
+        }
+        EVP_PKEY_CTX_free(chk);
+    }
+
+    if (pkey == NULL) {
+        goto invalid;
+    }
+    BN_free(bn_n);
+    BN_free(bn_e);
+    OSSL_PARAM_BLD_free(bld);
+    return wid_jws_key_init(key, pkey);
+
+invalid:
+    ERR_clear_error();
+    BN_free(bn_n);
+    BN_free(bn_e);
+    OSSL_PARAM_BLD_free(bld);
+    return WID_R_BUNDLE_JWK_INVALID;
+}

@@ -1,0 +1,558 @@
+/*
+ * Receipt v1 canonical encoding.  Layout (integers big-endian):
+ *
+ *   "WIDRCPT" 0x01                     magic and schema version
+ *   u64 time_ms, u64 seq
+ *   u8 surface, u8 verdict, u8 prefer
+ *   u64 not_after, u64 ssh_serial, u64 ssh_valid_after, u64 ssh_valid_before
+ *   u8 hash bitmap (bit 0 policy, 1 bundle, 2 evidence, 3 path), then each
+ *      present hash (32 bytes) in bit order
+ *   19 strings in wid_receipt_field order: u16 length, bytes
+ *
+ * Decoding accepts exactly this: no trailing bytes, no unknown bits, no
+ * out-of-range enums, no NUL or invalid UTF-8 in strings.  So one receipt
+ * has one encoding, and the stored bytes are the hashed bytes.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "merkle.h"
+#include "receipt.h"
+
+static const char *const wid_surface_names[] = {
+    NULL, "http", "ssh_issue", "ssh_login"
+};
+static const char *const wid_prefer_names[] = {
+    NULL, "matched", "unmatched"
+};
+
+/* JSON placement of every string field: group object (NULL: top level). */
+static const struct {
+    const char *group;
+    const char *name;
+} wid_rf[WID_RECEIPT_NSTR] = {
+    [WID_RF_WRITER]          = { NULL, "writer" },
+    [WID_RF_REASON]          = { NULL, "reason" },
+    [WID_RF_RULE]            = { NULL, "rule" },
+    [WID_RF_OPERATION]       = { NULL, "operation" },
+    [WID_RF_POLICY_SIGNER]   = { "policy", "signer" },
+    [WID_RF_SPIFFE_ID]       = { "identity", "spiffe_id" },
+    [WID_RF_TRUST_DOMAIN]    = { "identity", "trust_domain" },
+    [WID_RF_ID_PATH]         = { "identity", "path" },
+    [WID_RF_CREDENTIAL_KIND] = { "identity", "credential_kind" },
+    [WID_RF_CREDENTIAL_ID]   = { "identity", "credential_id" },
+    [WID_RF_ATT_TIER]        = { "attestation", "tier" },
+    [WID_RF_ATT_SCHEMA]      = { "attestation", "schema" },
+    [WID_RF_ATT_VERIFIER]    = { "attestation", "verifier" },
+    [WID_RF_METHOD]          = { "request", "method" },
+    [WID_RF_HOST]            = { "request", "host" },
+    [WID_RF_REQ_PATH]        = { "request", "path" },
+    [WID_RF_PEER]            = { "request", "peer" },
+    [WID_RF_SSH_KEY_FP]      = { "ssh", "key_fingerprint" },
+    [WID_RF_SSH_PRINCIPALS]  = { "ssh", "principals" },
+};
+
+#define WID_NHASH 4
+static const struct {
+    const char *group;
+    const char *name;
+} wid_rh[WID_NHASH] = {
+    { "policy", "hash" }, { "identity", "bundle_hash" },
+    { "attestation", "evidence_hash" }, { "request", "path_hash" },
+};
+
+#define WID_NU64 4
+static const struct {
+    const char *group;
+    const char *name;
+} wid_ru[WID_NU64] = {
+    { "identity", "not_after" }, { "ssh", "serial" },
+    { "ssh", "valid_after" }, { "ssh", "valid_before" },
+};
+
+
+const char *
+wid_surface_name(wid_surface_t s)
+{
+    return (s >= WID_SURFACE_HTTP && s <= WID_SURFACE_SSH_LOGIN)
+           ? wid_surface_names[s] : "?";
+}
+
+
+
+int
+wid_surface_parse(const char *s, wid_surface_t *out)
+{
+    int i;
+
+    for (i = WID_SURFACE_HTTP; i <= WID_SURFACE_SSH_LOGIN; i++) {
+        if (s && strcmp(s, wid_surface_names[i]) == 0) {
+            *out = (wid_surface_t) i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+
+
+const char *
+wid_receipt_field_name(wid_receipt_field f)
+{
+    return (unsigned) f < WID_RECEIPT_NSTR ? wid_rf[f].name : "?";
+}
+
+
+static void
+wid_put64(uint8_t *p, uint64_t v)
+{
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        p[i] = (uint8_t) v;
+        v >>= 8;
+    }
+}
+
+
+static uint64_t
+wid_get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    int      i;
+
+    for (i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+
+/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and no NUL. */
+static int
+wid_utf8_ok(const uint8_t *s, size_t len)
+{
+    size_t   i = 0, n, k;
+    uint32_t cp;
+
+    while (i < len) {
+        uint8_t c = s[i];
+
+        if (c == 0) {
+            return 0;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (len - i <= n) {
+            return 0;
+        }
+        for (k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+            || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+        {
+            return 0;
+        }
+        i += n + 1;
+    }
+    return 1;
+}
+
+
+wid_reason_t
+wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
+                   uint8_t *buf, size_t cap, size_t *len)
+{
+    const wid_receipt_hash *hs[WID_NHASH] = {
+        &r->policy_hash, &r->bundle_hash, &r->evidence_hash, &r->path_hash
+    };
+    uint8_t *p = buf, bitmap = 0;
+    size_t   need, sl[WID_RECEIPT_NSTR];
+    unsigned i;
+
+    *len = 0;
+    if (r->surface < WID_SURFACE_HTTP || r->surface > WID_SURFACE_SSH_LOGIN
+        || r->verdict < WID_VERDICT_ALLOW || r->verdict > WID_VERDICT_OBSERVE
+        || r->prefer > WID_PREFER_UNMATCHED)
+    {
+        return WID_R_RECEIPT_FIELD_INVALID;
+    }
+
+    /* Sizes first: every string bounded, so the sum cannot overflow. */
+    need = WID_RECEIPT_FIXED;
+    for (i = 0; i < WID_NHASH; i++) {
+        if (hs[i]->set) {
+            need += 32;
+        }
+    }
+    for (i = 0; i < WID_RECEIPT_NSTR; i++) {
+        const char *s = i == WID_RF_WRITER ? writer : r->str[i];
+
+        sl[i] = s ? strnlen(s, WID_RECEIPT_STR_MAX + 1) : 0;
+        if (sl[i] > WID_RECEIPT_STR_MAX) {
+            return WID_R_RECEIPT_FIELD_TOO_LONG;
+        }
+        if (!wid_utf8_ok((const uint8_t *) s, sl[i])) {
+            return WID_R_RECEIPT_FIELD_INVALID;
+        }
+        need += 2 + sl[i];
+    }
+    if (need > cap) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+
+    memcpy(p, WID_RECEIPT_MAGIC, 7);
+    p[7] = WID_RECEIPT_VERSION;
+    p += 8;
+    wid_put64(p, r->time_ms);
+    wid_put64(p + 8, seq);
+    p += 16;
+    *p++ = (uint8_t) r->surface;
+    *p++ = (uint8_t) r->verdict;
+    *p++ = (uint8_t) r->prefer;
+    wid_put64(p, r->not_after);
+    wid_put64(p + 8, r->ssh_serial);
+    wid_put64(p + 16, r->ssh_valid_after);
+    wid_put64(p + 24, r->ssh_valid_before);
+    p += 32;
+    for (i = 0; i < WID_NHASH; i++) {
+        bitmap |= (uint8_t) ((hs[i]->set ? 1u : 0u) << i);
+    }
+    *p++ = bitmap;
+    for (i = 0; i < WID_NHASH; i++) {
+        if (hs[i]->set) {
+            memcpy(p, hs[i]->h, 32);
+            p += 32;
+        }
+    }
+    for (i = 0; i < WID_RECEIPT_NSTR; i++) {
+        const char *s = i == WID_RF_WRITER ? writer : r->str[i];
+
+        *p++ = (uint8_t) (sl[i] >> 8);
+        *p++ = (uint8_t) sl[i];
+        if (sl[i]) {
+            memcpy(p, s, sl[i]);
+            p += sl[i];
+        }
+    }
+    *len = (size_t) (p - buf);
+    return WID_OK;
+}
+
+
+wid_reason_t
+wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
+{
+    wid_receipt_hash *hs[WID_NHASH] = {
+        &v->policy_hash, &v->bundle_hash, &v->evidence_hash, &v->path_hash
+    };
+    const uint8_t    *p = buf, *end = buf + len;
+    unsigned          i;
+    size_t            sl;
+    uint8_t           bitmap;
+
+    memset(v, 0, sizeof(*v));
+    if (len < WID_RECEIPT_FIXED || len > WID_RECEIPT_MAX
+        || memcmp(p, WID_RECEIPT_MAGIC, 7) != 0)
+    {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    if (p[7] != WID_RECEIPT_VERSION) {
+        return WID_R_RECEIPT_UNSUPPORTED_VERSION;
+    }
+    p += 8;
+    v->time_ms = wid_get64(p);
+    v->seq = wid_get64(p + 8);
+    p += 16;
+    if (p[0] < WID_SURFACE_HTTP || p[0] > WID_SURFACE_SSH_LOGIN
+        || p[1] < WID_VERDICT_ALLOW || p[1] > WID_VERDICT_OBSERVE
+        || p[2] > WID_PREFER_UNMATCHED)
+    {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    v->surface = (wid_surface_t) p[0];
+    v->verdict = (wid_verdict_t) p[1];
+    v->prefer = (wid_prefer_t) p[2];
+    p += 3;
+    v->not_after = wid_get64(p);
+    v->ssh_serial = wid_get64(p + 8);
+    v->ssh_valid_after = wid_get64(p + 16);
+    v->ssh_valid_before = wid_get64(p + 24);
+    p += 32;
+    bitmap = *p++;
+    if (bitmap >> WID_NHASH) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    for (i = 0; i < WID_NHASH; i++) {
+        if (bitmap & (1u << i)) {
+            if ((size_t) (end - p) < 32) {
+                return WID_R_RECEIPT_MALFORMED;
+            }
+            hs[i]->set = 1;
+            memcpy(hs[i]->h, p, 32);
+            p += 32;
+        }
+    }
+    for (i = 0; i < WID_RECEIPT_NSTR; i++) {
+        if ((size_t) (end - p) < 2) {
+            return WID_R_RECEIPT_MALFORMED;
+        }
+        sl = ((size_t) p[0] << 8) | p[1];
+        p += 2;
+        if (sl > WID_RECEIPT_STR_MAX || (size_t) (end - p) < sl
+            || !wid_utf8_ok(p, sl))
+        {
+            return WID_R_RECEIPT_MALFORMED;
+        }
+        v->str[i].p = (const char *) p;
+        v->str[i].len = (uint16_t) sl;
+        p += sl;
+    }
+    if (p != end) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    return WID_OK;
+}
+
+
+void
+wid_receipt_id_from_leaf(const uint8_t leaf_hash[32],
+                         char id[WID_RECEIPT_ID_SIZE])
+{
+    memcpy(id, WID_RECEIPT_ID_PREFIX, 4);
+    sodium_bin2hex(id + 4, WID_RECEIPT_ID_SIZE - 4, leaf_hash, 16);
+}
+
+
+void
+wid_receipt_id(const uint8_t *buf, size_t len, char id[WID_RECEIPT_ID_SIZE])
+{
+    uint8_t h[32];
+
+    wid_merkle_leaf_hash(buf, len, h);
+    wid_receipt_id_from_leaf(h, id);
+}
+
+
+/* The group object of the JSON form, created on first use. */
+static json_t *
+wid_group(json_t *root, const char *group)
+{
+    json_t *g;
+
+    if (group == NULL) {
+        return root;
+    }
+    g = json_object_get(root, group);
+    if (g == NULL) {
+        g = json_object();
+        if (g == NULL || json_object_set_new(root, group, g) != 0) {
+            return NULL;
+        }
+    }
+    return g;
+}
+
+
+static int
+wid_set(json_t *root, const char *group, const char *name, json_t *val)
+{
+    json_t *g = wid_group(root, group);
+
+    if (g == NULL || val == NULL) {
+        json_decref(val);
+        return -1;
+    }
+    return json_object_set_new(g, name, val);
+}
+
+
+json_t *
+wid_receipt_view_json(const wid_receipt_view *v, const char *id)
+{
+    const wid_receipt_hash *hs[WID_NHASH] = {
+        &v->policy_hash, &v->bundle_hash, &v->evidence_hash, &v->path_hash
+    };
+    uint64_t    us[WID_NU64] = {
+        v->not_after, v->ssh_serial, v->ssh_valid_after, v->ssh_valid_before
+    };
+    json_t     *o = json_object();
+    char        hex[65], tbuf[96];
+    struct tm   tm;
+    time_t      secs;
+    unsigned    i;
+    int         rc = 0;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    secs = (time_t) (v->time_ms / 1000);
+    if (gmtime_r(&secs, &tm) == NULL) {
+        memset(&tm, 0, sizeof(tm));
+    }
+    snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (unsigned) (v->time_ms % 1000));
+
+    rc |= wid_set(o, NULL, "schema", json_integer(WID_RECEIPT_VERSION));
+    if (id) {
+        rc |= wid_set(o, NULL, "id", json_string(id));
+    }
+    rc |= wid_set(o, NULL, "time", json_string(tbuf));
+    /* Integers beyond 2^63 cannot appear in JSON numbers portably. */
+    rc |= wid_set(o, NULL, "time_ms",
+                  json_integer((json_int_t) (v->time_ms & INT64_MAX)));
+    rc |= wid_set(o, NULL, "seq",
+                  json_integer((json_int_t) (v->seq & INT64_MAX)));
+    rc |= wid_set(o, NULL, "surface",
+                  json_string(wid_surface_name(v->surface)));
+    rc |= wid_set(o, NULL, "verdict",
+                  json_string(wid_verdict_name(v->verdict)));
+    for (i = 0; i < WID_RECEIPT_NSTR; i++) {
+        if (v->str[i].len) {
+            rc |= wid_set(o, wid_rf[i].group, wid_rf[i].name,
+                          json_stringn(v->str[i].p, v->str[i].len));
+        }
+    }
+    if (v->prefer != WID_PREFER_NONE) {
+        rc |= wid_set(o, "identity", "prefer",
+                      json_string(wid_prefer_names[v->prefer]));
+    }
+    for (i = 0; i < WID_NHASH; i++) {
+        if (hs[i]->set) {
+            sodium_bin2hex(hex, sizeof(hex), hs[i]->h, 32);
+            rc |= wid_set(o, wid_rh[i].group, wid_rh[i].name,
+                          json_string(hex));
+        }
+    }
+    for (i = 0; i < WID_NU64; i++) {
+        if (us[i]) {
+            rc |= wid_set(o, wid_ru[i].group, wid_ru[i].name,
+                          json_integer((json_int_t) (us[i] & INT64_MAX)));
+        }
+    }
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+
+static json_t *
+wid_get(json_t *root, const char *group, const char *name)
+{
+    json_t *g = group ? json_object_get(root, group) : root;
+
+    return json_is_object(g) ? json_object_get(g, name) : NULL;
+}
+
+
+static int
+wid_get_u64(json_t *root, const char *group, const char *name, uint64_t *out)
+{
+    json_t *v = wid_get(root, group, name);
+
+    *out = 0;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        return -1;
+    }
+    *out = (uint64_t) json_integer_value(v);
+    return 0;
+}
+
+
+wid_reason_t
+wid_receipt_from_json(json_t *obj, wid_receipt *r)
+{
+    wid_receipt_hash *hs[WID_NHASH] = {
+        &r->policy_hash, &r->bundle_hash, &r->evidence_hash, &r->path_hash
+    };
+    uint64_t *us[WID_NU64] = {
+        &r->not_after, &r->ssh_serial, &r->ssh_valid_after,
+        &r->ssh_valid_before
+    };
+    json_t   *v;
+    unsigned  i;
+    size_t    n;
+    const char *s;
+
+    memset(r, 0, sizeof(*r));
+    if (!json_is_object(obj)
+        || wid_surface_parse(json_string_value(json_object_get(obj,
+                             "surface")), &r->surface) != 0
+        || wid_verdict_parse(json_string_value(json_object_get(obj,
+                             "verdict")), &r->verdict) != 0
+        || wid_get_u64(obj, NULL, "time_ms", &r->time_ms) != 0)
+    {
+        return WID_R_RECEIPT_FIELD_INVALID;
+    }
+    for (i = 0; i < WID_RECEIPT_NSTR; i++) {
+        if (i == WID_RF_WRITER) {
+            continue;
+        }
+        v = wid_get(obj, wid_rf[i].group, wid_rf[i].name);
+        if (v == NULL) {
+            continue;
+        }
+        if (!json_is_string(v)) {
+            return WID_R_RECEIPT_FIELD_INVALID;
+        }
+        r->str[i] = json_string_value(v);
+    }
+    s = json_string_value(wid_get(obj, "identity", "prefer"));
+    if (s) {
+        if (strcmp(s, "matched") == 0) {
+            r->prefer = WID_PREFER_MATCHED;
+        } else if (strcmp(s, "unmatched") == 0) {
+            r->prefer = WID_PREFER_UNMATCHED;
+        } else {
+            return WID_R_RECEIPT_FIELD_INVALID;
+        }
+    }
+    for (i = 0; i < WID_NHASH; i++) {
+        v = wid_get(obj, wid_rh[i].group, wid_rh[i].name);
+        if (v == NULL) {
+            continue;
+        }
+        s = json_string_value(v);
+        if (s == NULL || strlen(s) != 64
+            || sodium_hex2bin(hs[i]->h, 32, s, 64, NULL, &n, NULL) != 0
+            || n != 32)
+        {
+            return WID_R_RECEIPT_FIELD_INVALID;
+        }
+        hs[i]->set = 1;
+    }
+    for (i = 0; i < WID_NU64; i++) {
+        if (wid_get_u64(obj, wid_ru[i].group, wid_ru[i].name, us[i]) != 0) {
+            return WID_R_RECEIPT_FIELD_INVALID;
+        }
+    }
+    return WID_OK;
+}

@@ -1,0 +1,136 @@
+/*
+ * Receipts, schema v1: what wid decided, about whom, under which policy,
+ * for which request.  A receipt is stored as its canonical encoding (see
+ * docs/receipts.md); those exact bytes are the Merkle leaf data, so they
+ * are never re-serialised.  The receipt id is derived from them.
+ *
+ * Two shapes: wid_receipt is what a caller fills in (C strings, NULL or ""
+ * for absent), wid_receipt_view is a decoded receipt whose strings point
+ * into the encoded bytes (not NUL-terminated; valid while those live).
+ */
+#ifndef WID_RECEIPT_H
+#define WID_RECEIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reason.h"
+#include "verdict.h"
+
+#define WID_RECEIPT_VERSION    1
+#define WID_RECEIPT_MAGIC      "WIDRCPT"     /* 7 bytes, then the version */
+#define WID_RECEIPT_STR_MAX    4096          /* longest string field */
+#define WID_RECEIPT_NSTR       19
+#define WID_RECEIPT_FIXED      (8 + 8 + 8 + 3 + 4 * 8 + 1)
+#define WID_RECEIPT_MAX        (WID_RECEIPT_FIXED + 4 * 32 \
+                                + WID_RECEIPT_NSTR * (2 + WID_RECEIPT_STR_MAX))
+#define WID_RECEIPT_ID_PREFIX  "wr1-"
+#define WID_RECEIPT_ID_LEN     (4 + 32)      /* without the NUL */
+#define WID_RECEIPT_ID_SIZE    (WID_RECEIPT_ID_LEN + 1)
+
+typedef enum {
+    WID_SURFACE_HTTP = 1,
+    WID_SURFACE_SSH_ISSUE = 2,
+    WID_SURFACE_SSH_LOGIN = 3
+} wid_surface_t;
+
+/* prefer_workload_identity outcome (soft match, never denies). */
+typedef enum {
+    WID_PREFER_NONE = 0,          /* rule has no preference */
+    WID_PREFER_MATCHED = 1,
+    WID_PREFER_UNMATCHED = 2
+} wid_prefer_t;
+
+typedef struct {
+    uint8_t set;                  /* 0: absent */
+    uint8_t h[32];                /* SHA-256 */
+} wid_receipt_hash;
+
+/* The string fields, in their encoding order. */
+typedef enum {
+    WID_RF_WRITER, WID_RF_REASON, WID_RF_RULE, WID_RF_OPERATION,
+    WID_RF_POLICY_SIGNER,
+    WID_RF_SPIFFE_ID, WID_RF_TRUST_DOMAIN, WID_RF_ID_PATH,
+    WID_RF_CREDENTIAL_KIND, WID_RF_CREDENTIAL_ID,
+    WID_RF_ATT_TIER, WID_RF_ATT_SCHEMA, WID_RF_ATT_VERIFIER,
+    WID_RF_METHOD, WID_RF_HOST, WID_RF_REQ_PATH, WID_RF_PEER,
+    WID_RF_SSH_KEY_FP, WID_RF_SSH_PRINCIPALS
+} wid_receipt_field;
+
+typedef struct {
+    uint64_t          time_ms;        /* Unix ms; 0: the journal's now */
+    uint64_t          seq;            /* set by the journal */
+    wid_surface_t     surface;
+    wid_verdict_t     verdict;
+    wid_prefer_t      prefer;
+    uint64_t          not_after;      /* credential expiry, Unix s; 0 none */
+    uint64_t          ssh_serial;     /* 0: none */
+    uint64_t          ssh_valid_after;
+    uint64_t          ssh_valid_before;
+    wid_receipt_hash  policy_hash;    /* SHA-256 of the exact policy bytes */
+    wid_receipt_hash  bundle_hash;    /* bundle that verified the SVID */
+    wid_receipt_hash  evidence_hash;  /* attestation evidence */
+    wid_receipt_hash  path_hash;      /* request path, when not recorded */
+    /* Indexed by wid_receipt_field; NULL or "" means absent.  writer is
+     * set by the journal.  Strings are UTF-8 without NUL bytes. */
+    const char       *str[WID_RECEIPT_NSTR];
+} wid_receipt;
+
+typedef struct {
+    const char *p;
+    uint16_t    len;
+} wid_span;
+
+typedef struct {
+    uint64_t          time_ms, seq;
+    wid_surface_t     surface;
+    wid_verdict_t     verdict;
+    wid_prefer_t      prefer;
+    uint64_t          not_after, ssh_serial, ssh_valid_after,
+                      ssh_valid_before;
+    wid_receipt_hash  policy_hash, bundle_hash, evidence_hash, path_hash;
+    wid_span          str[WID_RECEIPT_NSTR];
+} wid_receipt_view;
+
+/* Names used in JSON and docs. */
+const char *wid_surface_name(wid_surface_t s);
+int wid_surface_parse(const char *s, wid_surface_t *out);
+const char *wid_receipt_field_name(wid_receipt_field f);
+
+/*
+ * Canonical encoding into buf (capacity cap, WID_RECEIPT_MAX always
+ * suffices).  writer and seq override r's.  Errors: receipt.field_too_long,
+ * receipt.field_invalid, internal.out_of_memory (buffer too small).
+ */
+wid_reason_t wid_receipt_encode(const wid_receipt *r, const char *writer,
+                                uint64_t seq, uint8_t *buf, size_t cap,
+                                size_t *len);
+
+/*
+ * Strict decoding: anything but the one canonical encoding of some
+ * receipt is receipt.malformed (or receipt.unsupported_version).
+ */
+wid_reason_t wid_receipt_decode(const uint8_t *buf, size_t len,
+                                wid_receipt_view *v);
+
+/* "wr1-" + hex of the first 16 bytes of the RFC 6962 leaf hash. */
+void wid_receipt_id_from_leaf(const uint8_t leaf_hash[32],
+                              char id[WID_RECEIPT_ID_SIZE]);
+void wid_receipt_id(const uint8_t *buf, size_t len,
+                    char id[WID_RECEIPT_ID_SIZE]);
+
+/*
+ * JSON form (export, query --json, proofs): a new jansson object, NULL on
+ * allocation failure.  id may be NULL.
+ */
+struct json_t;
+struct json_t *wid_receipt_view_json(const wid_receipt_view *v,
+                                     const char *id);
+
+/*
+ * Fill r from the JSON form (the fields a caller sets; id, writer and seq
+ * are ignored).  Strings in r point into obj: keep obj alive.
+ */
+wid_reason_t wid_receipt_from_json(struct json_t *obj, wid_receipt *r);
+
+#endif

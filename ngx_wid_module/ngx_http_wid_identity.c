@@ -1,0 +1,364 @@
+
+/*
+ * Glue between the module and libcore's identity core: trust bundles per
+ * trust domain, X.509-SVID and JWT-SVID verification, and the identity
+ * values the module keeps (packed into one block for the caches).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_wid.h"
+#include "bundle.h"
+#include "identity.h"
+#include "x509svid.h"
+#include "jwtsvid.h"
+
+
+const char *
+ngx_http_wid_cred_name(ngx_uint_t kind)
+{
+    switch (kind) {
+
+    case NGX_HTTP_WID_CRED_X509:
+        return "x509_svid";
+
+    case NGX_HTTP_WID_CRED_JWT:
+        return "jwt_svid";
+
+    default:
+        return "none";
+    }
+}
+
+
+size_t
+ngx_http_wid_ident_size(const ngx_http_wid_ident_t *src)
+{
+    return src->spiffe_id.len + 1 + src->trust_domain.len + 1
+           + src->path.len + 1 + src->serial.len + 1
+           + src->fingerprint.len + 1 + src->bundle_sha256.len + 1
+           + src->audience.len + 1;
+}
+
+
+static u_char *
+ngx_http_wid_pack_str(ngx_str_t *dst, u_char *p, const ngx_str_t *src)
+{
+    dst->data = p;
+    dst->len = src->len;
+
+    p = ngx_cpymem(p, src->data, src->len);
+    *p++ = '\0';
+
+    return p;
+}
+
+
+/* Copy src into dst; its strings go to p (ngx_http_wid_ident_size bytes). */
+void
+ngx_http_wid_ident_pack(ngx_http_wid_ident_t *dst, u_char *p,
+    const ngx_http_wid_ident_t *src)
+{
+    dst->kind = src->kind;
+    dst->not_after = src->not_after;
+
+    p = ngx_http_wid_pack_str(&dst->spiffe_id, p, &src->spiffe_id);
+    p = ngx_http_wid_pack_str(&dst->trust_domain, p, &src->trust_domain);
+    p = ngx_http_wid_pack_str(&dst->path, p, &src->path);
+    p = ngx_http_wid_pack_str(&dst->serial, p, &src->serial);
+    p = ngx_http_wid_pack_str(&dst->fingerprint, p, &src->fingerprint);
+    p = ngx_http_wid_pack_str(&dst->bundle_sha256, p, &src->bundle_sha256);
+    (void) ngx_http_wid_pack_str(&dst->audience, p, &src->audience);
+}
+
+
+ngx_http_wid_ident_t *
+ngx_http_wid_ident_dup(ngx_pool_t *pool, const ngx_http_wid_ident_t *src)
+{
+    u_char                *p;
+    ngx_http_wid_ident_t  *dst;
+
+    p = ngx_pnalloc(pool, sizeof(ngx_http_wid_ident_t)
+                          + ngx_http_wid_ident_size(src));
+    if (p == NULL) {
+        return NULL;
+    }
+
+    dst = (ngx_http_wid_ident_t *) p;
+    ngx_http_wid_ident_pack(dst, p + sizeof(ngx_http_wid_ident_t), src);
+
+    return dst;
+}
+
+
+struct ngx_http_wid_trust_s {
+    wid_bundle_set  *set;
+    ngx_log_t       *log;
+    uint64_t         generation;
+};
+
+
+static void ngx_http_wid_trust_cleanup(void *data);
+static void ngx_http_wid_trust_report(void *data, const char *path,
+    const char *td, wid_reason_t reason);
+static ngx_http_wid_ident_t *ngx_http_wid_ident_from(ngx_pool_t *pool,
+    wid_identity *id, ngx_uint_t kind);
+
+
+ngx_http_wid_trust_t *
+ngx_http_wid_trust_create(ngx_conf_t *cf)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_wid_trust_t  *trust;
+
+    trust = ngx_pcalloc(cf->pool, sizeof(ngx_http_wid_trust_t));
+    if (trust == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    trust->set = wid_bundle_set_new();
+    if (trust->set == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_wid_trust_cleanup;
+    cln->data = trust->set;
+
+    trust->log = cf->log;
+    wid_bundle_set_on_report(trust->set, ngx_http_wid_trust_report, trust);
+
+    return trust;
+}
+
+
+static void
+ngx_http_wid_trust_cleanup(void *data)
+{
+    wid_bundle_set_free(data);
+}
+
+
+/* Each bad version of a bundle file is reported once by libcore. */
+static void
+ngx_http_wid_trust_report(void *data, const char *path, const char *td,
+    wid_reason_t reason)
+{
+    ngx_http_wid_trust_t *trust = data;
+
+    ngx_log_error(NGX_LOG_ERR, trust->log, 0,
+                  "wid: trust bundle \"%s\"%s%s%s: %s (%s); the last good "
+                  "bundle stays in use",
+                  path ? path : "", td ? " (trust domain \"" : "",
+                  td ? td : "", td ? "\")" : "",
+                  wid_reason_code(reason), wid_reason_text(reason));
+}
+
+
+char *
+ngx_http_wid_trust_add_file(ngx_conf_t *cf, ngx_http_wid_trust_t *trust,
+    ngx_str_t *td, ngx_str_t *file)
+{
+    wid_reason_t  rc;
+
+    rc = wid_bundle_set_add(trust->set, (char *) td->data,
+                            (char *) file->data);
+    if (rc != WID_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "trust bundle \"%V\" for \"%V\": %s (%s)",
+                           file, td, wid_reason_code(rc),
+                           wid_reason_text(rc));
+        return NGX_CONF_ERROR;
+    }
+
+    trust->generation = wid_bundle_set_generation(trust->set);
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_wid_trust_add_dir(ngx_conf_t *cf, ngx_http_wid_trust_t *trust,
+    ngx_str_t *dir)
+{
+    wid_reason_t  rc;
+
+    rc = wid_bundle_set_add(trust->set, NULL, (char *) dir->data);
+    if (rc != WID_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "trust bundle directory \"%V\": %s (%s)",
+                           dir, wid_reason_code(rc), wid_reason_text(rc));
+        return NGX_CONF_ERROR;
+    }
+
+    trust->generation = wid_bundle_set_generation(trust->set);
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_uint_t
+ngx_http_wid_trust_count(ngx_http_wid_trust_t *trust)
+{
+    return wid_bundle_set_count(trust->set);
+}
+
+
+void
+ngx_http_wid_trust_refresh(ngx_http_wid_trust_t *trust, ngx_log_t *log)
+{
+    uint64_t  generation;
+
+    trust->log = log;
+
+    /* Problems are reported through ngx_http_wid_trust_report(). */
+    (void) wid_bundle_set_refresh(trust->set, (int64_t) ngx_time());
+
+    generation = wid_bundle_set_generation(trust->set);
+
+    if (generation != trust->generation) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "wid: trust bundles changed on disk and were "
+                      "reloaded (generation %uL)", generation);
+        trust->generation = generation;
+    }
+}
+
+
+/*
+ * An identity verified earlier still stands while the bundle file that
+ * vouched for it is, byte for byte, one this worker trusts now for the
+ * identity's trust domain.
+ */
+ngx_int_t
+ngx_http_wid_trust_current(ngx_http_wid_trust_t *trust,
+    const ngx_http_wid_ident_t *ident)
+{
+    size_t             i, n;
+    const char        *sha;
+    const wid_bundle  *b;
+
+    b = wid_bundle_set_find(trust->set, (char *) ident->trust_domain.data,
+                            ident->trust_domain.len);
+    if (b == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = wid_bundle_source_count(b);
+
+    for (i = 0; i < n; i++) {
+        sha = wid_bundle_source_sha256(b, i);
+
+        if (sha != NULL
+            && ngx_strlen(sha) == ident->bundle_sha256.len
+            && ngx_strncmp(sha, ident->bundle_sha256.data,
+                           ident->bundle_sha256.len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_http_wid_ident_t *
+ngx_http_wid_ident_from(ngx_pool_t *pool, wid_identity *id, ngx_uint_t kind)
+{
+    ngx_http_wid_ident_t  v;
+
+    v.kind = kind;
+    v.not_after = (time_t) id->not_after;
+
+    v.spiffe_id.data = (u_char *) id->spiffe_id;
+    v.spiffe_id.len = ngx_strlen(id->spiffe_id);
+    v.trust_domain.data = (u_char *) id->trust_domain;
+    v.trust_domain.len = ngx_strlen(id->trust_domain);
+    v.path.data = (u_char *) id->path;
+    v.path.len = ngx_strlen(id->path);
+    v.serial.data = (u_char *) id->serial;
+    v.serial.len = ngx_strlen(id->serial);
+    v.fingerprint.data = (u_char *) id->fingerprint;
+    v.fingerprint.len = ngx_strlen(id->fingerprint);
+    v.bundle_sha256.data = (u_char *) id->bundle_sha256;
+    v.bundle_sha256.len = ngx_strlen(id->bundle_sha256);
+    v.audience.data = (u_char *) id->audience;
+    v.audience.len = ngx_strlen(id->audience);
+
+    return ngx_http_wid_ident_dup(pool, &v);
+}
+
+
+wid_reason_t
+ngx_http_wid_verify_x509(ngx_http_wid_trust_t *trust, ngx_connection_t *c,
+    ngx_pool_t *pool, ngx_http_wid_ident_t **out)
+{
+    X509            *leaf;
+    wid_reason_t     rc;
+    wid_identity     id;
+    STACK_OF(X509)  *chain;
+
+    leaf = SSL_get0_peer_certificate(c->ssl->connection);
+    if (leaf == NULL) {
+        return WID_R_X509_NO_CERT;
+    }
+
+    /*
+     * On the server side the chain holds the peer's intermediates only
+     * (never the leaf); a resumed session may have none.
+     */
+    chain = SSL_get_peer_cert_chain(c->ssl->connection);
+    id.detail = WID_OK;
+
+    rc = wid_x509svid_verify(trust->set, leaf, chain, (int64_t) ngx_time(),
+                             0, &id);
+    if (rc != WID_OK) {
+        if (id.detail != WID_OK) {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "wid: X.509-SVID rejected: %s, detail %s",
+                          wid_reason_code(rc), wid_reason_code(id.detail));
+        }
+
+        return rc;
+    }
+
+    *out = ngx_http_wid_ident_from(pool, &id, NGX_HTTP_WID_CRED_X509);
+
+    return *out ? WID_OK : WID_R_INTERNAL_NOMEM;
+}
+
+
+wid_reason_t
+ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust, ngx_str_t *token,
+    ngx_str_t *audience, time_t leeway, ngx_pool_t *pool,
+    ngx_http_wid_ident_t **out)
+{
+    wid_reason_t  rc;
+    wid_identity  id;
+
+    id.detail = WID_OK;
+
+    rc = wid_jwtsvid_verify(trust->set, (char *) token->data, token->len,
+                            (char *) audience->data, (int64_t) ngx_time(),
+                            (int64_t) leeway, &id);
+    if (rc != WID_OK) {
+        if (id.detail != WID_OK) {
+            ngx_log_error(NGX_LOG_INFO, pool->log, 0,
+                          "wid: JWT-SVID rejected: %s, detail %s",
+                          wid_reason_code(rc), wid_reason_code(id.detail));
+        }
+
+        return rc;
+    }
+
+    *out = ngx_http_wid_ident_from(pool, &id, NGX_HTTP_WID_CRED_JWT);
+
+    return *out ? WID_OK : WID_R_INTERNAL_NOMEM;
+}

@@ -1,0 +1,725 @@
+
+/*
+ * Receipts: every decision of the module is appended to the journal by
+ * the worker that made it.  Each worker is its own journal writer (its
+ * own log in the journal directory), so appends take no cross-process
+ * lock; a timer does the due checkpoints, and the fsync that the
+ * "interval" policy asks for runs outside the event loop.
+ *
+ * The receipt key is read by the master while it parses the
+ * configuration (before workers drop privileges), kept only in memory,
+ * and wiped when the configuration cycle is released.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <sodium.h>
+#include <openssl/evp.h>
+
+#include "ngx_http_wid.h"
+#include "journal.h"
+#include "keyfile.h"
+#include "receipt.h"
+
+
+#define NGX_HTTP_WID_FSYNC_ALWAYS    0
+#define NGX_HTTP_WID_FSYNC_INTERVAL  1
+#define NGX_HTTP_WID_FSYNC_NEVER     2
+
+
+struct ngx_http_wid_journal_s {
+    ngx_path_t                 *path;
+    ngx_str_t                   key_file;
+    wid_seckey                 *key;
+    ngx_uint_t                  checkpoint_records;
+    ngx_msec_t                  checkpoint_interval;
+    ngx_uint_t                  fsync;
+#if (NGX_THREADS)
+    ngx_uint_t                  use_threads;
+    ngx_thread_pool_t          *thread_pool;   /* per worker */
+#endif
+    /* per worker */
+    void                       *writer;        /* wid_journal * */
+    ngx_event_t                 tick;
+    ngx_uint_t                  syncing;
+};
+
+
+static void ngx_http_wid_journal_key_cleanup(void *data);
+
+
+char *
+ngx_http_wid_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_wid_main_conf_t *wmcf = conf;
+
+    ngx_str_t               *value, s;
+    ngx_int_t                n;
+    ngx_uint_t               i;
+    wid_reason_t             rc;
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_wid_journal_t  *journal;
+
+    if (wmcf->journal) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    journal = ngx_pcalloc(cf->pool, sizeof(ngx_http_wid_journal_t));
+    if (journal == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    journal->checkpoint_records = 1000;
+    journal->checkpoint_interval = 1000;
+    journal->fsync = NGX_HTTP_WID_FSYNC_INTERVAL;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
+            journal->key_file.data = value[i].data + 4;
+            journal->key_file.len = value[i].len - 4;
+
+            if (journal->key_file.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "checkpoint_records=", 19) == 0) {
+            n = ngx_atoi(value[i].data + 19, value[i].len - 19);
+
+            if (n == NGX_ERROR || n == 0 || n > 1000000) {
+                goto invalid;
+            }
+
+            journal->checkpoint_records = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "checkpoint_interval=", 20) == 0) {
+            s.data = value[i].data + 20;
+            s.len = value[i].len - 20;
+
+            n = ngx_parse_time(&s, 0);
+
+            if (n == NGX_ERROR || n == 0 || n > 3600 * 1000) {
+                goto invalid;
+            }
+
+            journal->checkpoint_interval = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fsync=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            if (s.len == 6 && ngx_strncmp(s.data, "always", 6) == 0) {
+                journal->fsync = NGX_HTTP_WID_FSYNC_ALWAYS;
+
+            } else if (s.len == 8 && ngx_strncmp(s.data, "interval", 8) == 0)
+            {
+                journal->fsync = NGX_HTTP_WID_FSYNC_INTERVAL;
+
+            } else if (s.len == 5 && ngx_strncmp(s.data, "never", 5) == 0) {
+                journal->fsync = NGX_HTTP_WID_FSYNC_NEVER;
+
+            } else {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (journal->key_file.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"wid_journal\" needs the receipt signing key: "
+                           "key=FILE");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &journal->key_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* Read now, by the master, before workers drop privileges. */
+
+    journal->key = ngx_palloc(cf->pool, sizeof(wid_seckey));
+    if (journal->key == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sodium_memzero(journal->key, sizeof(wid_seckey));
+    cln->handler = ngx_http_wid_journal_key_cleanup;
+    cln->data = journal->key;
+
+    rc = wid_seckey_load((char *) journal->key_file.data, journal->key);
+    if (rc != WID_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "receipt key \"%V\": %s (%s)", &journal->key_file,
+                           wid_reason_code(rc), wid_reason_text(rc));
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * The directory is created like nginx's temporary paths: by the
+     * master, mode 0700, owned by the worker user.
+     */
+    journal->path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (journal->path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    journal->path->name = value[1];
+
+    if (journal->path->name.len > 1
+        && journal->path->name.data[journal->path->name.len - 1] == '/')
+    {
+        journal->path->name.len--;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &journal->path->name, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    journal->path->conf_file = cf->conf_file->file.name.data;
+    journal->path->line = cf->conf_file->line;
+
+    if (ngx_add_path(cf, &journal->path) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+#if (NGX_THREADS)
+
+    /*
+     * fsync runs on a thread pool, off the event loop: "wid_journal" when
+     * declared ("thread_pool wid_journal threads=1;"), else nginx's
+     * "default" pool, as "aio threads" does.
+     */
+    if (journal->fsync == NGX_HTTP_WID_FSYNC_INTERVAL) {
+        if (ngx_thread_pool_add(cf, NULL) == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        journal->use_threads = 1;
+    }
+
+#endif
+
+    wmcf->journal = journal;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static void
+ngx_http_wid_journal_key_cleanup(void *data)
+{
+    wid_seckey_wipe(data);
+}
+
+
+#define NGX_HTTP_WID_TICK        100
+#define NGX_HTTP_WID_PATH_MAX    1024
+
+
+static void ngx_http_wid_journal_tick(ngx_event_t *ev);
+#if (NGX_THREADS)
+static void ngx_http_wid_journal_sync_thread(void *data, ngx_log_t *log);
+static void ngx_http_wid_journal_sync_done(ngx_event_t *ev);
+#endif
+static uint64_t ngx_http_wid_now_ms(void);
+static ngx_uint_t ngx_http_wid_utf8_ok(u_char *p, size_t len);
+static void ngx_http_wid_hex_hash(wid_receipt_hash *h, ngx_str_t *hex);
+
+
+#if (NGX_THREADS)
+
+typedef struct {
+    ngx_http_wid_journal_t     *journal;
+    wid_journal_sync_job        job;
+} ngx_http_wid_sync_ctx_t;
+
+#endif
+
+
+ngx_int_t
+ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
+    ngx_http_wid_journal_t *journal)
+{
+    char                  writer[WID_WRITER_MAX + 1];
+    wid_reason_t          rc;
+    wid_journal          *j;
+    wid_journal_options   opts;
+    wid_journal_recovery  rec;
+#if (NGX_THREADS)
+    ngx_str_t             pool_name = ngx_string("wid_journal");
+    ngx_str_t             default_name = ngx_string("default");
+#endif
+
+    /* Unique per process start: pid and start time in milliseconds. */
+    ngx_snprintf((u_char *) writer, sizeof(writer) - 1, "nginx-%P-%uL%Z",
+                 ngx_pid, (uint64_t) ngx_http_wid_now_ms());
+    writer[sizeof(writer) - 1] = '\0';
+
+    ngx_memzero(&opts, sizeof(wid_journal_options));
+
+    opts.checkpoint_every_records = journal->checkpoint_records;
+    opts.checkpoint_every_ms = journal->checkpoint_interval;
+
+    switch (journal->fsync) {
+
+    case NGX_HTTP_WID_FSYNC_ALWAYS:
+        opts.fsync = WID_FSYNC_ALWAYS;
+        break;
+
+    case NGX_HTTP_WID_FSYNC_NEVER:
+        opts.fsync = WID_FSYNC_NEVER;
+        break;
+
+    default:
+        opts.fsync = WID_FSYNC_INTERVAL;
+#if (NGX_THREADS)
+        if (journal->use_threads) {
+            journal->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
+
+            if (journal->thread_pool == NULL) {
+                journal->thread_pool = ngx_thread_pool_get(cycle,
+                                                           &default_name);
+            }
+
+            opts.external_sync = (journal->thread_pool != NULL);
+        }
+#endif
+    }
+
+    ngx_memzero(&rec, sizeof(wid_journal_recovery));
+
+    rc = wid_journal_open((char *) journal->path->name.data, writer,
+                          journal->key, &opts, ngx_http_wid_now_ms(), &j,
+                          &rec);
+
+    /* The journal keeps its own locked copy; this one is not needed. */
+    wid_seckey_wipe(journal->key);
+
+    if (rc != WID_OK) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "wid: journal \"%V\" writer \"%s\" not opened: "
+                      "%s (%s)", &journal->path->name, writer,
+                      wid_reason_code(rc), wid_reason_text(rc));
+        return NGX_ERROR;
+    }
+
+    journal->writer = j;
+
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "wid: journal writer \"%s\" open, origin \"%s\"",
+                  writer, wid_journal_origin(j));
+
+    journal->tick.handler = ngx_http_wid_journal_tick;
+    journal->tick.data = journal;
+    journal->tick.log = cycle->log;
+    journal->tick.cancelable = 1;
+
+    ngx_add_timer(&journal->tick, NGX_HTTP_WID_TICK);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_wid_journal_tick(ngx_event_t *ev)
+{
+    ngx_http_wid_journal_t *journal = ev->data;
+
+    uint64_t                  now;
+    wid_reason_t              rc;
+#if (NGX_THREADS)
+    ngx_thread_task_t        *task;
+    ngx_http_wid_sync_ctx_t  *sctx;
+#endif
+
+    if (journal->writer == NULL) {
+        return;
+    }
+
+    now = ngx_http_wid_now_ms();
+
+    rc = wid_journal_tick(journal->writer, now);
+    if (rc != WID_OK) {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "wid: journal: %s (%s)", wid_reason_code(rc),
+                      wid_reason_text(rc));
+    }
+
+#if (NGX_THREADS)
+
+    if (journal->thread_pool && !journal->syncing
+        && wid_journal_sync_due(journal->writer, now))
+    {
+        task = ngx_thread_task_alloc(ngx_cycle->pool,
+                                     sizeof(ngx_http_wid_sync_ctx_t));
+        if (task == NULL) {
+            goto next;
+        }
+
+        sctx = task->ctx;
+        sctx->journal = journal;
+
+        wid_journal_sync_begin(journal->writer, now, &sctx->job);
+
+        task->handler = ngx_http_wid_journal_sync_thread;
+        task->event.handler = ngx_http_wid_journal_sync_done;
+        task->event.data = sctx;
+        task->event.log = ev->log;
+
+        if (ngx_thread_task_post(journal->thread_pool, task) != NGX_OK) {
+            /* Queue full: sync here rather than not at all. */
+            wid_journal_sync_run(&sctx->job);
+            (void) wid_journal_sync_end(journal->writer, &sctx->job);
+            goto next;
+        }
+
+        journal->syncing = 1;
+    }
+
+next:
+
+#endif
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, NGX_HTTP_WID_TICK);
+    }
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_wid_journal_sync_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_wid_sync_ctx_t *sctx = data;
+
+    wid_journal_sync_run(&sctx->job);
+}
+
+
+static void
+ngx_http_wid_journal_sync_done(ngx_event_t *ev)
+{
+    ngx_http_wid_sync_ctx_t *sctx = ev->data;
+
+    wid_reason_t             rc;
+    ngx_http_wid_journal_t  *journal;
+
+    journal = sctx->journal;
+    journal->syncing = 0;
+
+    if (journal->writer == NULL) {
+        return;
+    }
+
+    rc = wid_journal_sync_end(journal->writer, &sctx->job);
+    if (rc != WID_OK) {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "wid: journal fsync: %s (%s)", wid_reason_code(rc),
+                      wid_reason_text(rc));
+    }
+
+    /* The task was allocated from the cycle pool: it lives on for reuse. */
+}
+
+#endif
+
+
+void
+ngx_http_wid_journal_exit_process(ngx_cycle_t *cycle,
+    ngx_http_wid_journal_t *journal)
+{
+    wid_reason_t  rc;
+
+    wid_seckey_wipe(journal->key);
+
+    if (journal->writer == NULL) {
+        return;
+    }
+
+    /* Final checkpoint and fsync: a clean shutdown leaves nothing open. */
+    rc = wid_journal_close(journal->writer, ngx_http_wid_now_ms());
+    journal->writer = NULL;
+
+    if (rc != WID_OK) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "wid: journal close: %s (%s)", wid_reason_code(rc),
+                      wid_reason_text(rc));
+    }
+}
+
+
+wid_reason_t
+ngx_http_wid_journal_record(ngx_http_request_t *r,
+    ngx_http_wid_journal_t *journal, ngx_http_wid_loc_conf_t *wlcf,
+    ngx_http_wid_ctx_t *ctx)
+{
+    u_char                *p;
+    char                   id[WID_RECEIPT_ID_SIZE];
+    uint64_t               seq;
+    ngx_str_t              hex, host;
+    wid_reason_t           rc;
+    wid_receipt            rcpt;
+    ngx_http_wid_ident_t  *ident;
+
+    if (journal == NULL || journal->writer == NULL) {
+        return WID_R_HTTP_JOURNAL_UNAVAILABLE;
+    }
+
+    ngx_memzero(&rcpt, sizeof(wid_receipt));
+
+    rcpt.surface = WID_SURFACE_HTTP;
+
+    if (wlcf->mode == NGX_HTTP_WID_OBSERVE) {
+        rcpt.verdict = WID_VERDICT_OBSERVE;
+
+    } else if (ctx->verdict == NGX_HTTP_WID_VERDICT_ALLOW) {
+        rcpt.verdict = WID_VERDICT_ALLOW;
+
+    } else {
+        rcpt.verdict = WID_VERDICT_DENY;
+    }
+
+    if (ctx->decided && ctx->decision.soft_evaluated) {
+        rcpt.prefer = ctx->decision.soft_matched ? WID_PREFER_MATCHED
+                                                 : WID_PREFER_UNMATCHED;
+    }
+
+    rcpt.str[WID_RF_REASON] = wid_reason_code(ctx->reason);
+    rcpt.str[WID_RF_RULE] = (char *) wlcf->rule.data;
+    rcpt.str[WID_RF_POLICY_SIGNER] = ngx_http_wid_policy_signer(wlcf->policy);
+
+    if (ngx_http_wid_utf8_ok(ctx->operation.data, ctx->operation.len)) {
+        rcpt.str[WID_RF_OPERATION] = (char *) ctx->operation.data;
+    }
+
+    hex.data = (u_char *) ngx_http_wid_policy_hash(wlcf->policy);
+    hex.len = ngx_strlen(hex.data);
+    ngx_http_wid_hex_hash(&rcpt.policy_hash, &hex);
+
+    ident = ctx->ident;
+
+    if (ident) {
+        rcpt.not_after = ident->not_after > 0 ? (uint64_t) ident->not_after
+                                              : 0;
+        rcpt.str[WID_RF_SPIFFE_ID] = (char *) ident->spiffe_id.data;
+        rcpt.str[WID_RF_TRUST_DOMAIN] = (char *) ident->trust_domain.data;
+        rcpt.str[WID_RF_ID_PATH] = (char *) ident->path.data;
+        rcpt.str[WID_RF_CREDENTIAL_ID] =
+            (char *) (ident->fingerprint.len ? ident->fingerprint.data
+                                             : ident->serial.data);
+        ngx_http_wid_hex_hash(&rcpt.bundle_hash, &ident->bundle_sha256);
+    }
+
+    if (ctx->credential) {
+        rcpt.str[WID_RF_CREDENTIAL_KIND] =
+            ngx_http_wid_cred_name(ctx->credential);
+    }
+
+    rcpt.str[WID_RF_ATT_TIER] = ctx->decided && ctx->decision.tier
+                                ? ctx->decision.tier : "none";
+
+    if (ctx->has_evidence) {
+        hex.data = ctx->evidence_sha256;
+        hex.len = NGX_HTTP_WID_SHA256_HEX;
+        ngx_http_wid_hex_hash(&rcpt.evidence_hash, &hex);
+    }
+
+    /* Request facts: C strings from the pool; never the query string. */
+
+    p = ngx_pnalloc(r->pool, r->method_name.len + 1);
+    if (p == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+
+    *ngx_cpymem(p, r->method_name.data, r->method_name.len) = '\0';
+    rcpt.str[WID_RF_METHOD] = (char *) p;
+
+    host = r->headers_in.server;
+
+    if (host.len && host.len <= NGX_HTTP_WID_PATH_MAX
+        && ngx_http_wid_utf8_ok(host.data, host.len))
+    {
+        p = ngx_pnalloc(r->pool, host.len + 1);
+        if (p == NULL) {
+            return WID_R_INTERNAL_NOMEM;
+        }
+
+        *ngx_cpymem(p, host.data, host.len) = '\0';
+        rcpt.str[WID_RF_HOST] = (char *) p;
+    }
+
+    if (r->uri.len <= NGX_HTTP_WID_PATH_MAX
+        && ngx_http_wid_utf8_ok(r->uri.data, r->uri.len))
+    {
+        p = ngx_pnalloc(r->pool, r->uri.len + 1);
+        if (p == NULL) {
+            return WID_R_INTERNAL_NOMEM;
+        }
+
+        *ngx_cpymem(p, r->uri.data, r->uri.len) = '\0';
+        rcpt.str[WID_RF_REQ_PATH] = (char *) p;
+
+    } else {
+        /* Too long or not UTF-8: the receipt keeps its SHA-256. */
+        if (EVP_Digest(r->uri.data, r->uri.len, rcpt.path_hash.h, NULL,
+                       EVP_sha256(), NULL)
+            != 1)
+        {
+            return WID_R_INTERNAL_CRYPTO;
+        }
+
+        rcpt.path_hash.set = 1;
+    }
+
+    p = ngx_pnalloc(r->pool, r->connection->addr_text.len + 1);
+    if (p == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+
+    *ngx_cpymem(p, r->connection->addr_text.data,
+                r->connection->addr_text.len) = '\0';
+    rcpt.str[WID_RF_PEER] = (char *) p;
+
+    rc = wid_journal_append(journal->writer, &rcpt, ngx_http_wid_now_ms(), id,
+                            &seq);
+    if (rc != WID_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "wid: receipt not appended: %s (%s)",
+                      wid_reason_code(rc), wid_reason_text(rc));
+        return WID_R_HTTP_JOURNAL_UNAVAILABLE;
+    }
+
+    ctx->receipt_id.len = ngx_strlen(id);
+    ctx->receipt_id.data = ngx_pnalloc(r->pool, ctx->receipt_id.len);
+    if (ctx->receipt_id.data == NULL) {
+        ctx->receipt_id.len = 0;
+        return WID_OK;
+    }
+
+    ngx_memcpy(ctx->receipt_id.data, id, ctx->receipt_id.len);
+
+    return WID_OK;
+}
+
+
+static uint64_t
+ngx_http_wid_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (uint64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/* 64 hex digits into a receipt hash; anything else leaves it unset. */
+static void
+ngx_http_wid_hex_hash(wid_receipt_hash *h, ngx_str_t *hex)
+{
+    ngx_int_t   n;
+    ngx_uint_t  i;
+
+    if (hex->len != NGX_HTTP_WID_SHA256_HEX) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_WID_SHA256_LEN; i++) {
+        n = ngx_hextoi(hex->data + 2 * i, 2);
+        if (n == NGX_ERROR) {
+            h->set = 0;
+            return;
+        }
+
+        h->h[i] = (uint8_t) n;
+    }
+
+    h->set = 1;
+}
+
+
+/*
+ * Strict UTF-8 without NUL, as receipts require: no overlong forms, no
+ * surrogates, nothing above U+10FFFF.
+ */
+static ngx_uint_t
+ngx_http_wid_utf8_ok(u_char *p, size_t len)
+{
+    u_char    *last;
+    uint32_t   cp, min;
+    ngx_uint_t n;
+
+    last = p + len;
+
+    while (p < last) {
+
+        if (*p == '\0') {
+            return 0;
+        }
+
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        if ((*p & 0xe0) == 0xc0) {
+            n = 1; cp = *p & 0x1f; min = 0x80;
+
+        } else if ((*p & 0xf0) == 0xe0) {
+            n = 2; cp = *p & 0x0f; min = 0x800;
+
+        } else if ((*p & 0xf8) == 0xf0) {
+            n = 3; cp = *p & 0x07; min = 0x10000;
+
+        } else {
+            return 0;
+        }
+
+        if ((size_t) (last - p) <= n) {
+            return 0;
+        }
+
+        for (p++; n; n--, p++) {
+            if ((*p & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            cp = (cp << 6) | (*p & 0x3f);
+        }
+
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}

@@ -1,0 +1,623 @@
+/*
+ * The journal: append and verify; every kind of tampering is caught
+ * (each byte flipped, records deleted / reordered / duplicated, the
+ * middle cut out, segments swapped between writers, an old checkpoint
+ * replayed); recovery cuts a torn tail and never writes over damage.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "journal_testutil.h"
+
+#define NREC 100
+
+static wid_seckey sk;
+static wid_pubkey pk;
+
+static int
+setup(void **state)
+{
+    (void) state;
+    jt_keypair(&sk, &pk);
+    return 0;
+}
+
+static void
+seg_path(char *out, size_t cap, const char *dir, const char *w, unsigned n)
+{
+    snprintf(out, cap, "%s/%s/seg-%016u.wjl", dir, w, n);
+}
+
+/* A closed journal of n records by writer w, small segments. */
+static void
+build(const char *dir, const char *w, unsigned n, uint64_t seg_bytes)
+{
+    wid_journal_options o;
+    wid_journal        *j;
+    wid_receipt         r;
+    unsigned            i;
+
+    memset(&o, 0, sizeof(o));
+    o.checkpoint_every_records = 25;
+    o.segment_max_bytes = seg_bytes;
+    o.fsync = WID_FSYNC_NEVER;
+    o.origin_prefix = "test.example/wid";
+    assert_int_equal(wid_journal_open(dir, w, &sk, &o, 1000, &j, NULL),
+                     WID_OK);
+    for (i = 0; i < n; i++) {
+        jt_receipt(&r, i);
+        assert_int_equal(wid_journal_append(j, &r, 1000 + i, NULL, NULL),
+                         WID_OK);
+    }
+    assert_int_equal(wid_journal_close(j, 5000), WID_OK);
+}
+
+static int
+count_cb(void *ctx, const wid_journal_rec *r)
+{
+    if (r->type == WID_REC_RECEIPT) {
+        (*(unsigned *) ctx)++;
+    }
+    return 0;
+}
+
+static void
+test_append_then_verify(void **state)
+{
+    char          dir[64];
+    wid_journal  *j;
+    wid_receipt   r;
+    char          id[WID_RECEIPT_ID_SIZE], id2[WID_RECEIPT_ID_SIZE];
+    uint64_t      seq;
+    unsigned      n = 0;
+    size_t        warn;
+    wid_journal_options o;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    build(dir, "w1", NREC, 4096);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, &warn), 0);
+    assert_int_equal(warn, 0);
+    assert_int_equal(wid_journal_scan(dir, NULL, count_cb, &n, NULL), WID_OK);
+    assert_int_equal(n, NREC);
+
+    /* Reopen: the same tree continues; seqs go on; ids are stable. */
+    memset(&o, 0, sizeof(o));
+    o.fsync = WID_FSYNC_NEVER;
+    assert_int_equal(wid_journal_open(dir, "w1", &sk, &o, 9000, &j, NULL),
+                     WID_OK);
+    jt_receipt(&r, 7);
+    assert_int_equal(wid_journal_append(j, &r, 9001, id, &seq), WID_OK);
+    assert_int_equal(seq, NREC);
+    assert_int_equal(strncmp(id, "wr1-", 4), 0);
+    assert_int_equal(strlen(id), WID_RECEIPT_ID_LEN);
+    /* The same content at another seq is another receipt. */
+    assert_int_equal(wid_journal_append(j, &r, 9002, id2, &seq), WID_OK);
+    assert_string_not_equal(id, id2);
+    assert_int_equal(wid_journal_close(j, 9003), WID_OK);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, NULL), 0);
+
+    /* A different key does not verify any checkpoint. */
+    {
+        wid_seckey sk2;
+        wid_pubkey pk2;
+        wid_reason_t first;
+
+        jt_keypair(&sk2, &pk2);
+        assert_true(jt_verify(dir, &pk2, 0, &first, NULL, NULL) > 0);
+        assert_int_equal(first, WID_R_JOURNAL_CHECKPOINT_UNSIGNED);
+    }
+    jt_rmrf(dir);
+}
+
+/* journald's idea: change every byte, one at a time; all are caught. */
+static void
+test_flip_every_byte(void **state)
+{
+    char           dir[64], path[256];
+    unsigned char *buf;
+    size_t         len, i, flips = 0;
+    unsigned       s;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    build(dir, "w1", NREC, 8192);
+    for (s = 1;; s++) {
+        seg_path(path, sizeof(path), dir, "w1", s);
+        if (access(path, F_OK) != 0) {
+            break;
+        }
+        buf = jt_read(path, &len);
+        for (i = 0; i < len; i++) {
+            jt_poke(path, i, buf[i] ^ 0x5a);
+            if (jt_verify(dir, &pk, 0, NULL, NULL, NULL) == 0) {
+                fail_msg("flip of byte %zu of segment %u not detected", i, s);
+            }
+            jt_poke(path, i, buf[i]);
+            flips++;
+        }
+        free(buf);
+    }
+    assert_true(s > 2);          /* several segments were exercised */
+    assert_true(flips > NREC * 100);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, NULL), 0);
+    jt_rmrf(dir);
+}
+
+/* Rebuild segment 1 from its frames in another order. */
+static void
+rewrite(const char *path, const unsigned char *buf, size_t len,
+        const uint64_t *offs, size_t nf, const int *order, size_t no)
+{
+    unsigned char *out = malloc(len * 2);
+    size_t         k, o = 0, a, b;
+
+    for (k = 0; k < no; k++) {
+        a = offs[order[k]];
+        b = (size_t) order[k] + 1 < nf ? offs[order[k] + 1] : len;
+        memcpy(out + o, buf + a, b - a);
+        o += b - a;
+    }
+    jt_write(path, out, o);
+    free(out);
+}
+
+static void
+test_delete_reorder_duplicate(void **state)
+{
+    char           dir[64], path[256];
+    unsigned char *buf;
+    size_t         len, nf, k;
+    uint64_t       offs[256];
+    uint8_t        types[256];
+    int            order[300];
+    wid_reason_t   first;
+    const char    *kind;
+    int            victim = 3, mode;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    build(dir, "w1", NREC, 1u << 20);
+    seg_path(path, sizeof(path), dir, "w1", 1);
+    buf = jt_read(path, &len);
+    nf = jt_frames(buf, len, offs, types, 256);
+    assert_int_equal(types[victim], WID_REC_RECEIPT);
+    assert_int_equal(types[victim + 1], WID_REC_RECEIPT);
+
+    for (mode = 0; mode < 3; mode++) {
+        size_t no = 0;
+
+        for (k = 0; k < nf; k++) {
+            if (mode == 0 && (int) k == victim) {
+                continue;                           /* delete */
+            }
+            if (mode == 1 && (int) k == victim) {
+                order[no++] = victim + 1;           /* swap two */
+                order[no++] = victim;
+                k++;
+                continue;
+            }
+            order[no++] = (int) k;
+            if (mode == 2 && (int) k == victim) {
+                order[no++] = victim;               /* duplicate */
+            }
+        }
+        rewrite(path, buf, len, offs, nf, order, no);
+        assert_true(jt_verify(dir, &pk, 0, &first, &kind, NULL) > 0);
+        assert_int_equal(first, WID_R_JOURNAL_SEQ);
+        assert_string_equal(kind, "seq");
+    }
+
+    /* Cut bytes out of the middle of the segment. */
+    {
+        unsigned char *cut = malloc(len);
+        size_t         a = len / 3, b = len / 2;
+
+        memcpy(cut, buf, a);
+        memcpy(cut + a, buf + b, len - b);
+        jt_write(path, cut, len - (b - a));
+        free(cut);
+        assert_true(jt_verify(dir, &pk, 0, &first, NULL, NULL) > 0);
+    }
+    /* Cut exactly whole records out of the middle: seq catches it. */
+    {
+        size_t no = 0;
+
+        for (k = 0; k < nf; k++) {
+            if (k < 10 || k > 20) {
+                order[no++] = (int) k;
+            }
+        }
+        rewrite(path, buf, len, offs, nf, order, no);
+        assert_true(jt_verify(dir, &pk, 0, &first, NULL, NULL) > 0);
+        assert_int_equal(first, WID_R_JOURNAL_SEQ);
+    }
+    jt_write(path, buf, len);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, NULL), 0);
+    free(buf);
+    jt_rmrf(dir);
+}
+
+static void
+test_swap_segments_between_writers(void **state)
+{
+    char         dir[64], a[256], b[256], t[256];
+    wid_reason_t first;
+    const char  *kind;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    build(dir, "w1", NREC, 4096);
+    build(dir, "w2", NREC, 4096);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, NULL), 0);
+    seg_path(a, sizeof(a), dir, "w1", 2);
+    seg_path(b, sizeof(b), dir, "w2", 2);
+    snprintf(t, sizeof(t), "%s/tmp", dir);
+    assert_int_equal(rename(a, t), 0);
+    assert_int_equal(rename(b, a), 0);
+    assert_int_equal(rename(t, b), 0);
+    assert_int_equal(jt_verify(dir, &pk, 0, &first, &kind, NULL), 2);
+    assert_int_equal(first, WID_R_JOURNAL_SEGMENT_HEADER);
+    jt_rmrf(dir);
+}
+
+static void
+test_replayed_checkpoint(void **state)
+{
+    char           dir[64], path[256];
+    unsigned char *buf, *out;
+    size_t         len, nf, k, cp1 = 0, last_cp = 0, e1, i;
+    uint64_t       offs[256];
+    uint8_t        types[256];
+    wid_reason_t   first;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    build(dir, "w1", NREC, 1u << 20);
+    seg_path(path, sizeof(path), dir, "w1", 1);
+    buf = jt_read(path, &len);
+    nf = jt_frames(buf, len, offs, types, 256);
+    for (k = 0; k < nf; k++) {
+        if (types[k] == WID_REC_CHECKPOINT) {
+            if (cp1 == 0) {
+                cp1 = k;
+            }
+            last_cp = k;
+        }
+    }
+    assert_true(cp1 > 0 && last_cp > cp1 && last_cp == nf - 1);
+    e1 = offs[cp1 + 1] - offs[cp1];
+
+    /* An old checkpoint appended as the newest. */
+    out = malloc(len + e1);
+    memcpy(out, buf, len);
+    memcpy(out + len, buf + offs[cp1], e1);
+    jt_write(path, out, len + e1);
+    assert_true(jt_verify(dir, &pk, 0, &first, NULL, NULL) > 0);
+    assert_int_equal(first, WID_R_JOURNAL_CHECKPOINT_ROLLBACK);
+
+    /* The newest checkpoint replaced by an older one. */
+    memcpy(out, buf, offs[last_cp]);
+    memcpy(out + offs[last_cp], buf + offs[cp1], e1);
+    jt_write(path, out, offs[last_cp] + e1);
+    assert_true(jt_verify(dir, &pk, 0, &first, NULL, NULL) > 0);
+    assert_int_equal(first, WID_R_JOURNAL_CHECKPOINT_ROLLBACK);
+
+    /* A checkpoint moved before the records it covers. */
+    i = 0;
+    memcpy(out + i, buf, offs[cp1 - 1]);
+    i += offs[cp1 - 1];
+    memcpy(out + i, buf + offs[cp1], e1);
+    i += e1;
+    memcpy(out + i, buf + offs[cp1 - 1], offs[cp1] - offs[cp1 - 1]);
+    i += offs[cp1] - offs[cp1 - 1];
+    memcpy(out + i, buf + offs[cp1 + 1], len - offs[cp1 + 1]);
+    i += len - offs[cp1 + 1];
+    jt_write(path, out, i);
+    assert_true(jt_verify(dir, &pk, 0, &first, NULL, NULL) > 0);
+    assert_int_equal(first, WID_R_JOURNAL_CHECKPOINT_ROOT);
+
+    free(out);
+    free(buf);
+    jt_rmrf(dir);
+}
+
+static void
+test_torn_tail_is_cut_at_recovery(void **state)
+{
+    char                 dir[64], path[256];
+    unsigned char       *buf, *out;
+    size_t               len, nf, len2;
+    uint64_t             offs[256];
+    uint8_t              types[256];
+    wid_journal         *j;
+    wid_journal_recovery rec;
+    wid_journal_options  o;
+    wid_reason_t         first;
+    const char          *kind;
+    unsigned             n = 0;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    build(dir, "w1", 10, 1u << 20);
+    seg_path(path, sizeof(path), dir, "w1", 1);
+    buf = jt_read(path, &len);
+    nf = jt_frames(buf, len, offs, types, 256);
+    /* Half of a copy of record 2 at the end: a write cut by a crash. */
+    len2 = (offs[3] - offs[2]) / 2;
+    out = malloc(len + len2);
+    memcpy(out, buf, len);
+    memcpy(out + len, buf + offs[2], len2);
+    jt_write(path, out, len + len2);
+    assert_int_equal(jt_verify(dir, &pk, 0, &first, &kind, NULL), 1);
+    assert_int_equal(first, WID_R_JOURNAL_TORN_TAIL);
+    assert_string_equal(kind, "torn");
+
+    memset(&o, 0, sizeof(o));
+    o.fsync = WID_FSYNC_ALWAYS;
+    assert_int_equal(wid_journal_open(dir, "w1", &sk, &o, 1, &j, &rec),
+                     WID_OK);
+    assert_true(rec.existed);
+    assert_true(rec.torn_tail);
+    assert_false(rec.gap);
+    assert_int_equal(rec.torn_segment, 1);
+    assert_int_equal(rec.torn_offset, len);
+    assert_int_equal(rec.torn_bytes, len2);
+    assert_int_equal(rec.records, 10);
+    assert_int_equal(rec.next_seq, 10);
+    assert_int_equal(wid_journal_close(j, 2), WID_OK);
+    free(out);
+    out = jt_read(path, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(out, buf, len);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, NULL), 0);
+    assert_int_equal(wid_journal_scan(dir, NULL, count_cb, &n, NULL), WID_OK);
+    assert_int_equal(n, 10);
+    (void) nf;
+    free(out);
+    free(buf);
+    jt_rmrf(dir);
+}
+
+static void
+test_damage_is_never_written_over(void **state)
+{
+    char                 dir[64], path[256], path2[256];
+    unsigned char       *buf, *after;
+    size_t               len, len2, nf;
+    uint64_t             offs[256];
+    uint8_t              types[256];
+    wid_journal         *j;
+    wid_journal_recovery rec;
+    wid_journal_options  o;
+    wid_receipt          r;
+    wid_reason_t         first;
+    const char          *kind;
+    size_t               warn;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    build(dir, "w1", 30, 1u << 20);
+    seg_path(path, sizeof(path), dir, "w1", 1);
+    buf = jt_read(path, &len);
+    nf = jt_frames(buf, len, offs, types, 256);
+    buf[offs[5] + 20] ^= 0x01;            /* bit rot inside record 5 */
+    jt_write(path, buf, len);
+
+    memset(&o, 0, sizeof(o));
+    o.fsync = WID_FSYNC_NEVER;
+    assert_int_equal(wid_journal_open(dir, "w1", &sk, &o, 1, &j, &rec),
+                     WID_OK);
+    assert_true(rec.gap);
+    assert_false(rec.torn_tail);
+    assert_int_equal(rec.gap_segment, 1);
+    assert_int_equal(rec.gap_offset, offs[5]);
+    assert_int_equal(rec.gap_reason, WID_R_JOURNAL_FRAME_CRC);
+    assert_int_equal(rec.epoch, 1);
+    /* Seqs are never reused: the new epoch starts after all 30, +1 gap. */
+    assert_int_equal(rec.next_seq, 31);
+    jt_receipt(&r, 1);
+    assert_int_equal(wid_journal_append(j, &r, 2, NULL, NULL), WID_OK);
+    assert_int_equal(wid_journal_close(j, 3), WID_OK);
+
+    after = jt_read(path, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(after, buf, len);       /* untouched */
+    free(after);
+    seg_path(path2, sizeof(path2), dir, "w1", 2);
+    assert_int_equal(access(path2, F_OK), 0);   /* a new segment */
+
+    /* verify names the damage and the recorded gap. */
+    assert_int_equal(jt_verify(dir, &pk, 0, &first, &kind, NULL), 2);
+    assert_int_equal(first, WID_R_JOURNAL_FRAME_CRC);
+    assert_string_equal(kind, "crc");
+    assert_int_equal(jt_verify(dir, &pk, 1, &first, &kind, &warn), 1);
+    assert_int_equal(warn, 1);
+    (void) nf;
+    free(buf);
+    jt_rmrf(dir);
+}
+
+static void
+test_open_refusals(void **state)
+{
+    char                dir[64];
+    wid_journal        *j, *j2;
+    wid_journal_options o;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    memset(&o, 0, sizeof(o));
+    o.fsync = WID_FSYNC_NEVER;
+    assert_int_equal(wid_journal_open(dir, "../x", &sk, &o, 1, &j, NULL),
+                     WID_R_JOURNAL_WRITER_NAME);
+    assert_int_equal(wid_journal_open(dir, "", &sk, &o, 1, &j, NULL),
+                     WID_R_JOURNAL_WRITER_NAME);
+    assert_int_equal(wid_journal_open(dir, ".hidden", &sk, &o, 1, &j, NULL),
+                     WID_R_JOURNAL_WRITER_NAME);
+    /* The receipt key must not be the SSH CA key. */
+    o.refuse_keys = &pk;
+    o.nrefuse_keys = 1;
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1, &j, NULL),
+                     WID_R_JOURNAL_KEY_REFUSED);
+    o.nrefuse_keys = 0;
+    /* One process per writer name. */
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1, &j, NULL),
+                     WID_OK);
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1, &j2, NULL),
+                     WID_R_JOURNAL_WRITER_BUSY);
+    assert_int_equal(wid_journal_close(j, 2), WID_OK);
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 3, &j2, NULL),
+                     WID_OK);
+    assert_int_equal(wid_journal_close(j2, 4), WID_OK);
+    jt_rmrf(dir);
+}
+
+/* Checkpoints by time, fsync off the owner thread, rotation by size. */
+static void
+test_tick_sync_and_rotation(void **state)
+{
+    char                 dir[64], path[256];
+    wid_journal         *j;
+    wid_journal_options  o;
+    wid_journal_sync_job job;
+    wid_receipt          r;
+    unsigned             i;
+    size_t               warn;
+    wid_reason_t         first;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    memset(&o, 0, sizeof(o));
+    o.checkpoint_every_records = 1000000;
+    o.checkpoint_every_ms = 100;
+    o.segment_max_bytes = 4096;
+    o.fsync = WID_FSYNC_INTERVAL;
+    o.fsync_interval_ms = 50;
+    o.external_sync = 1;
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
+                     WID_OK);
+    for (i = 0; i < 40; i++) {
+        jt_receipt(&r, i);
+        assert_int_equal(wid_journal_append(j, &r, 1000 + i, NULL, NULL),
+                         WID_OK);
+    }
+    /* Before T ms nothing is signed: verify warns of the unsigned tail. */
+    assert_int_equal(wid_journal_tick(j, 1050), WID_OK);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, &warn), 0);
+    assert_int_equal(warn, 1);
+    assert_int_equal(wid_journal_tick(j, 1200), WID_OK);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, &warn), 0);
+    assert_int_equal(warn, 0);
+    assert_true(wid_journal_sync_due(j, 1200));
+    wid_journal_sync_begin(j, 1200, &job);
+    assert_true(job.nfds >= 2);       /* rotated segments + current */
+    wid_journal_sync_run(&job);       /* may run on any thread */
+    assert_int_equal(wid_journal_sync_end(j, &job), WID_OK);
+    assert_false(wid_journal_sync_due(j, 1201));
+    /* A failed fsync is never retried: a new segment is started. */
+    wid_journal_sync_begin(j, 1300, &job);
+    job.failed = 1;
+    wid_journal_sync_run(&job);
+    assert_int_equal(wid_journal_sync_end(j, &job),
+                     WID_R_JOURNAL_FSYNC_FAILED);
+    jt_receipt(&r, 99);
+    assert_int_equal(wid_journal_append(j, &r, 1400, NULL, NULL), WID_OK);
+    assert_int_equal(wid_journal_close(j, 1500), WID_OK);
+    seg_path(path, sizeof(path), dir, "w", 3);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(jt_verify(dir, &pk, 0, &first, NULL, &warn), 0);
+    assert_int_equal(warn, 0);
+    jt_rmrf(dir);
+}
+
+static void
+test_prove_and_verify_receipt(void **state)
+{
+    char             dir[64];
+    wid_journal     *j;
+    wid_journal_options o;
+    wid_receipt      r;
+    char             ids[20][WID_RECEIPT_ID_SIZE];
+    json_t          *proof;
+    uint8_t         *bytes;
+    wid_receipt_view v;
+    wid_checkpoint   cp;
+    unsigned         i;
+    wid_seckey       sk2;
+    wid_pubkey       pk2;
+    char            *s;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    memset(&o, 0, sizeof(o));
+    o.fsync = WID_FSYNC_NEVER;
+    o.checkpoint_every_records = 7;
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1, &j, NULL),
+                     WID_OK);
+    for (i = 0; i < 20; i++) {
+        jt_receipt(&r, i);
+        assert_int_equal(wid_journal_append(j, &r, 2, ids[i], NULL), WID_OK);
+    }
+    /* Flushed (tick) but not yet covered by a checkpoint: no proof. */
+    assert_int_equal(wid_journal_tick(j, 3), WID_OK);
+    assert_int_equal(wid_journal_prove(dir, ids[19], &proof),
+                     WID_R_JOURNAL_NOT_COVERED);
+    assert_int_equal(wid_journal_close(j, 3), WID_OK);
+    assert_int_equal(wid_journal_prove(dir, "wr1-00000000000000000000000000000000",
+                                       &proof), WID_R_JOURNAL_NOT_FOUND);
+    jt_keypair(&sk2, &pk2);
+    for (i = 0; i < 20; i++) {
+        assert_int_equal(wid_journal_prove(dir, ids[i], &proof), WID_OK);
+        assert_int_equal(wid_receipt_proof_verify(proof, &pk, &bytes, &v,
+                                                  &cp), WID_OK);
+        assert_int_equal(v.seq, i);
+        assert_int_equal(cp.size, 20);
+        free(bytes);
+        assert_int_not_equal(wid_receipt_proof_verify(proof, &pk2, &bytes,
+                                                      &v, &cp), WID_OK);
+        /* Another receipt's bytes under this id: refused. */
+        json_object_set_new(proof, "leaf_index",
+                            json_integer((json_int_t) ((i + 1) % 20)));
+        assert_int_equal(wid_receipt_proof_verify(proof, &pk, &bytes, &v,
+                                                  &cp),
+                         WID_R_RECEIPT_NOT_INCLUDED);
+        json_object_set_new(proof, "leaf_index", json_integer(i));
+        s = strdup(json_string_value(json_object_get(proof, "receipt")));
+        s[10] = s[10] == 'A' ? 'B' : 'A';
+        json_object_set_new(proof, "receipt", json_string(s));
+        free(s);
+        assert_int_not_equal(wid_receipt_proof_verify(proof, &pk, &bytes,
+                                                      &v, &cp), WID_OK);
+        json_decref(proof);
+    }
+    jt_rmrf(dir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_then_verify),
+        cmocka_unit_test(test_flip_every_byte),
+        cmocka_unit_test(test_delete_reorder_duplicate),
+        cmocka_unit_test(test_swap_segments_between_writers),
+        cmocka_unit_test(test_replayed_checkpoint),
+        cmocka_unit_test(test_torn_tail_is_cut_at_recovery),
+        cmocka_unit_test(test_damage_is_never_written_over),
+        cmocka_unit_test(test_open_refusals),
+        cmocka_unit_test(test_tick_sync_and_rotation),
+        cmocka_unit_test(test_prove_and_verify_receipt),
+    };
+    return cmocka_run_group_tests_name("journal", tests, setup, NULL);
+}

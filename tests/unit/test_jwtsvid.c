@@ -1,0 +1,391 @@
+/*
+ * JWT-SVID verification against tokens minted at test time by
+ * tests/tools/mint-jwt: valid ones by python3-jwcrypto (independent of
+ * wid), attack ones assembled byte by byte and correctly signed, so
+ * that each is rejected for the rule it breaks and no other.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/sha.h>
+
+#include "bundle.h"
+#include "identity_support.h"
+#include "jws.h"
+#include "jwtsvid.h"
+
+#define NOW 1800000000LL
+
+static char            dir[256];
+static wid_bundle_set *set;       /* a.org=a.org.json, b.org=b.org.json */
+
+static char *
+token(const char *name, size_t *len)
+{
+    char  path[512];
+    char *t;
+
+    snprintf(path, sizeof(path), "%s/tok/%s.jwt", dir, name);
+    t = idt_slurp(path, len);
+    if (t == NULL) {
+        fail_msg("missing token %s", path);
+    }
+    return t;
+}
+
+static wid_reason_t
+verify_in(wid_bundle_set *s, const char *name, const char *aud, long long now,
+          long long leeway, wid_identity *id)
+{
+    size_t       len;
+    char        *t = token(name, &len);
+    wid_reason_t r;
+
+    r = wid_jwtsvid_verify(s, t, len, aud, now, leeway, id);
+    free(t);
+    return r;
+}
+
+static wid_reason_t
+verify(const char *name)
+{
+    wid_identity id;
+
+    return verify_in(set, name, "wid-test", NOW, 0, &id);
+}
+
+static const struct {
+    const char   *name;
+    wid_reason_t  want;
+} cases[] = {
+    { "valid_es256", WID_OK },
+    { "valid_es384", WID_OK },
+    { "valid_es512", WID_OK },
+    { "valid_rs256", WID_OK },
+    { "valid_rs384", WID_OK },
+    { "valid_rs512", WID_OK },
+    { "valid_ps256", WID_OK },
+    { "valid_ps384", WID_OK },
+    { "valid_ps512", WID_OK },
+    { "valid_nokid", WID_OK },
+    { "valid_nokid_es384", WID_OK },
+    { "valid_typ_jose", WID_OK },
+    { "valid_no_typ", WID_OK },
+    { "valid_aud_string", WID_OK },
+    { "valid_b", WID_OK },
+    { "raw_valid", WID_OK },
+    { "exp_real", WID_OK },
+    { "alg_none", WID_R_JWT_ALG_NOT_ALLOWED },
+    { "alg_none_sig", WID_R_JWT_ALG_NOT_ALLOWED },
+    { "hs256_pubkey", WID_R_JWT_ALG_NOT_ALLOWED },
+    { "alg_eddsa", WID_R_JWT_ALG_NOT_ALLOWED },
+    { "alg_missing", WID_R_JWT_ALG_MISSING },
+    { "rs256_on_ec", WID_R_JWT_ALG_KEY_MISMATCH },
+    { "es256_on_p384", WID_R_JWT_ALG_KEY_MISMATCH },
+    { "der_es256", WID_R_JWT_SIGNATURE_LENGTH },
+    { "sig_truncated", WID_R_JWT_SIGNATURE_LENGTH },
+    { "tampered_payload", WID_R_JWT_BAD_SIGNATURE },
+    { "nokid_other_td", WID_R_JWT_BAD_SIGNATURE },
+    { "kid_other_td", WID_R_JWT_KID_UNKNOWN },
+    { "kid_unknown", WID_R_JWT_KID_UNKNOWN },
+    { "kid_int", WID_R_JWT_KID_INVALID },
+    { "exp_missing", WID_R_JWT_EXP_MISSING },
+    { "exp_past", WID_R_JWT_EXPIRED },
+    { "exp_string", WID_R_JWT_CLAIM_INVALID },
+    { "nbf_future", WID_R_JWT_NOT_YET_VALID },
+    { "iat_future", WID_R_JWT_IAT_FUTURE },
+    { "aud_missing", WID_R_JWT_AUD_MISSING },
+    { "aud_empty", WID_R_JWT_AUD_MISSING },
+    { "aud_wrong", WID_R_JWT_AUD_MISMATCH },
+    { "aud_number", WID_R_JWT_CLAIM_INVALID },
+    { "sub_missing", WID_R_JWT_SUB_MISSING },
+    { "sub_invalid", WID_R_JWT_SUB_INVALID },
+    { "sub_not_spiffe", WID_R_JWT_SUB_INVALID },
+    { "sub_unknown_td", WID_R_BUNDLE_UNKNOWN_TD },
+    { "typ_bad", WID_R_JWT_TYP_NOT_ALLOWED },
+    { "crit", WID_R_JWT_CRIT_NOT_ALLOWED },
+    { "header_jku", WID_R_JWT_HEADER_NOT_ALLOWED },
+    { "header_array", WID_R_JWT_HEADER_INVALID },
+    { "payload_array", WID_R_JWT_PAYLOAD_INVALID },
+    { "dup_header", WID_R_JWT_DUPLICATE_KEY },
+    { "dup_payload", WID_R_JWT_DUPLICATE_KEY },
+    { "too_deep", WID_R_JWT_TOO_DEEP },
+    { "too_large", WID_R_JWT_TOO_LARGE },
+    { "json_serialization", WID_R_JWT_NOT_COMPACT },
+    { "bad_base64_header", WID_R_JWT_BAD_BASE64 },
+    { "bad_base64_payload", WID_R_JWT_BAD_BASE64 },
+    { "bad_base64_sig", WID_R_JWT_BAD_BASE64 },
+    { "two_parts", WID_R_JWT_MALFORMED },
+    { "four_parts", WID_R_JWT_MALFORMED },
+    { "empty_payload", WID_R_JWT_MALFORMED },
+};
+
+static void
+test_cases(void **state)
+{
+    size_t       i;
+    wid_reason_t r;
+    int          bad = 0;
+
+    (void) state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r = verify(cases[i].name);
+        if (r != cases[i].want) {
+            print_error("%s: got %s, want %s\n", cases[i].name,
+                        wid_reason_code(r), wid_reason_code(cases[i].want));
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+static void
+sha256_hex(const void *data, size_t len, char *hex)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+
+    SHA256(data, len, md);
+    wid_hex(md, sizeof(md), hex);
+}
+
+static void
+test_identity_fields(void **state)
+{
+    wid_identity id;
+    char         path[512], hex[65], *t, *b;
+    size_t       len, blen;
+
+    (void) state;
+    t = token("valid_es256", &len);
+    assert_int_equal(wid_jwtsvid_verify(set, t, len, "wid-test", NOW, 0, &id),
+                     WID_OK);
+    assert_string_equal(id.spiffe_id, "spiffe://a.org/workload");
+    assert_string_equal(id.trust_domain, "a.org");
+    assert_string_equal(id.path, "/workload");
+    assert_int_equal(id.kind, WID_CRED_JWT_SVID);
+    assert_string_equal(wid_cred_kind_name(id.kind), "jwt_svid");
+    assert_int_equal(id.not_after, NOW + 3600);
+    assert_string_equal(id.audience, "wid-test");
+    assert_string_equal(id.fingerprint, "");
+    sha256_hex(t, len, hex);
+    assert_string_equal(id.serial, hex);
+    snprintf(path, sizeof(path), "%s/a.org.json", dir);
+    b = idt_slurp(path, &blen);
+    assert_non_null(b);
+    sha256_hex(b, blen, hex);
+    assert_string_equal(id.bundle_sha256, hex);
+    free(b);
+
+    /* The second audience of the token matches as well. */
+    assert_int_equal(wid_jwtsvid_verify(set, t, len, "other", NOW, 0, &id),
+                     WID_OK);
+    assert_string_equal(id.audience, "other");
+    free(t);
+}
+
+static void
+test_audience_must_be_configured(void **state)
+{
+    wid_identity id;
+
+    (void) state;
+    assert_int_equal(verify_in(set, "valid_es256", "", NOW, 0, &id),
+                     WID_R_JWT_AUD_NOT_CONFIGURED);
+    assert_int_equal(verify_in(set, "valid_es256", NULL, NOW, 0, &id),
+                     WID_R_JWT_AUD_NOT_CONFIGURED);
+    /* An audience that is a prefix of the token's is no match. */
+    assert_int_equal(verify_in(set, "valid_es256", "wid", NOW, 0, &id),
+                     WID_R_JWT_AUD_MISMATCH);
+    assert_int_equal(verify_in(set, "valid_es256", "wid-test2", NOW, 0, &id),
+                     WID_R_JWT_AUD_MISMATCH);
+}
+
+static void
+test_time_and_leeway(void **state)
+{
+    wid_identity id;
+
+    (void) state;
+    /* exp = NOW + 3600: valid one second before, expired at exp. */
+    assert_int_equal(verify_in(set, "valid_es256", "wid-test",
+                               NOW + 3599, 0, &id), WID_OK);
+    assert_int_equal(verify_in(set, "valid_es256", "wid-test",
+                               NOW + 3600, 0, &id), WID_R_JWT_EXPIRED);
+    assert_int_equal(verify_in(set, "valid_es256", "wid-test",
+                               NOW + 3650, 60, &id), WID_OK);
+    /* exp_past: exp = NOW - 120. */
+    assert_int_equal(verify_in(set, "exp_past", "wid-test", NOW, 60, &id),
+                     WID_R_JWT_EXPIRED);
+    assert_int_equal(verify_in(set, "exp_past", "wid-test", NOW, 180, &id),
+                     WID_OK);
+    /* nbf / iat = NOW + 600. */
+    assert_int_equal(verify_in(set, "nbf_future", "wid-test", NOW, 599, &id),
+                     WID_R_JWT_NOT_YET_VALID);
+    assert_int_equal(verify_in(set, "nbf_future", "wid-test", NOW, 600, &id),
+                     WID_OK);
+    assert_int_equal(verify_in(set, "iat_future", "wid-test", NOW + 601, 0,
+                               &id), WID_OK);
+    /* Absurd leeways are a configuration error, not a free pass. */
+    assert_int_equal(verify_in(set, "exp_past", "wid-test", NOW, -5, &id),
+                     WID_R_INTERNAL_CONFIG);
+    assert_int_equal(verify_in(set, "exp_past", "wid-test", NOW,
+                               100LL * 86400, &id), WID_R_INTERNAL_CONFIG);
+}
+
+static void
+test_sub_detail(void **state)
+{
+    wid_identity id;
+
+    (void) state;
+    assert_int_equal(verify_in(set, "sub_invalid", "wid-test", NOW, 0, &id),
+                     WID_R_JWT_SUB_INVALID);
+    assert_int_equal(id.detail, WID_R_ID_PATH_DOT_SEGMENT);
+    assert_string_equal(id.spiffe_id, "");
+}
+
+/* Keys are selected within the token's own trust domain only. */
+static void
+test_no_key_in_domain(void **state)
+{
+    wid_bundle_set *s = wid_bundle_set_new();
+    wid_identity    id;
+    char            arg[512];
+
+    (void) state;
+    /* a.org trusts only b's P-256 key: ES384 has no candidate at all. */
+    snprintf(arg, sizeof(arg), "a.org=%s/b.org.json", dir);
+    assert_int_equal(wid_bundle_set_add_arg(s, arg), WID_OK);
+    assert_int_equal(verify_in(s, "valid_nokid_es384", "wid-test", NOW, 0,
+                               &id), WID_R_JWT_NO_KEY);
+    /* b's kid is now an a.org key: a.org token by b's key verifies. */
+    assert_int_equal(verify_in(s, "kid_other_td", "wid-test", NOW, 0, &id),
+                     WID_OK);
+    assert_int_equal(verify_in(s, "valid_es256", "wid-test", NOW, 0, &id),
+                     WID_R_JWT_KID_UNKNOWN);
+    wid_bundle_set_free(s);
+}
+
+/* spiffe-helper's jwt_bundle.json map, whole or by trust domain. */
+static void
+test_map_bundle(void **state)
+{
+    wid_bundle_set *s = wid_bundle_set_new();
+    wid_identity    id;
+    char            arg[512], hex[65], *b;
+    size_t          blen;
+
+    (void) state;
+    snprintf(arg, sizeof(arg), "%s/jwt_bundle.json", dir);
+    assert_int_equal(wid_bundle_set_add_arg(s, arg), WID_OK);
+    assert_int_equal(wid_bundle_set_count(s), 2);
+    assert_int_equal(verify_in(s, "valid_ps256", "wid-test", NOW, 0, &id),
+                     WID_OK);
+    b = idt_slurp(arg, &blen);
+    sha256_hex(b, blen, hex);
+    free(b);
+    assert_string_equal(id.bundle_sha256, hex);
+    assert_int_equal(verify_in(s, "valid_b", "wid-test", NOW, 0, &id),
+                     WID_OK);
+    assert_int_equal(verify_in(s, "kid_other_td", "wid-test", NOW, 0, &id),
+                     WID_R_JWT_KID_UNKNOWN);
+    wid_bundle_set_free(s);
+
+    s = wid_bundle_set_new();
+    snprintf(arg, sizeof(arg), "b.org=%s/jwt_bundle.json", dir);
+    assert_int_equal(wid_bundle_set_add_arg(s, arg), WID_OK);
+    assert_int_equal(wid_bundle_set_count(s), 1);
+    assert_int_equal(verify_in(s, "valid_b", "wid-test", NOW, 0, &id),
+                     WID_OK);
+    assert_int_equal(verify_in(s, "valid_es256", "wid-test", NOW, 0, &id),
+                     WID_R_BUNDLE_UNKNOWN_TD);
+    wid_bundle_set_free(s);
+}
+
+static void
+test_jws_names(void **state)
+{
+    (void) state;
+    assert_int_equal(wid_jws_alg_from_name("ES256"), WID_JWS_ES256);
+    assert_int_equal(wid_jws_alg_from_name("PS512"), WID_JWS_PS512);
+    assert_int_equal(wid_jws_alg_from_name("none"), WID_JWS_ALG_NONE);
+    assert_int_equal(wid_jws_alg_from_name("HS256"), WID_JWS_ALG_NONE);
+    assert_int_equal(wid_jws_alg_from_name("EdDSA"), WID_JWS_ALG_NONE);
+    assert_int_equal(wid_jws_alg_from_name("es256"), WID_JWS_ALG_NONE);
+    assert_string_equal(wid_jws_alg_name(WID_JWS_RS384), "RS384");
+    assert_null(wid_jws_alg_name(WID_JWS_ALG_NONE));
+}
+
+/* Garbage never crashes and never verifies. */
+static void
+test_garbage(void **state)
+{
+    static const char *junk[] = {
+        "", ".", "..", "...", "a.b.c", "e30.e30.", "e30.e30.e30",
+        "eyJhbGciOiJFUzI1NiJ9.e30.AAAA", "\x01\x02.\x03.\x04",
+        " eyJhbGciOiJFUzI1NiJ9.e30.AA", "{\"payload\":\"x\"}",
+    };
+    wid_identity id;
+    size_t       i;
+
+    (void) state;
+    for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+        assert_int_not_equal(wid_jwtsvid_verify(set, junk[i], strlen(junk[i]),
+                                                "wid-test", NOW, 0, &id),
+                             WID_OK);
+    }
+    assert_int_equal(wid_jwtsvid_verify(set, NULL, 0, "wid-test", NOW, 0, &id),
+                     WID_R_JWT_MALFORMED);
+}
+
+static int
+setup(void **state)
+{
+    char arg[512];
+
+    (void) state;
+    if (idt_mkdtemp(dir, sizeof(dir), "jwt") != 0
+        || idt_run("/usr/bin/python3 %s/mint-jwt suite %s --now %lld"
+                   " >/dev/null", idt_tools_dir(), dir, NOW) != 0)
+    {
+        return -1;
+    }
+    set = wid_bundle_set_new();
+    snprintf(arg, sizeof(arg), "a.org=%s/a.org.json", dir);
+    if (wid_bundle_set_add_arg(set, arg) != WID_OK) {
+        return -1;
+    }
+    snprintf(arg, sizeof(arg), "b.org=%s/b.org.json", dir);
+    return wid_bundle_set_add_arg(set, arg) == WID_OK ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    (void) state;
+    wid_bundle_set_free(set);
+    idt_rmtree(dir);
+    return 0;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_identity_fields),
+        cmocka_unit_test(test_audience_must_be_configured),
+        cmocka_unit_test(test_time_and_leeway),
+        cmocka_unit_test(test_sub_detail),
+        cmocka_unit_test(test_no_key_in_domain),
+        cmocka_unit_test(test_map_bundle),
+        cmocka_unit_test(test_jws_names),
+        cmocka_unit_test(test_garbage),
+    };
+    return cmocka_run_group_tests_name("jwtsvid", tests, setup, teardown);
+}
