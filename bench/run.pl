@@ -45,7 +45,7 @@ my %opt = (
 GetOptions(\%opt, 'duration=f', 'runs=i', 'workers=s', 'budget=i',
            'conns=i', 'new_conns|new-conns=i', 'speed_seconds|speed-seconds=i',
            'rss_tokens|rss-tokens=i', 'out=s', 'keep!', 'profile!', 'conf=s',
-           'only=s', 'quick', 'help')
+           'only=s', 'quick', 'render', 'help')
     or die "usage: see bench/README.md\n";
 if ($opt{help}) {
     print <<'EOF';
@@ -57,6 +57,8 @@ usage: perl bench/run.pl [--duration S] [--runs N] [--workers 1,2]
   --conf    another directory of configuration templates (default
             bench/conf), e.g. to try directive variants
   --keep    keep the temporary directory (configs, logs, journals)
+  --render  measure nothing: rewrite RESULTS.md from results.json and
+            bench/NOTES.md (after editing the notes)
 EOF
     exit 0;
 }
@@ -1145,7 +1147,7 @@ sub write_results {
                                 @$targets),
         all_pass => $npass == @$targets ? JSON::PP::true : JSON::PP::false,
     };
-    $R{seconds} = elapsed();
+    $R{seconds} //= elapsed();
     make_path($opt{out});
     spit("$opt{out}/results.json", $json->encode(\%R));
 
@@ -1324,6 +1326,7 @@ sub write_results {
     my $notes = slurp("$ROOT/bench/NOTES.md");
     if ($notes =~ /\S/) {
         $notes =~ s/^# .*\n+//;
+        $notes =~ s/^(##+) /#$1 /mg;
         $md .= "## Analysis (bench/NOTES.md)\n\n$notes";
     }
     spit("$opt{out}/RESULTS.md", $md);
@@ -1331,6 +1334,16 @@ sub write_results {
 
 # ---------------------------------------------------------------------
 # Main
+
+if ($opt{render}) {
+    my $old = decode_json(slurp("$opt{out}/results.json")
+                          || die "bench: no $opt{out}/results.json\n");
+    %R = %$old;
+    $opt{$_} = $R{config}{$_} for keys %{$R{config}};
+    write_results();
+    say_("rewrote $opt{out}/RESULTS.md from results.json");
+    exit 0;
+}
 
 $R{machine} = machine();
 say_("machine: $R{machine}{cpu_model}, $NCPU cores, kernel "
