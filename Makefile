@@ -284,3 +284,29 @@ bench-ssh: $(BENCH_SSH_BIN) $(HELPER) $(WID)
 .PHONY: demo
 demo:
 	@WID_BUILD=$(abspath $(BUILD)) ./mk/demo.sh
+
+# ---- benchmarks (issue 9): `make bench` -------------------------------
+# The load generator and token minter are built with the project's flags;
+# the driver starts stock nginx with and without the module, runs every
+# scenario whose prerequisites exist and writes bench/RESULTS.md and
+# bench/results.json.  BENCH_ARGS passes options to the driver (e.g.
+# BENCH_ARGS="--quick").
+
+BENCH_BINDIR := $(BUILD)/bench
+BENCH_TOOLS  := $(BENCH_BINDIR)/loadgen $(BENCH_BINDIR)/jwtmint
+
+.PHONY: bench bench-tools
+
+bench-tools: $(BENCH_TOOLS)
+
+$(BENCH_BINDIR)/loadgen: $(OBJDIR)/bench/loadgen.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< -ljansson -lssl -lcrypto -lpthread -lm
+
+$(BENCH_BINDIR)/jwtmint: $(OBJDIR)/bench/jwtmint.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< -ljansson -lssl -lcrypto
+
+bench: all
+	@$(MAKE) --no-print-directory bench-tools
+	perl bench/run.pl $(BENCH_ARGS)
