@@ -38,7 +38,6 @@ else
 fi
 
 say() { printf '%s\n' "$*"; }
-say "== wid SSH demo in $OUT (login account: $USER_NAME)"
 
 # Trust domain a.org: a JWT authority (made by the test tool mint-jwt) and
 # an X.509 root (widpki); Ed25519 keys for the SSH CA and the receipts.
@@ -112,9 +111,31 @@ EOF
 chmod 0644 helper.conf
 
 # sshd wants a root-owned helper in a directory nobody else can write.
-mkdir -m 0755 bin
-cp "$H" bin/ssh-wid-helper
-chmod 0755 bin/ssh-wid-helper
+# sshd runs AuthorizedPrincipalsCommand only from a path whose every
+# directory is owned by root (or us) and not group/world-writable: put the
+# helper under OUT when OUT qualifies, else under build/ or /run.
+safe_chain() {
+    local p
+    p=$(readlink -f "$1") || return 1
+    while :; do
+        set -- $(stat -c '%u %a' "$p") || return 1
+        { [ "$1" = 0 ] || [ "$1" = "$(id -u)" ]; } || return 1
+        (( (8#$2 & 8#022) == 0 )) || return 1
+        [ "$p" = / ] && return 0
+        p=$(dirname "$p")
+    done
+}
+BIN=""
+for cand in "$OUT" "$ROOT/build" /run; do
+    if [ -d "$cand" ] && [ -w "$cand" ] && safe_chain "$cand"; then
+        BIN=$(mktemp -d "$cand/wid-demo-ssh-bin.XXXXXX")
+        break
+    fi
+done
+[ -n "$BIN" ] || { echo "demo-ssh: no directory sshd accepts for the helper" >&2; exit 2; }
+chmod 0755 "$BIN"
+cp "$H" "$BIN/ssh-wid-helper"
+chmod 0755 "$BIN/ssh-wid-helper"
 ssh-keygen -q -t ed25519 -N '' -f host_ed25519
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > sshd_config <<EOF
@@ -125,7 +146,7 @@ PidFile $OUT/sshd.pid
 TrustedUserCAKeys $OUT/ca_ssh.pub
 RevokedKeys $OUT/revoked.krl
 AuthorizedKeysFile none
-AuthorizedPrincipalsCommand $OUT/bin/ssh-wid-helper principals --config $OUT/helper.conf --user %u --type %t --cert %k --key-id %i --serial %s
+AuthorizedPrincipalsCommand $BIN/ssh-wid-helper principals --config $OUT/helper.conf --user %u --type %t --cert %k --key-id %i --serial %s
 AuthorizedPrincipalsCommandUser $CMD_USER
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -142,6 +163,7 @@ SERVE=$!
 cleanup() {
     kill "$SSHD" "$SERVE" 2>/dev/null || true
     wait "$SSHD" "$SERVE" 2>/dev/null || true
+    case "$BIN" in "$OUT"/*) ;; *) rm -rf "$BIN" ;; esac
 }
 trap cleanup EXIT
 for _ in $(seq 100); do
@@ -159,36 +181,48 @@ ssh_login() {   # KEY CERT
 
 last_login_receipt() {
     "$WID" journal query journal --surface ssh_login --json | tail -1 \
-        | /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print(r["verdict"], r["reason"], r["id"])'
+        | /usr/bin/python3 -c 'import json,sys
+t = sys.stdin.read().strip()
+if t:
+    r = json.loads(t); print(r["verdict"], r["reason"], r["id"])
+else:
+    print("no ssh_login receipt")'
 }
+
+# The deployer must get a certificate and log in; the intruder must not.
+unexpected=0
+say "  sshd on 127.0.0.1:$PORT, login account $USER_NAME; receipts and certificates in $OUT"
 
 for who in deployer intruder; do
     sub=spiffe://a.org/demo/$who
     ssh-keygen -q -t ed25519 -N '' -C "$who" -f "id_$who"
     mint "$sub" > "$who.jwt"
-    say ""
-    say "-- workload $sub asks serve for a certificate"
+    say "  $sub asks ssh-wid-helper serve for a certificate"
     if "$H" issue --socket "$OUT/issue.sock" --pubkey "id_$who.pub" \
            --jwt "@$who.jwt" --out "id_$who-cert.pub" 2> "issue-$who.err"; then
-        say "   issuance: $(sed 's/^ssh-wid-helper issue: //' "issue-$who.err")"
-        say "   key id:   $(ssh-keygen -L -f "id_$who-cert.pub" | sed -n 's/.*Key ID: //p')"
+        say "    issuance: $(sed 's/^ssh-wid-helper issue: //' "issue-$who.err")"
+        ssh-keygen -L -f "id_$who-cert.pub" > "id_$who-cert.txt"
         if out=$(ssh_login "id_$who" "id_$who-cert.pub" 2>/dev/null); then
-            say "   ssh:      $out"
+            say "    ssh:      $out; login decision: $(last_login_receipt)"
+            [ "$who" = deployer ] || unexpected=1
         else
-            say "   ssh:      refused"
+            say "    ssh:      refused; login decision: $(last_login_receipt)"
+            unexpected=1
         fi
-        say "   login decision: $(last_login_receipt)"
     else
-        say "   issuance: $(sed 's/^ssh-wid-helper issue: //' "issue-$who.err")"
-        say "   no certificate, so no login"
+        say "    issuance: $(sed 's/^ssh-wid-helper issue: //' "issue-$who.err")"
+        say "    no certificate, so no login"
+        [ "$who" = intruder ] || unexpected=1
     fi
 done
 
 cleanup
 trap - EXIT
-say ""
-say "-- receipts ($OUT/journal)"
-"$WID" journal query journal | sed 's/^/   /'
-say ""
-say "-- wid journal verify journal --pubkey receipt.pub"
-"$WID" journal verify journal --pubkey receipt.pub | tail -1 | sed 's/^/   /'
+"$WID" journal query journal > receipts.txt
+if verified=$("$WID" journal verify journal --pubkey receipt.pub 2>&1); then
+    say "  wid journal verify journal --pubkey receipt.pub: $(tail -1 <<< "$verified")"
+else
+    say "  wid journal verify journal --pubkey receipt.pub FAILED: $(tail -1 <<< "$verified")"
+    unexpected=1
+fi
+exit "$unexpected"

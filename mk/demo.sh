@@ -620,9 +620,8 @@ else
     fail "wid journal prove: $(tail -n 1 "$DIR/logs/prove.log")"
 fi
 
-# ---- 7. stop -----------------------------------------------------------
+# ---- 7. stop (under the verification heading) --------------------------
 
-heading "Stop"
 pid=$NGINX_PID
 stop_nginx
 if kill -0 "$pid" 2>/dev/null; then
@@ -643,15 +642,10 @@ fi
 # ---- 8. SSH ------------------------------------------------------------
 
 heading "SSH"
-if [ -x "$ROOT/mk/demo-ssh.sh" ]; then
-    if "$ROOT/mk/demo-ssh.sh" "$DIR/ssh"; then
-        pass
-    else
-        fail "mk/demo-ssh.sh $(rel "$DIR/ssh") failed"
-    fi
+if "$ROOT/mk/demo-ssh.sh" "$DIR/ssh"; then
+    pass
 else
-    printf '  the SSH part of the demo is not available yet'
-    printf ' (no mk/demo-ssh.sh)\n'
+    fail "mk/demo-ssh.sh $(rel "$DIR/ssh") failed"
 fi
 
 finish
