@@ -75,8 +75,11 @@ typedef struct {
 /*
  * An attestation claim whose signature the caller has already checked.
  * verified_by names the trusted_verifiers entry whose key verified the
- * signature, or is NULL when no configured key did.  claimed_tier is what
- * the evidence says about itself: it is recorded, never trusted.
+ * signature, or is NULL when no configured key did.  The claim is worth
+ * the entry's effective_tier only when verified_by names the first entry
+ * that matches it and that entry has a key: a keyless entry never grants
+ * a tier (policy.verifier_without_key).  claimed_tier is what the
+ * evidence says about itself: it is recorded, never trusted.
  */
 typedef struct {
     const char *schema;
@@ -163,7 +166,9 @@ typedef struct {
     uint32_t    max_evidence_age_seconds;
     const char *const *attestation_types;
     size_t      nattestation_types;
-    const char *key_pem;                /* SPKI PEM public key, or NULL */
+    /* Ed25519 SPKI PEM public key (checked at load), or NULL: a
+     * keyless entry matches evidence but never grants its tier. */
+    const char *key_pem;
     uint32_t    line, column;
 } wid_policy_verifier;
 
