@@ -61,9 +61,13 @@ typedef struct wid_policy       wid_policy;
 typedef struct wid_policy_rule  wid_policy_rule;
 
 /*
- * An authenticated identity, as verified by the caller (X.509-SVID,
- * JWT-SVID or a bare SPIFFE URI).  All strings are NUL-terminated;
- * spiffe_id must equal "spiffe://" trust_domain path.
+ * An authenticated identity, as verified by the caller.  kind says how:
+ * WID_CRED_X509_SVID or WID_CRED_JWT_SVID when wid verified the SVID
+ * itself (what nginx and the SSH helper produce), WID_CRED_URI for a bare
+ * SPIFFE ID that another trusted component authenticated and handed over
+ * (no wid surface produces it today).  A rule without credential_kinds
+ * admits all three.  All strings are NUL-terminated; spiffe_id must equal
+ * "spiffe://" trust_domain path.
  */
 typedef struct {
     const char      *spiffe_id;

@@ -600,6 +600,8 @@ wid_compile_idmatch(wid_cctx *c, const wid_ynode *n, const char *where,
     m->present = 1;
     m->line = n->line;
     m->column = n->column;
+    /* Omitted credential_kinds: any of uri, x509_svid, jwt_svid (the
+     * language's definition; docs/policy.md says what uri means). */
     m->kinds = WID_CRED_ANY;
 
     if (wid_map_fields(c, n, where, keys, 4, v) != 0 && n->type != WID_Y_MAP) {
