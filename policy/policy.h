@@ -106,6 +106,7 @@ typedef struct {
     /*
      * What-if for `wid policy explain --tier`: skip evidence evaluation
      * and take this effective tier.  Enforcement points never set it.
+     * Setting it together with an attestation is refused (bad_input).
      */
     int                           assume_tier;
     wid_tier_t                    assumed_tier;

@@ -326,7 +326,10 @@ wid_policy_decide(const wid_policy *p, const wid_policy_input *in,
     }
     if ((in->identity != NULL && !wid_identity_ok(in->identity))
         || (in->attestation != NULL && !wid_attestation_ok(in->attestation))
-        || (in->assume_tier && (unsigned) in->assumed_tier > WID_TIER_VERIFIED))
+        || (in->assume_tier && (unsigned) in->assumed_tier > WID_TIER_VERIFIED)
+        /* The what-if ignores evidence: evidence given with it would be
+         * skipped unchecked, identity conflict included. */
+        || (in->assume_tier && in->attestation != NULL))
     {
         wid_fail(out, WID_R_POLICY_BAD_INPUT, "input", 0, 0);
         return out->reason;

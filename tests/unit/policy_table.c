@@ -424,6 +424,10 @@ const policy_row policy_table[] = {
       "policy.bad_input", T(NONE), "input", -1, ANY_TTL, 0 },
     { NULL, "x", I_WORKER, A_NONE, 0, T(NONE), "deny",
       "policy.bad_input", T(NONE), "rule", -1, ANY_TTL, 0 },
+    /* the what-if tier with evidence: the evidence (here bound to someone
+     * else) would go unchecked, so the input is refused */
+    { "open", "x", I_WORKER, A_CONFLICT, 1, T(VERIFIED), "deny",
+      "policy.bad_input", T(NONE), "input", -1, ANY_TTL, 0 },
 };
 
 const size_t policy_table_rows = sizeof(policy_table) / sizeof(policy_table[0]);
