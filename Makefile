@@ -141,6 +141,13 @@ $(BUILD)/tests/test_ssh%: $(OBJDIR)/tests/unit/test_ssh%.o \
 	$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_SUPPORT_SRCS)) \
 	    $(HELPER_LIB_OBJS) $(LIBS) $(LDLIBS) -lcmocka
 
+# The allocation trap (tests/unit/test_policy_noalloc.c) sees every call
+# the static libraries make to the allocator through these wrappers.
+WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
+              -Wl,--wrap=reallocarray,--wrap=free,--wrap=strdup \
+              -Wl,--wrap=strndup,--wrap=posix_memalign,--wrap=aligned_alloc
+$(BUILD)/tests/test_policy_noalloc: private LDFLAGS += $(WRAP_ALLOC)
+
 unit: $(UNIT_BINS) $(WID)
 
 unit-run: unit

@@ -72,9 +72,16 @@ main(int argc, char **argv)
         " max_evidence_age_seconds: 600, allowed_attestation_types: [psat]}\n"
         "      aws: {schema: wid.aws.v1, verifier: aws, effective_tier: basic,"
         " max_evidence_age_seconds: 600, allowed_attestation_types: [iid]}\n"
-        "      tpm: {schema: wid.tpm.v1, verifier: tpm-verifier,"
-        " effective_tier: attested, max_evidence_age_seconds: 300,"
-        " allowed_attestation_types: [tpm_quote]}\n");
+        "      tpm:\n"
+        "        schema: wid.tpm.v1\n"
+        "        verifier: tpm-verifier\n"
+        "        effective_tier: attested\n"
+        "        max_evidence_age_seconds: 300\n"
+        "        allowed_attestation_types: [tpm_quote]\n"
+        "        key: |\n"
+        "          -----BEGIN PUBLIC KEY-----\n"
+        "          MCowBQYDK2VwAyEAbc1bhman1KIEwQk+G5Nu8e+AFDnOyA1loTZaoWMkhX4=\n"
+        "          -----END PUBLIC KEY-----\n");
     if (n >= sizeof(yaml) - 1) {
         fprintf(stderr, "bench_policy: policy buffer too small\n");
         return 2;
@@ -104,6 +111,7 @@ main(int argc, char **argv)
         atts[i].expires_at = 1750000000 + 300;
         atts[i].workload_id = sids[i];
         atts[i].claimed_tier = WID_TIER_ATTESTED;
+        atts[i].verified_by = "tpm";    /* its key verified the result */
         in[i].rule = names[r];
         in[i].operation = i % 5 == 0 ? "list" : "read";
         in[i].identity = &ids[i];

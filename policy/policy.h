@@ -61,9 +61,13 @@ typedef struct wid_policy       wid_policy;
 typedef struct wid_policy_rule  wid_policy_rule;
 
 /*
- * An authenticated identity, as verified by the caller (X.509-SVID,
- * JWT-SVID or a bare SPIFFE URI).  All strings are NUL-terminated;
- * spiffe_id must equal "spiffe://" trust_domain path.
+ * An authenticated identity, as verified by the caller.  kind says how:
+ * WID_CRED_X509_SVID or WID_CRED_JWT_SVID when wid verified the SVID
+ * itself (what nginx and the SSH helper produce), WID_CRED_URI for a bare
+ * SPIFFE ID that another trusted component authenticated and handed over
+ * (no wid surface produces it today).  A rule without credential_kinds
+ * admits all three.  All strings are NUL-terminated; spiffe_id must equal
+ * "spiffe://" trust_domain path.
  */
 typedef struct {
     const char      *spiffe_id;
@@ -75,8 +79,11 @@ typedef struct {
 /*
  * An attestation claim whose signature the caller has already checked.
  * verified_by names the trusted_verifiers entry whose key verified the
- * signature, or is NULL when no configured key did.  claimed_tier is what
- * the evidence says about itself: it is recorded, never trusted.
+ * signature, or is NULL when no configured key did.  The claim is worth
+ * the entry's effective_tier only when verified_by names the first entry
+ * that matches it and that entry has a key: a keyless entry never grants
+ * a tier (policy.verifier_without_key).  claimed_tier is what the
+ * evidence says about itself: it is recorded, never trusted.
  */
 typedef struct {
     const char *schema;
@@ -99,6 +106,7 @@ typedef struct {
     /*
      * What-if for `wid policy explain --tier`: skip evidence evaluation
      * and take this effective tier.  Enforcement points never set it.
+     * Setting it together with an attestation is refused (bad_input).
      */
     int                           assume_tier;
     wid_tier_t                    assumed_tier;
@@ -163,7 +171,9 @@ typedef struct {
     uint32_t    max_evidence_age_seconds;
     const char *const *attestation_types;
     size_t      nattestation_types;
-    const char *key_pem;                /* SPKI PEM public key, or NULL */
+    /* Ed25519 SPKI PEM public key (checked at load), or NULL: a
+     * keyless entry matches evidence but never grants its tier. */
+    const char *key_pem;
     uint32_t    line, column;
 } wid_policy_verifier;
 

@@ -15,10 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "policy_impl.h"
 #include "policy_yaml.h"
 
@@ -604,6 +600,8 @@ wid_compile_idmatch(wid_cctx *c, const wid_ynode *n, const char *where,
     m->present = 1;
     m->line = n->line;
     m->column = n->column;
+    /* Omitted credential_kinds: any of uri, x509_svid, jwt_svid (the
+     * language's definition; docs/policy.md says what uri means). */
     m->kinds = WID_CRED_ANY;
 
     if (wid_map_fields(c, n, where, keys, 4, v) != 0 && n->type != WID_Y_MAP) {
@@ -928,26 +926,19 @@ wid_compile_rule(wid_cctx *c, const wid_ynode *k, const wid_ynode *n,
 
 /* ---- extensions.runtime_assurance ---- */
 
+/*
+ * A verifier key must be one an attestation result can be checked with:
+ * attestation results are Ed25519-signed (docs/attestation.md), so any
+ * other key type could never verify anything and is refused here rather
+ * than silently leaving the entry unable to grant its tier.
+ */
 static int
 wid_valid_pubkey_pem(const char *pem, size_t len)
 {
-    BIO      *bio;
-    EVP_PKEY *pk;
+    wid_pubkey pk;
 
-    if (len > INT32_MAX) {
-        return 0;
-    }
-    bio = BIO_new_mem_buf(pem, (int) len);
-    if (bio == NULL) {
-        return 0;
-    }
-    pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (pk == NULL) {
-        return 0;
-    }
-    EVP_PKEY_free(pk);
-    return 1;
+    return wid_pubkey_parse_pem((const unsigned char *) pem, len, &pk)
+           == WID_OK;
 }
 
 static void
@@ -1011,8 +1002,8 @@ wid_compile_verifier(wid_cctx *c, const wid_ynode *k, const wid_ynode *n,
             || !wid_valid_pubkey_pem(v[6]->value, v[6]->len))
         {
             wid_cerr(c, WID_R_POLICY_BAD_VALUE, v[6],
-                     "'key' must be a PEM public key (-----BEGIN PUBLIC "
-                     "KEY-----, written as a YAML block scalar '|')");
+                     "'key' must be an Ed25519 PEM public key (-----BEGIN "
+                     "PUBLIC KEY-----, written as a YAML block scalar '|')");
         } else {
             tv->key_pem = wid_arena_strndup_c(c, v[6]->value, v[6]->len);
         }
@@ -1143,8 +1134,18 @@ wid_lint_policy(wid_cctx *c, wid_policy *p)
     for (i = 0; i < p->nverifiers; i++) {
         const wid_policy_verifier *v = &p->verifiers[i];
 
-        if (v->effective_tier > reachable) {
+        /* Only a keyed entry can grant its tier.  A keyless entry with
+         * effective_tier none is an explicit distrust and is fine. */
+        if (v->key_pem != NULL && v->effective_tier > reachable) {
             reachable = v->effective_tier;
+        }
+        if (v->key_pem == NULL && v->effective_tier > WID_TIER_NONE) {
+            at.line = v->line;
+            at.column = v->column;
+            wid_cwarn(c, &at, "trusted verifier '%s' has no key: it can "
+                      "never grant a tier ('%s' is never reached); add "
+                      "the verifier's Ed25519 public key as 'key'",
+                      v->name, wid_tier_name(v->effective_tier));
         }
         for (j = 0; j < i; j++) {
             const wid_policy_verifier *e = &p->verifiers[j];

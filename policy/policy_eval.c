@@ -203,7 +203,9 @@ wid_soft_match(const wid_idmatch *m, const wid_policy_identity *id,
  * What the evidence is worth.  The first trusted_verifiers entry whose
  * schema and verifier (and family, if the entry names one) match decides;
  * there is no fall-through to later entries, and no match means the
- * evidence is untrusted: tier none, whatever it claims for itself.
+ * evidence is untrusted: tier none, whatever it claims for itself.  The
+ * entry grants its tier only if it has a key and the caller verified the
+ * evidence's signature with that key (verified_by names the entry).
  */
 static wid_reason_t
 wid_evidence_tier(const wid_policy *p, const wid_policy_input *in,
@@ -244,9 +246,16 @@ wid_evidence_tier(const wid_policy *p, const wid_policy_input *in,
     }
     *verifier = v->name;
 
-    if (v->key_pem != NULL
-        && (a->verified_by == NULL || strcmp(a->verified_by, v->name) != 0))
-    {
+    /*
+     * Matching schema and verifier strings proves nothing: anyone can
+     * write them.  Evidence counts only when the caller checked its
+     * signature with the key of exactly this entry.  An entry without a
+     * key cannot authenticate anything, whatever verified_by says.
+     */
+    if (v->key_pem == NULL) {
+        return WID_R_POLICY_VERIFIER_NO_KEY;
+    }
+    if (a->verified_by == NULL || strcmp(a->verified_by, v->name) != 0) {
         return WID_R_POLICY_VERIFIER_KEY;
     }
     for (i = 0; i < v->nattestation_types; i++) {
@@ -317,7 +326,10 @@ wid_policy_decide(const wid_policy *p, const wid_policy_input *in,
     }
     if ((in->identity != NULL && !wid_identity_ok(in->identity))
         || (in->attestation != NULL && !wid_attestation_ok(in->attestation))
-        || (in->assume_tier && (unsigned) in->assumed_tier > WID_TIER_VERIFIED))
+        || (in->assume_tier && (unsigned) in->assumed_tier > WID_TIER_VERIFIED)
+        /* The what-if ignores evidence: evidence given with it would be
+         * skipped unchecked, identity conflict included. */
+        || (in->assume_tier && in->attestation != NULL))
     {
         wid_fail(out, WID_R_POLICY_BAD_INPUT, "input", 0, 0);
         return out->reason;

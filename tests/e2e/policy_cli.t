@@ -117,7 +117,8 @@ spew("$d/att.json", encode_json({
     verifier => 'https://spire.prod.internal', verifier_family => 'spiffe',
     issued_at => $now - 30, expires_at => $now + 300,
     attestation_type => 'x509_svid', tier => 'basic',
-    workload_identity => 'spiffe://prod.chio/payments/worker/shard-3' }));
+    workload_identity => 'spiffe://prod.chio/payments/worker/shard-3',
+    verified_by => 'spire_prod' }));
 ($rc, $out) = run_out("$wid policy explain $pay --rule payments_write $who"
                       . " --operation transfer_funds --attestation $d/att.json"
                       . " --now $now --json");
@@ -143,6 +144,56 @@ is($rc, 1, 'self-claimed verified tier is not trusted');
 $j = decode_json($out);
 is($j->{reason}, 'policy.untrusted_evidence', 'reason: untrusted evidence');
 is($j->{tier}{effective}, 'none', 'effective tier none');
+
+# The same claim, but no key verified its signature: worth nothing.
+my $claim = decode_json(slurp("$d/att.json"));
+delete $claim->{verified_by};
+spew("$d/att-unsigned.json", encode_json($claim));
+($rc, $out) = run_out("$wid policy explain $pay --rule payments_write $who"
+                      . " --operation transfer_funds --attestation $d/att-unsigned.json"
+                      . " --now $now --json");
+is($rc, 1, 'evidence no key verified is not trusted');
+$j = decode_json($out);
+is($j->{reason}, 'policy.verifier_key_mismatch', 'reason: verifier key mismatch');
+is($j->{tier}{effective}, 'none', 'effective tier none without the key');
+
+# A trusted verifier without a key can never grant its tier, even to a
+# claim that names it as the verifier (the claim is self-asserted).
+spew("$d/keyless.yaml", <<'Y');
+rules:
+  r:
+    allow: [op]
+    require_runtime_assurance_tier: basic
+extensions:
+  runtime_assurance:
+    trusted_verifiers:
+      lax:
+        schema: s
+        verifier: v
+        effective_tier: verified
+        max_evidence_age_seconds: 60
+        allowed_attestation_types: [t]
+Y
+($rc, $out) = run("$wid policy lint $d/keyless.yaml");
+is($rc, 0, 'a keyless verifier is valid (a warning, not an error)');
+like($out, qr/keyless\.yaml:8:7: warning: trusted verifier 'lax' has no key: it can never grant a tier.*\[policy\.lint_warning\]/,
+     'lint warns that a keyless verifier can never grant a tier');
+like($out, qr/keyless\.yaml:4:37: warning: rule 'r' requires tier 'basic' but no trusted verifier grants it/,
+     'and that the tier it was meant to grant is unreachable');
+($rc, $out) = run("$wid policy lint --strict $d/keyless.yaml");
+is($rc, 1, '--strict fails on a keyless verifier');
+spew("$d/self.json", encode_json({
+    schema => 's', verifier => 'v', issued_at => $now - 1,
+    expires_at => $now + 60, attestation_type => 't', tier => 'verified',
+    workload_identity => 'spiffe://prod.chio/x', verified_by => 'lax' }));
+($rc, $out) = run_out("$wid policy explain $d/keyless.yaml --rule r"
+                      . " --spiffe-id spiffe://prod.chio/x --credential x509_svid"
+                      . " --operation op --attestation $d/self.json --now $now --json");
+is($rc, 1, 'evidence matching a keyless verifier is denied');
+$j = decode_json($out);
+is($j->{reason}, 'policy.verifier_without_key', 'reason: verifier without key');
+is($j->{tier}{effective}, 'none', 'the keyless entry granted nothing');
+is($j->{tier}{verifier}, 'lax', 'the entry that matched is named');
 
 ($rc, $out) = run("$wid policy explain $pay --rule no_such_rule $who");
 is($rc, 1, 'unknown rule denies');

@@ -156,6 +156,17 @@ static const lint_case bad[] = {
         "        effective_tier: basic\n        max_evidence_age_seconds: 5\n"
         "        allowed_attestation_types: [x]\n        key: nope\n",
       "policy.bad_value", 13, 14, "PEM public key" },
+    /* A key no attestation result can be verified with (P-256; results
+     * are Ed25519) would leave the entry unable to grant anything. */
+    { R "extensions:\n  runtime_assurance:\n    trusted_verifiers:\n"
+        "      t:\n        schema: s\n        verifier: v\n"
+        "        effective_tier: basic\n        max_evidence_age_seconds: 5\n"
+        "        allowed_attestation_types: [x]\n        key: |\n"
+        "          -----BEGIN PUBLIC KEY-----\n"
+        "          MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1yxdbKJtKwx1s4rdNOuN3DZJWSbH\n"
+        "          1O2kjs1pmAJRdxK5v4T9CjhCm/VsX2+b9SqvGrRTgK7+kbii/RgGd84lbA==\n"
+        "          -----END PUBLIC KEY-----\n",
+      "policy.bad_value", 13, 14, "Ed25519 PEM public key" },
     { R "extensions:\n  runtime_assurance:\n    trusted_verifiers:\n"
         "      t:\n        schema: s\n        verifier: v\n"
         "        effective_tier: basic\n        max_evidence_age_seconds: 5\n"
@@ -244,7 +255,67 @@ static const lint_case warn[] = {
         " effective_tier: verified, max_evidence_age_seconds: 5,"
         " allowed_attestation_types: [x]}\n", NULL, 8, 7,
       "can never match" },
+    /* A keyless verifier can never grant its tier ... */
+    { R "extensions:\n  runtime_assurance:\n    trusted_verifiers:\n"
+        "      t:\n        schema: s\n        verifier: v\n"
+        "        effective_tier: basic\n        max_evidence_age_seconds: 5\n"
+        "        allowed_attestation_types: [x]\n", NULL, 7, 7,
+      "has no key: it can never grant a tier" },
+    /* ... so it does not make a required tier reachable. */
+    { R "    require_runtime_assurance_tier: basic\n"
+        "extensions:\n  runtime_assurance:\n    trusted_verifiers:\n"
+        "      t:\n        schema: s\n        verifier: v\n"
+        "        effective_tier: verified\n        max_evidence_age_seconds: 5\n"
+        "        allowed_attestation_types: [x]\n", NULL, 4, 37,
+      "no trusted verifier grants it" },
 };
+
+/* Valid and without warnings: a keyed verifier grants the tier a rule
+ * requires; a keyless entry with effective_tier none (an explicit
+ * distrust, which shadows later entries) grants nothing by design. */
+#define ED25519_KEY \
+    "        key: |\n" \
+    "          -----BEGIN PUBLIC KEY-----\n" \
+    "          MCowBQYDK2VwAyEAfL6wEndbhX9MTJsmcFv7xQzvP+PWQDw20rezSZ5nJms=\n" \
+    "          -----END PUBLIC KEY-----\n"
+
+static const char *const clean[] = {
+    R "    require_runtime_assurance_tier: verified\n"
+      "extensions:\n  runtime_assurance:\n    trusted_verifiers:\n"
+      "      t:\n        schema: s\n        verifier: v\n"
+      "        effective_tier: verified\n        max_evidence_age_seconds: 5\n"
+      "        allowed_attestation_types: [x]\n" ED25519_KEY,
+    R "    require_runtime_assurance_tier: basic\n"
+      "extensions:\n  runtime_assurance:\n    trusted_verifiers:\n"
+      "      legacy:\n        schema: s\n        verifier: old\n"
+      "        effective_tier: none\n        max_evidence_age_seconds: 5\n"
+      "        allowed_attestation_types: [x]\n"
+      "      t:\n        schema: s\n        verifier: v\n"
+      "        effective_tier: basic\n        max_evidence_age_seconds: 5\n"
+      "        allowed_attestation_types: [x]\n" ED25519_KEY,
+};
+
+static void
+test_clean(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof(clean) / sizeof(clean[0]); i++) {
+        wid_policy *p = NULL;
+        wid_diags   d;
+
+        if (wid_policy_load_bytes((const unsigned char *) clean[i],
+                                  strlen(clean[i]), &p, &d) != WID_OK)
+        {
+            fail_msg("clean case %zu did not load: %s", i,
+                     d.ndiags ? d.diags[0].message : "?");
+        }
+        if (d.ndiags != 0) {
+            fail_msg("clean case %zu: %u:%u: %s", i, d.diags[0].line,
+                     d.diags[0].column, d.diags[0].message);
+        }
+        wid_policy_free(p);
+    }
+}
 
 static void
 test_warnings(void **state)
@@ -409,6 +480,7 @@ test_ssh_block_accessor(void **state)
     const wid_policy_rule     *r;
     const wid_policy_ssh      *s;
     const wid_policy_verifier *v;
+    wid_pubkey                 pk;
 
     (void) state;
     assert_int_equal(wid_policy_load_file("policy/examples/ssh-access.yaml",
@@ -450,7 +522,12 @@ test_ssh_block_accessor(void **state)
     assert_int_equal(v->effective_tier, WID_TIER_ATTESTED);
     assert_int_equal(v->max_evidence_age_seconds, 300);
     assert_int_equal(v->nattestation_types, 2);
-    assert_null(v->key_pem);
+    /* Every shipped verifier carries its key, and it is one an
+     * attestation result can be verified with. */
+    assert_non_null(v->key_pem);
+    assert_int_equal(wid_pubkey_parse_pem((const unsigned char *) v->key_pem,
+                                          strlen(v->key_pem), &pk), WID_OK);
+    assert_non_null(wid_policy_verifier_at(p, 1)->key_pem);
     assert_null(wid_policy_verifier_at(p, 2));
     wid_policy_free(p);
 
@@ -543,6 +620,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_policies),
         cmocka_unit_test(test_warnings),
+        cmocka_unit_test(test_clean),
         cmocka_unit_test(test_many_errors_in_order),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_examples_lint_clean),
