@@ -64,6 +64,11 @@ typedef struct {
     int       gap;              /* damage elsewhere: new epoch + gap */
     uint64_t  gap_segment, gap_offset;
     wid_reason_t gap_reason;
+    /* When the epoch is continued: leaves its last valid checkpoint
+     * covered, and unsigned leaves after it that were adopted (a crash
+     * tail; recorded in a recovery record and signed at open). */
+    uint64_t  signed_size;
+    uint64_t  adopted;
     uint32_t  epoch;            /* epoch now being written */
     uint64_t  next_seq;
 } wid_journal_recovery;

@@ -132,7 +132,7 @@ for my $w (['w1', \@w1], ['w2', \@w2]) {
     is($rc, 0, 'verify: exit 0');
     like($out, qr/^journal OK: 2 writer\(s\), 16 receipt\(s\), 0 warning\(s\)$/m,
          'verify: summary');
-    like($out, qr/^writer w1: 1 segment\(s\), 12 receipt\(s\), 3 checkpoint\(s\), 1 epoch\(s\), tree size 12, signed up to 12$/m,
+    like($out, qr/^writer w1: 1 segment\(s\), 12 receipt\(s\), 4 checkpoint\(s\), 1 epoch\(s\), tree size 12, signed up to 12$/m,
          'verify: per-writer line');
     is($err, '', 'verify: nothing on stderr');
 
@@ -451,9 +451,16 @@ sub set_receipt { $_[0]{receipt} = encode_base64($_[1], '') }
     like($err, qr/journal\.receipt_not_covered/, '... receipt_not_covered');
     ($rc, $out, $err) = run('journal', 'verify', $J2, '--pubkey',
                             "$d/k.pub");
-    is($rc, 0, 'an unsigned tail is only a warning');
-    like($out, qr/^WARNING w\/- offset 0 seq 0: unsigned \(journal\.unsigned_tail\)/m,
+    is($rc, 1, 'an unsigned tail with no writer running: exit 1');
+    like($out, qr/^ERROR w\/- offset 0 seq 0: unsigned \(journal\.unsigned_tail\)/m,
          '... named as such');
+    like($err, qr/^wid journal verify: journal\.unsigned_tail$/m,
+         '... code on stderr');
+    ($rc, $out, $err) = run('journal', 'verify', $J2, '--pubkey',
+                            "$d/k.pub", '--allow-unsigned-tail');
+    is($rc, 0, '--allow-unsigned-tail: only a warning');
+    like($out, qr/^WARNING w\/- offset 0 seq 0: unsigned \(journal\.unsigned_tail\)/m,
+         '... still named');
 }
 
 # ------------------------------------------- findings name the place
@@ -494,11 +501,12 @@ sub set_receipt { $_[0]{receipt} = encode_base64($_[1], '') }
                             '--trusted-checkpoint', "$d/cps");
     is($rc, 0, 'intact journal agrees with the saved checkpoints');
 
-    # Cut w1 back to its second checkpoint: valid on its own.
+    # Cut w1 back to its second checkpoint (the first after the empty
+    # tree's, signed at open, covers 5; the second 10): valid on its own.
     my $seg = "$J/w1/seg-0000000000000001.wjl";
     my $b = slurp($seg);
     my @cp = grep { $_->[1] == 3 } frames($b);
-    spew($seg, substr($b, 0, $cp[1][0] + 9 + $cp[1][2]));
+    spew($seg, substr($b, 0, $cp[2][0] + 9 + $cp[2][2]));
     ($rc, $out) = run('journal', 'verify', $J, '--pubkey', "$d/k.pub");
     is($rc, 0, 'a log cut at a checkpoint verifies on its own');
     like($out, qr/w1: .* tree size 10, signed up to 10/, '... with 10 records');
