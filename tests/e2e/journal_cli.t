@@ -463,6 +463,62 @@ sub set_receipt { $_[0]{receipt} = encode_base64($_[1], '') }
          '... still named');
 }
 
+# ------------------- forged logs (security review): refused, never adopted
+# Five denies replaced by five allows written with another key; the
+# checkpoint frames stripped (first case) or kept (second case).  verify
+# must refuse it, and reopening the writer with the real key must not
+# sign it: a new epoch with a gap, the forged bytes left as they are.
+for my $case (['stripped', 'journal.no_checkpoint'],
+              ['signed by another key', 'journal.checkpoint_unsigned']) {
+    my ($what, $code) = @$case;
+    my ($R, $F) = ("$d/forge-real", "$d/forge-fake");
+    remove_tree($R, $F);
+    my @rc;
+    for my $j ([$R, 'k', 'deny'], [$F, 'k2', 'allow']) {
+        my $in = join('', map {
+            $json->encode({ %{ $w1[$_] }, verdict => $j->[2],
+                            reason => ($j->[2] eq 'deny'
+                                       ? 'policy.path_prefix' : 'ok') })
+                . "\n" } 0 .. 4);
+        my ($rc) = run(\$in, 'journal', 'append', $j->[0], '--key',
+                       "$d/$j->[1].key", '--writer', 'w1', '--fsync',
+                       'never', '--origin', 'host.test');
+        push @rc, $rc;
+    }
+    is_deeply(\@rc, [0, 0], "forgery ($what): both logs written");
+    my $seg = 'w1/seg-0000000000000001.wjl';
+    my $b = slurp("$F/$seg");
+    if ($what eq 'stripped') {
+        $b = join('', map { substr($b, $_->[0], 9 + $_->[2]) }
+                      grep { $_->[1] != 3 } frames($b));
+    }
+    spew("$R/$seg", $b);
+    my ($rc, $out, $err) = run('journal', 'verify', $R, '--pubkey',
+                               "$d/k.pub");
+    is($rc, 1, "forgery ($what): verify exit 1");
+    like($err, qr/^wid journal verify: \Q$code\E$/m, "... $code");
+    like($out, qr/^journal INVALID/m, '... INVALID');
+    ($rc) = run('journal', 'verify', $R, '--pubkey', "$d/k.pub",
+                '--allow-unsigned-tail');
+    is($rc, 1, '... also with --allow-unsigned-tail');
+
+    ($rc, $out, $err) = run('journal', 'append', $R, '--key', "$d/k.key",
+                            '--writer', 'w1', '--fsync', 'never',
+                            '--origin', 'host.test');
+    is($rc, 0, "forgery ($what): the real writer reopens the log");
+    like($err, qr/recovered: damage \(\Q$code\E\) at segment 1 offset \d+ left in place; gap recorded, epoch 1/,
+         '... records a gap instead of adopting it');
+    is(slurp("$R/$seg"), $b, '... the forged bytes left as they are');
+    ($rc, $out, $err) = run('journal', 'verify', $R, '--pubkey',
+                            "$d/k.pub");
+    is($rc, 1, '... and verify still refuses it');
+    like($err, qr/^wid journal verify: \Q$code\E$/m, "... $code");
+    unlike($out, qr/journal OK/, '... never "journal OK"');
+    ($rc) = run('journal', 'verify', $R, '--pubkey', "$d/k.pub",
+                '--accept-gaps', '--allow-unsigned-tail');
+    is($rc, 1, '... even with --accept-gaps --allow-unsigned-tail');
+}
+
 # ------------------------------------------- findings name the place
 {
     my $seg = "$J/w1/seg-0000000000000001.wjl";
