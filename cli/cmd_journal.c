@@ -33,6 +33,7 @@ wid_journal_usage(void)
 {
     fprintf(stderr,
         "usage: wid journal verify DIR --pubkey PUB [--accept-gaps] [--json]\n"
+        "              [--allow-unsigned-tail]\n"
         "              [--trusted-checkpoint FILE|DIR]... [--save-checkpoints DIR]\n"
         "       wid journal query DIR [--spiffe-id ID | --spiffe-id-prefix P]\n"
         "              [--verdict V] [--rule R] [--surface S] [--writer W]\n"
@@ -186,20 +187,22 @@ wid_vout_writer(void *ctx, const wid_journal_writer_report *w)
     sodium_bin2hex(hex, sizeof(hex), w->root, 32);
     if (o->json) {
         json_array_append_new(o->writers, json_pack(
-            "{s:s,s:I,s:I,s:I,s:i,s:I,s:I,s:s}",
+            "{s:s,s:I,s:I,s:I,s:i,s:I,s:I,s:s,s:b}",
             "writer", w->writer, "segments", (json_int_t) w->segments,
             "records", (json_int_t) w->records,
             "checkpoints", (json_int_t) w->checkpoints,
             "epochs", (int) w->epochs, "tree_size", (json_int_t) w->tree_size,
-            "signed_size", (json_int_t) w->signed_size, "root", hex));
+            "signed_size", (json_int_t) w->signed_size, "root", hex,
+            "live", w->live));
         return;
     }
     printf("writer %s: %llu segment(s), %llu receipt(s), %llu checkpoint(s),"
-           " %u epoch(s), tree size %llu, signed up to %llu\n", w->writer,
+           " %u epoch(s), tree size %llu, signed up to %llu%s\n", w->writer,
            (unsigned long long) w->segments, (unsigned long long) w->records,
            (unsigned long long) w->checkpoints, (unsigned) w->epochs,
            (unsigned long long) w->tree_size,
-           (unsigned long long) w->signed_size);
+           (unsigned long long) w->signed_size,
+           w->live ? " (writer running)" : "");
 }
 
 
@@ -382,6 +385,7 @@ wid_journal_verify_cmd(int argc, char **argv)
         { "pubkey", required_argument, NULL, 'p' },
         { "json", no_argument, NULL, 'j' },
         { "accept-gaps", no_argument, NULL, 'g' },
+        { "allow-unsigned-tail", no_argument, NULL, 'u' },
         { "trusted-checkpoint", required_argument, NULL, 't' },
         { "save-checkpoints", required_argument, NULL, 's' },
         { NULL, 0, NULL, 0 }
@@ -404,7 +408,8 @@ wid_journal_verify_cmd(int argc, char **argv)
         switch (c) {
         case 'p': pub = optarg; break;
         case 'j': o.json = 1; break;
-        case 'g': accept = 1; break;
+        case 'g': accept |= WID_JOURNAL_VERIFY_ACCEPT_GAPS; break;
+        case 'u': accept |= WID_JOURNAL_VERIFY_ALLOW_UNSIGNED_TAIL; break;
         case 's': save = optarg; break;
         case 't':
             if (ntpaths == sizeof(tpaths) / sizeof(tpaths[0])) {
@@ -951,6 +956,12 @@ wid_journal_append_cmd(int argc, char **argv)
                 (unsigned long long) rec.torn_bytes,
                 (unsigned long long) rec.torn_segment,
                 (unsigned long long) rec.torn_offset);
+    }
+    if (rec.adopted) {
+        fprintf(stderr, "wid journal append: recovered: %llu unsigned"
+                " record(s) after the last checkpoint adopted and signed"
+                " (recovery record written)\n",
+                (unsigned long long) rec.adopted);
     }
     if (rec.gap) {
         fprintf(stderr, "wid journal append: recovered: damage (%s) at"

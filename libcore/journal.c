@@ -30,6 +30,14 @@
 #define WID_MAX_PENDING      16
 /* A damaged tail longer than this is not treated as a torn last write. */
 #define WID_TORN_SCAN_MAX    (4u * 1024 * 1024)
+/*
+ * Recovery adopts unsigned records only if their times span at most
+ * checkpoint_every_ms plus this (late timer ticks, a busy event loop).
+ */
+#define WID_RECOVER_MARGIN_MS 10000
+/* Taking the writer lock: tries and pause (see wid_journal_open). */
+#define WID_LOCK_TRIES       20
+#define WID_LOCK_RETRY_US    1000
 /* Append buffer of fsync=interval|never: one write(2) per 64 KiB. */
 #define WID_WBUF_SIZE        (64u * 1024)
 
@@ -43,6 +51,7 @@ struct wid_journal {
     char                 origin[WID_ORIGIN_MAX + 1];
     char                 key_name[WID_KEY_NAME_MAX + 1];
     unsigned char       *sk;            /* sodium_malloc'd, read-only */
+    uint8_t              pk[WID_ED25519_PK_LEN];  /* checks old checkpoints */
     wid_journal_options  opt;
     uint32_t             epoch;
     uint64_t             epoch_start_seq;
@@ -482,6 +491,12 @@ typedef struct {
     uint32_t  max_epoch;
     int       have_header;
     char      origin[WID_ORIGIN_MAX + 1];
+    uint64_t  last_seg;           /* segment of the last header read */
+    /* Leaves of the current epoch after its last valid checkpoint. */
+    int       have_tail;
+    uint64_t  tail_seg, tail_off; /* where the first of them is */
+    int       have_time;
+    uint64_t  tmin, tmax;         /* the times of its receipts */
 } wid_recover_state;
 
 
@@ -494,8 +509,100 @@ wid_recover_damage(wid_journal *j, wid_recover_state *s, uint64_t segno,
         s->dmg_segment = segno;
         s->dmg_offset = off;
         s->dmg_reason = why;
-        s->good_seq_end = j->next_seq;
+        /* Only what a valid checkpoint covers counts as recovered. */
+        s->good_seq_end = j->epoch_start_seq + (j->have_cp ? j->cp_size : 0);
     }
+}
+
+
+/*
+ * A leaf of the epoch being replayed, before it joins the tree: it must
+ * decode, name this writer and fit where it stands, as verify demands.
+ */
+static wid_reason_t
+wid_recover_leaf(wid_journal *j, wid_recover_state *s, const wid_frame *f)
+{
+    wid_receipt_view    v;
+    wid_gap_record      g;
+    wid_recovery_record r;
+    uint64_t            covered = j->have_cp ? j->cp_size : 0;
+
+    if (j->epoch > 0 && j->tree.size == 0 && f->type != WID_REC_GAP) {
+        return WID_R_JOURNAL_SEGMENT_HEADER;
+    }
+    switch (f->type) {
+    case WID_REC_RECEIPT:
+        if (wid_receipt_decode(f->data, f->len, &v) != WID_OK) {
+            return WID_R_RECEIPT_MALFORMED;
+        }
+        if (v.str[WID_RF_WRITER].len != strlen(j->writer)
+            || memcmp(v.str[WID_RF_WRITER].p, j->writer,
+                      v.str[WID_RF_WRITER].len) != 0)
+        {
+            return WID_R_JOURNAL_WRITER_MISMATCH;
+        }
+        if (!s->have_time) {
+            s->have_time = 1;
+            s->tmin = s->tmax = v.time_ms;
+        } else if (v.time_ms < s->tmin) {
+            s->tmin = v.time_ms;
+        } else if (v.time_ms > s->tmax) {
+            s->tmax = v.time_ms;
+        }
+        return WID_OK;
+    case WID_REC_GAP:
+        if (wid_gap_decode(f->data, f->len, &g) != WID_OK
+            || strcmp(g.writer, j->writer) != 0 || g.new_epoch != j->epoch
+            || j->tree.size != 0)
+        {
+            return WID_R_RECEIPT_MALFORMED;
+        }
+        return WID_OK;
+    default:
+        if (wid_recovery_decode(f->data, f->len, &r) != WID_OK
+            || strcmp(r.writer, j->writer) != 0 || r.epoch != j->epoch
+            || r.signed_size != covered
+            || r.adopted != j->tree.size - covered)
+        {
+            return WID_R_RECEIPT_MALFORMED;
+        }
+        return WID_OK;
+    }
+}
+
+
+/*
+ * A checkpoint found in the log: it must be the writer's own, signed with
+ * this key, name this log, and match the tree recomputed from the leaves
+ * before it.  Anything else is damage: never adopted, never signed over.
+ */
+static wid_reason_t
+wid_recover_checkpoint(wid_journal *j, wid_recover_state *s,
+                       const wid_frame *f)
+{
+    wid_checkpoint c;
+    uint8_t        root[WID_HASH_LEN];
+    wid_reason_t   rc;
+
+    rc = wid_checkpoint_verify((const char *) f->data, f->len, j->pk, &c);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    if (strcmp(c.origin, s->origin) != 0) {
+        return WID_R_JOURNAL_CHECKPOINT_ORIGIN;
+    }
+    if (j->have_cp && c.size <= j->cp_size) {
+        return WID_R_JOURNAL_CHECKPOINT_ROLLBACK;
+    }
+    wid_merkle_frontier_root(&j->tree, root);
+    if (c.size != j->tree.size || sodium_memcmp(c.root, root, 32) != 0) {
+        return WID_R_JOURNAL_CHECKPOINT_ROOT;
+    }
+    j->cp_size = c.size;
+    j->have_cp = 1;
+    s->have_tail = 0;
+    s->have_time = 0;
+    return WID_OK;
 }
 
 
@@ -537,7 +644,6 @@ wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
     wid_seg_header  h;
     wid_reason_t    rc;
     uint8_t         leaf[WID_HASH_LEN];
-    wid_checkpoint  c;
     int             first = 1;
     char            name[WID_SEG_NAME_LEN + 1];
 
@@ -620,8 +726,11 @@ wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
                     wid_merkle_frontier_init(&j->tree);
                     j->cp_size = 0;
                     j->have_cp = 0;
+                    s->have_tail = 0;
+                    s->have_time = 0;
                 }
                 s->have_header = 1;
+                s->last_seg = segno;
                 memcpy(s->origin, h.origin, sizeof(s->origin));
             }
             off = f.next;
@@ -630,6 +739,7 @@ wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
         switch (f.type) {
         case WID_REC_RECEIPT:
         case WID_REC_GAP:
+        case WID_REC_RECOVERY:
             if (wid_leaf_seq(f.type, f.data, f.len, &seq) != 0) {
                 wid_recover_damage(j, s, segno, off, WID_R_RECEIPT_MALFORMED);
                 goto done;
@@ -642,6 +752,16 @@ wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
                     wid_recover_damage(j, s, segno, off, WID_R_JOURNAL_SEQ);
                     goto done;
                 }
+                rc = wid_recover_leaf(j, s, &f);
+                if (rc != WID_OK) {
+                    wid_recover_damage(j, s, segno, off, rc);
+                    goto done;
+                }
+                if (!s->have_tail) {
+                    s->have_tail = 1;
+                    s->tail_seg = segno;
+                    s->tail_off = off;
+                }
                 wid_merkle_leaf_hash(f.data, f.len, leaf);
                 (void) wid_merkle_frontier_append(&j->tree, leaf);
                 j->next_seq++;
@@ -650,15 +770,11 @@ wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
             break;
         case WID_REC_CHECKPOINT:
             if (!s->damaged) {
-                if (wid_checkpoint_parse((const char *) f.data, f.len, &c)
-                    != WID_OK)
-                {
-                    wid_recover_damage(j, s, segno, off,
-                                       WID_R_JOURNAL_CHECKPOINT_MALFORMED);
+                rc = wid_recover_checkpoint(j, s, &f);
+                if (rc != WID_OK) {
+                    wid_recover_damage(j, s, segno, off, rc);
                     goto done;
                 }
-                j->cp_size = c.size;
-                j->have_cp = 1;
             }
             break;
         default:
@@ -677,17 +793,65 @@ done:
 }
 
 
+/*
+ * The end of a log that replayed without damage: adopt the leaves after
+ * its last valid checkpoint only if a crash could have left them: the
+ * epoch has a valid checkpoint, at most checkpoint_every_records leaves
+ * follow it, and their receipts' times span at most checkpoint_every_ms
+ * plus a margin (a running writer signs at least that often).  Anything
+ * more is treated as damage: a new epoch and a gap, the bytes left alone.
+ * Returns 0 when the tail may be adopted.
+ */
+static int
+wid_recover_tail_ok(wid_journal *j, wid_recover_state *s)
+{
+    uint64_t covered = j->have_cp ? j->cp_size : 0;
+    uint64_t unsigned_n = j->tree.size - covered;
+    uint64_t seg = s->have_tail ? s->tail_seg : s->last_seg;
+    uint64_t off = s->have_tail ? s->tail_off : 0;
+
+    if (!j->have_cp && (j->tree.size > 0 || j->epoch > 0)) {
+        wid_recover_damage(j, s, seg, off, WID_R_JOURNAL_NO_CHECKPOINT);
+        return -1;
+    }
+    if (unsigned_n > j->opt.checkpoint_every_records
+        || (s->have_time && s->tmax - s->tmin
+            > j->opt.checkpoint_every_ms + WID_RECOVER_MARGIN_MS))
+    {
+        wid_recover_damage(j, s, seg, off, WID_R_JOURNAL_TAIL_NOT_ADOPTED);
+        return -1;
+    }
+    return 0;
+}
+
+
 static wid_reason_t
-wid_journal_recover(wid_journal *j, const char *prefix,
+wid_journal_add_leaf(wid_journal *j, uint8_t type, size_t len)
+{
+    uint8_t      leaf[WID_HASH_LEN];
+    wid_reason_t rc;
+
+    wid_merkle_leaf_hash(j->buf + WID_FRAME_HDR, len, leaf);
+    rc = wid_journal_put(j, type, (uint32_t) len);
+    if (rc == WID_OK) {
+        (void) wid_merkle_frontier_append(&j->tree, leaf);
+        j->next_seq++;
+    }
+    return rc;
+}
+
+
+static wid_reason_t
+wid_journal_recover(wid_journal *j, const char *prefix, uint64_t now_ms,
                     wid_journal_recovery *rec)
 {
-    wid_recover_state  s;
-    uint64_t          *segs;
-    size_t             n, i;
-    wid_reason_t       rc;
-    wid_gap_record     g;
-    size_t             len;
-    uint8_t            leaf[WID_HASH_LEN];
+    wid_recover_state   s;
+    uint64_t           *segs;
+    size_t              n, i;
+    wid_reason_t        rc;
+    wid_gap_record      g;
+    wid_recovery_record r;
+    size_t              len;
 
     memset(&s, 0, sizeof(s));
     rc = wid_seg_list(j->dirfd, &segs, &n);
@@ -709,10 +873,30 @@ wid_journal_recover(wid_journal *j, const char *prefix,
     }
     free(segs);
 
-    if (s.have_header && !s.damaged) {
+    if (s.have_header && !s.damaged && wid_recover_tail_ok(j, &s) == 0) {
         /* Continue the same epoch and tree. */
+        rec->signed_size = j->have_cp ? j->cp_size : 0;
+        rec->adopted = j->tree.size - rec->signed_size;
         memcpy(j->origin, s.origin, sizeof(j->origin));
         rc = wid_journal_new_segment(j);
+        if (rc == WID_OK && (rec->adopted > 0 || rec->torn_tail)) {
+            /* Say on the record (a leaf, signed below) what was taken
+             * over unsigned and what was cut off. */
+            memset(&r, 0, sizeof(r));
+            r.epoch = j->epoch;
+            r.seq = j->next_seq;
+            r.signed_size = rec->signed_size;
+            r.adopted = rec->adopted;
+            if (rec->torn_tail) {
+                r.torn_segment = rec->torn_segment;
+                r.torn_offset = rec->torn_offset;
+                r.torn_bytes = rec->torn_bytes;
+            }
+            memcpy(r.writer, j->writer, sizeof(r.writer));
+            len = wid_recovery_encode(&r, j->buf + WID_FRAME_HDR,
+                                      WID_FRAME_MAX);
+            rc = wid_journal_add_leaf(j, WID_REC_RECOVERY, len);
+        }
     } else {
         if (s.damaged) {
             /*
@@ -745,13 +929,17 @@ wid_journal_recover(wid_journal *j, const char *prefix,
             g.reason = (uint32_t) s.dmg_reason;
             memcpy(g.writer, j->writer, sizeof(g.writer));
             len = wid_gap_encode(&g, j->buf + WID_FRAME_HDR, WID_FRAME_MAX);
-            wid_merkle_leaf_hash(j->buf + WID_FRAME_HDR, len, leaf);
-            rc = wid_journal_put(j, WID_REC_GAP, (uint32_t) len);
-            if (rc == WID_OK) {
-                (void) wid_merkle_frontier_append(&j->tree, leaf);
-                j->next_seq++;
-            }
+            rc = wid_journal_add_leaf(j, WID_REC_GAP, len);
         }
+    }
+    /*
+     * Sign at once whatever the epoch holds (an empty tree for a new
+     * log): every epoch has a checkpoint from its start, so a log with
+     * records and no valid checkpoint is never a writer's doing, and
+     * adopted records are signed now, not at the next interval.
+     */
+    if (rc == WID_OK && (!j->have_cp || j->cp_size != j->tree.size)) {
+        rc = wid_journal_write_checkpoint(j, now_ms);
     }
     rec->epoch = j->epoch;
     rec->next_seq = j->next_seq;
@@ -876,6 +1064,7 @@ wid_journal_open(const char *dir, const char *writer_name,
         return WID_R_INTERNAL_NOMEM;
     }
     memcpy(j->sk, key->sk, WID_ED25519_SK_LEN);
+    crypto_sign_ed25519_sk_to_pk(j->pk, key->sk);
     sodium_mprotect_readonly(j->sk);
 
     topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -904,14 +1093,21 @@ wid_journal_open(const char *dir, const char *writer_name,
         wid_journal_free(j);
         return WID_R_INTERNAL_IO;
     }
-    if (flock(j->lockfd, LOCK_EX | LOCK_NB) != 0) {
-        rc = errno == EWOULDBLOCK ? WID_R_JOURNAL_WRITER_BUSY
-                                  : WID_R_INTERNAL_IO;
-        wid_journal_free(j);
-        return rc;
+    /*
+     * A verifier probes the lock (a shared lock held for a moment) to see
+     * whether a writer runs: retry briefly before calling the log busy.
+     */
+    for (i = 0; flock(j->lockfd, LOCK_EX | LOCK_NB) != 0; i++) {
+        if (errno != EWOULDBLOCK || i == WID_LOCK_TRIES) {
+            rc = errno == EWOULDBLOCK ? WID_R_JOURNAL_WRITER_BUSY
+                                      : WID_R_INTERNAL_IO;
+            wid_journal_free(j);
+            return rc;
+        }
+        (void) usleep(WID_LOCK_RETRY_US);
     }
 
-    rc = wid_journal_recover(j, prefix, rec);
+    rc = wid_journal_recover(j, prefix, now_ms, rec);
     if (rc == WID_OK) {
         rc = wid_journal_flush(j);
     }

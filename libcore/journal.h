@@ -64,6 +64,11 @@ typedef struct {
     int       gap;              /* damage elsewhere: new epoch + gap */
     uint64_t  gap_segment, gap_offset;
     wid_reason_t gap_reason;
+    /* When the epoch is continued: leaves its last valid checkpoint
+     * covered, and unsigned leaves after it that were adopted (a crash
+     * tail; recorded in a recovery record and signed at open). */
+    uint64_t  signed_size;
+    uint64_t  adopted;
     uint32_t  epoch;            /* epoch now being written */
     uint64_t  next_seq;
 } wid_journal_recovery;
@@ -73,8 +78,15 @@ typedef struct wid_journal wid_journal;
 /*
  * Open (create or recover) the log of writer_name under dir.  The secret
  * key is copied into locked memory and wiped at close; the caller may
- * wipe its copy at once.  Errors: journal.bad_writer_name,
- * journal.writer_busy, journal.key_is_refused, internal.io_error, ...
+ * wipe its copy at once.  Recovery checks every checkpoint in the log
+ * against this key and the recomputed tree, and adopts unsigned records
+ * after the last valid one only up to one checkpoint interval (records,
+ * and checkpoint_every_ms plus a margin between their times); anything
+ * else is left in place and a new epoch starts with a gap record (see
+ * docs/receipts.md, "Crash recovery").  Before returning, the writer
+ * signs a checkpoint over everything its epoch holds.  Errors:
+ * journal.bad_writer_name, journal.writer_busy, journal.key_is_refused,
+ * internal.io_error, ...
  */
 wid_reason_t wid_journal_open(const char *dir, const char *writer_name,
                               const wid_seckey *key,

@@ -68,7 +68,7 @@ wid_frame_parse(const uint8_t *buf, uint64_t size, uint64_t off, wid_frame *f)
     }
     len = wid_rd32(buf + off + 4);
     if (len > WID_FRAME_MAX || buf[off + 8] < WID_REC_SEGMENT
-        || buf[off + 8] > WID_REC_GAP)
+        || buf[off + 8] > WID_REC_MAX)
     {
         /* Could still be a partly written header: the caller decides. */
         return WID_R_JOURNAL_FRAME_MALFORMED;
@@ -97,7 +97,7 @@ wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from)
     for (o = from; o + WID_FRAME_HDR <= size; o++) {
         len = wid_rd32(buf + o + 4);
         if (len > WID_FRAME_MAX || buf[o + 8] < WID_REC_SEGMENT
-            || buf[o + 8] > WID_REC_GAP || size - o - WID_FRAME_HDR < len)
+            || buf[o + 8] > WID_REC_MAX || size - o - WID_FRAME_HDR < len)
         {
             continue;
         }
@@ -264,6 +264,52 @@ wid_gap_decode(const uint8_t *d, size_t len, wid_gap_record *g)
 }
 
 
+size_t
+wid_recovery_encode(const wid_recovery_record *r, uint8_t *buf, size_t cap)
+{
+    uint8_t *p = buf;
+
+    if (cap < 8 + 4 + 8 * 6 + 2 + WID_WRITER_MAX) {
+        return 0;
+    }
+    memcpy(p, WID_RCV_MAGIC, 8);
+    wid_be32(p + 8, r->epoch);
+    wid_be64(p + 12, r->seq);
+    wid_be64(p + 20, r->signed_size);
+    wid_be64(p + 28, r->adopted);
+    wid_be64(p + 36, r->torn_segment);
+    wid_be64(p + 44, r->torn_offset);
+    wid_be64(p + 52, r->torn_bytes);
+    p += 60;
+    p += wid_put_str(p, r->writer);
+    return (size_t) (p - buf);
+}
+
+
+wid_reason_t
+wid_recovery_decode(const uint8_t *d, size_t len, wid_recovery_record *r)
+{
+    const uint8_t *p, *end = d + len;
+
+    memset(r, 0, sizeof(*r));
+    if (len < 60 || memcmp(d, WID_RCV_MAGIC, 8) != 0) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    p = d + 60;
+    r->epoch = wid_rd32(d + 8);
+    r->seq = wid_rd64(d + 12);
+    r->signed_size = wid_rd64(d + 20);
+    r->adopted = wid_rd64(d + 28);
+    r->torn_segment = wid_rd64(d + 36);
+    r->torn_offset = wid_rd64(d + 44);
+    r->torn_bytes = wid_rd64(d + 52);
+    if (wid_get_str(&p, end, r->writer, WID_WRITER_MAX) != 0 || p != end) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    return WID_OK;
+}
+
+
 int
 wid_leaf_seq(uint8_t type, const uint8_t *d, size_t len, uint64_t *seq)
 {
@@ -271,7 +317,7 @@ wid_leaf_seq(uint8_t type, const uint8_t *d, size_t len, uint64_t *seq)
         *seq = wid_rd64(d + 16);
         return 0;
     }
-    if (type == WID_REC_GAP && len >= 20) {
+    if ((type == WID_REC_GAP || type == WID_REC_RECOVERY) && len >= 20) {
         *seq = wid_rd64(d + 12);
         return 0;
     }

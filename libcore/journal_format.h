@@ -22,9 +22,16 @@
 #define WID_REC_RECEIPT      2   /* leaf: canonical receipt */
 #define WID_REC_CHECKPOINT   3   /* signed note */
 #define WID_REC_GAP          4   /* leaf: gap record (first of an epoch) */
+#define WID_REC_RECOVERY     5   /* leaf: what recovery adopted */
+#define WID_REC_MAX          WID_REC_RECOVERY
+
+/* Types that are leaves of the Merkle tree (and carry a seq). */
+#define WID_REC_IS_LEAF(t)   ((t) == WID_REC_RECEIPT || (t) == WID_REC_GAP \
+                              || (t) == WID_REC_RECOVERY)
 
 #define WID_SEG_MAGIC        "WIDJSEG1"
 #define WID_GAP_MAGIC        "WIDGAP01"
+#define WID_RCV_MAGIC        "WIDRCV01"
 #define WID_SEG_NAME_FMT     "seg-%016llu.wjl"
 #define WID_SEG_NAME_LEN     24
 
@@ -45,6 +52,22 @@ typedef struct {
     uint32_t reason;            /* reason code ordinal, informative */
     char     writer[WID_WRITER_MAX + 1];
 } wid_gap_record;
+
+/*
+ * Written by a writer that reopened a log and continued its epoch after
+ * an unclean end: how many leaves the last valid checkpoint covered, how
+ * many unsigned leaves after it were adopted, and the torn bytes cut off.
+ * It is a leaf, so the checkpoint written right after it signs it.
+ */
+typedef struct {
+    uint32_t epoch;
+    uint64_t seq;               /* this record's seq */
+    uint64_t signed_size;       /* leaves of the epoch the last valid
+                                   checkpoint covered */
+    uint64_t adopted;           /* unsigned leaves adopted after those */
+    uint64_t torn_segment, torn_offset, torn_bytes;  /* 0: none cut */
+    char     writer[WID_WRITER_MAX + 1];
+} wid_recovery_record;
 
 typedef struct {
     uint8_t        type;
@@ -86,7 +109,12 @@ wid_reason_t wid_seg_header_decode(const uint8_t *d, size_t len,
 size_t wid_gap_encode(const wid_gap_record *g, uint8_t *buf, size_t cap);
 wid_reason_t wid_gap_decode(const uint8_t *d, size_t len, wid_gap_record *g);
 
-/* Seq of a leaf record (receipt or gap) without full decoding. */
+size_t wid_recovery_encode(const wid_recovery_record *r, uint8_t *buf,
+                           size_t cap);
+wid_reason_t wid_recovery_decode(const uint8_t *d, size_t len,
+                                 wid_recovery_record *r);
+
+/* Seq of a leaf record (receipt, gap, recovery) without full decoding. */
 int wid_leaf_seq(uint8_t type, const uint8_t *d, size_t len, uint64_t *seq);
 
 /* Segment numbers of DIR/<writer>, sorted; caller frees *out. */

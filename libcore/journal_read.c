@@ -176,7 +176,7 @@ wid_tree_cb(void *ctx, const wid_journal_rec *r)
     if (r->header->epoch != c->epoch) {
         return 0;
     }
-    if (r->type == WID_REC_RECEIPT || r->type == WID_REC_GAP) {
+    if (WID_REC_IS_LEAF(r->type)) {
         if (c->n == c->cap) {
             c->cap = c->cap ? c->cap * 2 : 4096;
             nv = realloc(c->leaves, c->cap * 32);

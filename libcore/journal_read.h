@@ -27,7 +27,7 @@ typedef struct {
     const char   *kind;          /* crc, framing, torn, header, segment,
                                     seq, writer, record, sig, origin, root,
                                     consistency, rollback, gap, unsigned,
-                                    truncated, trusted, io */
+                                    recovered, truncated, trusted, io */
     int           warning;       /* does not make the journal invalid */
     char          detail[200];
 } wid_journal_finding;
@@ -41,6 +41,7 @@ typedef struct {
     uint64_t    tree_size;       /* of the last epoch */
     uint64_t    signed_size;     /* covered by its last valid checkpoint */
     uint8_t     root[32];
+    int         live;            /* its writer holds the log's lock */
 } wid_journal_writer_report;
 
 typedef struct {
@@ -75,24 +76,39 @@ typedef struct {
 } wid_journal_trusted;
 
 /*
+ * Verification flags.  ACCEPT_GAPS: a recorded gap (and the unsigned end
+ * of the epoch before it, which the gap disowns) is a warning, not an
+ * error.  ALLOW_UNSIGNED_TAIL: leaves after the last checkpoint of a log
+ * are a warning even if no writer holds the log's lock (by default they
+ * are an error unless a running writer does).  WRITER_LIVE (verifier_new
+ * only; the directory verifier finds it out itself with a non-blocking
+ * flock of DIR/<writer>/lock): the log's writer is running.
+ * A value of 1 still means "accept gaps", as before the flags existed.
+ */
+#define WID_JOURNAL_VERIFY_ACCEPT_GAPS          0x1
+#define WID_JOURNAL_VERIFY_ALLOW_UNSIGNED_TAIL  0x2
+#define WID_JOURNAL_VERIFY_WRITER_LIVE          0x4
+
+/*
  * Verify every writer log under dir against the public key: framing,
  * segment headers and numbering, record decoding and writer names,
  * sequence continuity, checkpoint signatures, origins, roots, consistency
  * with the previous checkpoint (proof recomputed and checked), rollbacks,
- * recorded gaps and the uncovered tail.  Gaps are errors unless
- * accept_gaps.  Returns WID_OK when it could read the directory (look at
+ * recorded gaps, records of an epoch without any valid checkpoint (an
+ * error), and the uncovered tail (an error unless the writer is running
+ * or ALLOW_UNSIGNED_TAIL).  Gaps are errors unless ACCEPT_GAPS.  Returns WID_OK when it could read the directory (look at
  * res->errors for the verdict); internal.io_error / journal.empty
  * otherwise.
  */
 wid_reason_t wid_journal_verify(const char *dir, const wid_pubkey *pk,
-                                int accept_gaps,
+                                int flags,
                                 const wid_journal_verify_cb *cb,
                                 wid_journal_verify_result *res);
 
 /* The same, with trusted checkpoints (trusted may be NULL). */
 wid_reason_t wid_journal_verify_trusted(const char *dir,
                                         const wid_pubkey *pk,
-                                        int accept_gaps,
+                                        int flags,
                                         const wid_journal_trusted *trusted,
                                         const wid_journal_verify_cb *cb,
                                         wid_journal_verify_result *res);
@@ -114,7 +130,7 @@ wid_reason_t wid_journal_verify_trusted(const char *dir,
 typedef struct wid_journal_verifier wid_journal_verifier;
 
 wid_reason_t wid_journal_verifier_new(const char *writer,
-                                      const wid_pubkey *pk, int accept_gaps,
+                                      const wid_pubkey *pk, int flags,
                                       const wid_journal_trusted *trusted,
                                       const wid_journal_verify_cb *cb,
                                       wid_journal_verifier **out);

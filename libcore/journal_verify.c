@@ -4,11 +4,14 @@
  * tree) the first error stops the checks of that epoch: what follows
  * cannot be trusted and would only repeat the finding.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "journal_read.h"
@@ -27,6 +30,7 @@ struct wid_journal_verifier {
     const wid_journal_verify_cb *cb;
     wid_journal_verify_result  res;
     int                        accept_gaps;
+    int                        allow_tail;  /* flag, or writer running */
 
     int                        have_epoch;
     uint32_t                   epoch;
@@ -36,6 +40,12 @@ struct wid_journal_verifier {
     int                        expect_gap;
     uint64_t                   next_seq;
     wid_merkle_frontier        tree;
+
+    /* The unsigned end of the previous epoch, until the gap record that
+     * starts this one says those seqs were not recovered. */
+    int                        pend_tail;
+    uint32_t                   pend_epoch;
+    uint64_t                   pend_first, pend_n;
 
     int                        have_cp;
     uint64_t                   cp_size;
@@ -169,19 +179,53 @@ wid_vtrust_check(wid_vstate *s, uint64_t seg, uint64_t off)
 }
 
 
+/*
+ * The end of an epoch (last: of the log).  Leaves no checkpoint covers:
+ *  - none covered at all: an error always (a writer signs every epoch at
+ *    its start, so only an edit of the log makes that);
+ *  - after the last checkpoint of the log: an error unless the writer is
+ *    running (it signs within its interval) or the caller allows it;
+ *  - after the last checkpoint of an older epoch: the writer gave them up
+ *    at recovery; the gap record starting the next epoch must say so.
+ */
 static void
-wid_vend_epoch(wid_vstate *s)
+wid_vend_epoch(wid_vstate *s, int last)
 {
     uint64_t covered = s->have_cp ? s->cp_size : 0;
     size_t   i;
 
+    if (s->pend_tail) {
+        s->pend_tail = 0;
+        wid_vfind(s, 0, 0, 1, s->pend_first, WID_R_JOURNAL_UNSIGNED_TAIL,
+                  "unsigned", 0, "epoch %u: %llu record(s) after its last"
+                  " checkpoint were never signed and no gap record gives"
+                  " them up", (unsigned) s->pend_epoch,
+                  (unsigned long long) s->pend_n);
+    }
     if (s->have_epoch && !s->broken && s->tree.size > covered) {
-        wid_vfind(s, 0, 0, 1, s->epoch_start + covered,
-                  WID_R_JOURNAL_UNSIGNED_TAIL, "unsigned", 1,
-                  "epoch %u: %llu record(s) after the last checkpoint are"
-                  " not signed yet (writer running, or it crashed)",
-                  (unsigned) s->epoch,
-                  (unsigned long long) (s->tree.size - covered));
+        if (!s->have_cp) {
+            wid_vfind(s, 0, 0, 1, s->epoch_start,
+                      WID_R_JOURNAL_NO_CHECKPOINT, "unsigned", 0,
+                      "epoch %u: %llu record(s) and no valid checkpoint at"
+                      " all", (unsigned) s->epoch,
+                      (unsigned long long) s->tree.size);
+        } else if (!last) {
+            s->pend_tail = 1;
+            s->pend_epoch = s->epoch;
+            s->pend_first = s->epoch_start + covered;
+            s->pend_n = s->tree.size - covered;
+        } else {
+            wid_vfind(s, 0, 0, 1, s->epoch_start + covered,
+                      WID_R_JOURNAL_UNSIGNED_TAIL, "unsigned",
+                      s->allow_tail,
+                      "epoch %u: %llu record(s) after the last checkpoint"
+                      " are not signed (%s)", (unsigned) s->epoch,
+                      (unsigned long long) (s->tree.size - covered),
+                      s->rep.live ? "the writer is running"
+                      : s->allow_tail ? "allowed by --allow-unsigned-tail"
+                      : "no writer holds the log: crashed, or records"
+                        " were added without the key");
+        }
     }
     for (i = 0; i < s->ntrust; i++) {
         wid_vtrust *t = &s->trust[i];
@@ -272,31 +316,69 @@ wid_vcheckpoint(wid_vstate *s, uint64_t seg, const wid_frame *f)
 }
 
 
+/* The gap record starting an epoch gives up the unsigned end of the
+ * epoch before it when it says recovery kept only seqs below it. */
+static void
+wid_vpend_resolve(wid_vstate *s, uint64_t seg, const wid_frame *f,
+                  const wid_gap_record *g)
+{
+    int disowned = g->last_good_seq_end <= s->pend_first;
+
+    s->pend_tail = 0;
+    wid_vfind(s, seg, f->offset, 1, s->pend_first,
+              WID_R_JOURNAL_UNSIGNED_TAIL, "unsigned",
+              disowned && s->accept_gaps,
+              "epoch %u: %llu record(s) after its last checkpoint were never"
+              " signed; %s", (unsigned) s->pend_epoch,
+              (unsigned long long) s->pend_n,
+              disowned ? "the gap record gives them up"
+                       : "yet the gap record counts them as recovered");
+}
+
+
 static void
 wid_vleaf(wid_vstate *s, uint64_t seg, const wid_frame *f)
 {
-    wid_receipt_view v;
-    wid_gap_record   g;
-    uint8_t          leaf[32];
-    uint64_t         seq;
-    wid_reason_t     rc;
+    wid_receipt_view    v;
+    wid_gap_record      g;
+    wid_recovery_record r;
+    uint8_t             leaf[32];
+    uint64_t            seq, covered = s->have_cp ? s->cp_size : 0;
+    wid_reason_t        rc;
 
-    if (f->type == WID_REC_RECEIPT) {
-        rc = wid_receipt_decode(f->data, f->len, &v);
-        if (rc != WID_OK) {
-            wid_vfind(s, seg, f->offset, 1, s->next_seq, rc, "record", 0,
-                      "record does not decode as a receipt");
-            return;
-        }
-        seq = v.seq;
-        if (v.str[WID_RF_WRITER].len != strlen(s->writer)
-            || memcmp(v.str[WID_RF_WRITER].p, s->writer,
-                      v.str[WID_RF_WRITER].len) != 0)
-        {
-            wid_vfind(s, seg, f->offset, 1, seq, WID_R_JOURNAL_WRITER_MISMATCH,
-                      "writer", 0, "receipt written by '%.*s'",
-                      (int) v.str[WID_RF_WRITER].len, v.str[WID_RF_WRITER].p);
-            return;
+    if (f->type == WID_REC_RECEIPT || f->type == WID_REC_RECOVERY) {
+        if (f->type == WID_REC_RECEIPT) {
+            rc = wid_receipt_decode(f->data, f->len, &v);
+            if (rc != WID_OK) {
+                wid_vfind(s, seg, f->offset, 1, s->next_seq, rc, "record", 0,
+                          "record does not decode as a receipt");
+                return;
+            }
+            seq = v.seq;
+            if (v.str[WID_RF_WRITER].len != strlen(s->writer)
+                || memcmp(v.str[WID_RF_WRITER].p, s->writer,
+                          v.str[WID_RF_WRITER].len) != 0)
+            {
+                wid_vfind(s, seg, f->offset, 1, seq,
+                          WID_R_JOURNAL_WRITER_MISMATCH, "writer", 0,
+                          "receipt written by '%.*s'",
+                          (int) v.str[WID_RF_WRITER].len,
+                          v.str[WID_RF_WRITER].p);
+                return;
+            }
+        } else {
+            rc = wid_recovery_decode(f->data, f->len, &r);
+            if (rc != WID_OK || strcmp(r.writer, s->writer) != 0
+                || r.epoch != s->epoch || r.signed_size != covered
+                || r.adopted != s->tree.size - covered)
+            {
+                wid_vfind(s, seg, f->offset, 1, s->next_seq,
+                          WID_R_RECEIPT_MALFORMED, "record", 0,
+                          "recovery record malformed or not matching the"
+                          " log before it");
+                return;
+            }
+            seq = r.seq;
         }
         if (s->expect_gap) {
             wid_vfind(s, seg, f->offset, 1, seq, WID_R_JOURNAL_SEGMENT_HEADER,
@@ -336,6 +418,20 @@ wid_vleaf(wid_vstate *s, uint64_t seg, const wid_frame *f)
         if (!s->accept_gaps) {
             /* Reported; keep checking the new epoch all the same. */
             s->broken = 0;
+        }
+        if (s->pend_tail) {
+            wid_vpend_resolve(s, seg, f, &g);
+            s->broken = 0;
+        }
+    } else if (f->type == WID_REC_RECOVERY) {
+        if (r.adopted > 0) {
+            wid_vfind(s, seg, f->offset, 1, seq,
+                      WID_R_JOURNAL_RECOVERED_UNSIGNED, "recovered", 1,
+                      "the writer restarted after a crash and adopted %llu"
+                      " unsigned record(s) (seqs %llu..%llu), signed only"
+                      " from here on", (unsigned long long) r.adopted,
+                      (unsigned long long) (s->epoch_start + covered),
+                      (unsigned long long) (seq - 1));
         }
     } else {
         s->rep.records++;
@@ -397,7 +493,7 @@ wid_vheader(wid_vstate *s, uint64_t segno, const wid_frame *f)
                   (unsigned) h.epoch);
         return -1;
     }
-    wid_vend_epoch(s);
+    wid_vend_epoch(s, 0);
     s->have_epoch = 1;
     s->rep.epochs++;
     s->broken = 0;
@@ -487,7 +583,7 @@ wid_vsegment(wid_vstate *s, uint64_t segno, const uint8_t *map,
             }
         } else if (s->broken) {
             break;
-        } else if (f.type == WID_REC_RECEIPT || f.type == WID_REC_GAP) {
+        } else if (WID_REC_IS_LEAF(f.type)) {
             wid_vleaf(s, segno, &f);
         } else if (f.type == WID_REC_CHECKPOINT) {
             wid_vcheckpoint(s, segno, &f);
@@ -550,7 +646,7 @@ wid_origin_writer(const char *origin, char writer[WID_WRITER_MAX + 1],
 
 wid_reason_t
 wid_journal_verifier_new(const char *writer, const wid_pubkey *pk,
-                         int accept_gaps, const wid_journal_trusted *trusted,
+                         int flags, const wid_journal_trusted *trusted,
                          const wid_journal_verify_cb *cb,
                          wid_journal_verifier **out)
 {
@@ -570,7 +666,10 @@ wid_journal_verifier_new(const char *writer, const wid_pubkey *pk,
     snprintf(s->writer, sizeof(s->writer), "%s", writer);
     s->pk = *pk;
     s->cb = cb;
-    s->accept_gaps = accept_gaps;
+    s->accept_gaps = (flags & WID_JOURNAL_VERIFY_ACCEPT_GAPS) != 0;
+    s->rep.live = (flags & WID_JOURNAL_VERIFY_WRITER_LIVE) != 0;
+    s->allow_tail = s->rep.live
+                    || (flags & WID_JOURNAL_VERIFY_ALLOW_UNSIGNED_TAIL) != 0;
     s->expect_seg = 1;
     s->rep.writer = s->writer;
     for (i = 0; trusted && i < trusted->n; i++) {
@@ -659,7 +758,7 @@ wid_journal_verifier_finish(wid_journal_verifier *s,
         wid_vfind(s, 0, 0, 0, 0, WID_R_JOURNAL_SEGMENT_MISSING, "segment", 0,
                   "writer log has no segments");
     }
-    wid_vend_epoch(s);
+    wid_vend_epoch(s, 1);
     for (i = 0; i < s->ntrust; i++) {
         if (!s->trust[i].seen) {
             s->trust[i].seen = 1;
@@ -695,9 +794,38 @@ wid_journal_verifier_free(wid_journal_verifier *s)
 }
 
 
+/*
+ * Is a writer running on this log?  It holds an exclusive flock on
+ * DIR/<writer>/lock for as long as it has the log open.  Probe with a
+ * non-blocking shared lock, released at once (a writer opening just then
+ * retries for a moment).  A missing or odd lock file means no writer.
+ */
+static int
+wid_writer_live(int dirfd)
+{
+    struct stat st;
+    int         fd, live = 0;
+
+    fd = openat(dirfd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK
+                | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+            (void) flock(fd, LOCK_UN);
+        } else {
+            live = errno == EWOULDBLOCK;
+        }
+    }
+    close(fd);
+    return live;
+}
+
+
 static wid_reason_t
 wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
-                  int accept_gaps, const wid_journal_trusted *trusted,
+                  int flags, const wid_journal_trusted *trusted,
                   const wid_journal_verify_cb *cb,
                   wid_journal_verify_result *res)
 {
@@ -705,7 +833,7 @@ wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
     const uint8_t *map;
     uint64_t      *segs, size;
     size_t         n, i;
-    int            top, dirfd;
+    int            top, dirfd, live;
     wid_reason_t   rc;
 
     top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -723,7 +851,12 @@ wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
         close(dirfd);
         return rc;
     }
-    rc = wid_journal_verifier_new(writer, pk, accept_gaps, trusted, cb, &s);
+    /* Running before or after the segments are read: either way it may
+     * have had records not yet signed while they were read. */
+    live = wid_writer_live(dirfd);
+    rc = wid_journal_verifier_new(writer, pk,
+                                  flags & ~WID_JOURNAL_VERIFY_WRITER_LIVE,
+                                  trusted, cb, &s);
     if (rc != WID_OK) {
         free(segs);
         close(dirfd);
@@ -740,6 +873,10 @@ wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
                                      i + 1 == n);
         wid_seg_unmap(map, size);
     }
+    if (live || wid_writer_live(dirfd)) {
+        s->rep.live = 1;
+        s->allow_tail = 1;
+    }
     wid_journal_verifier_finish(s, res);
     wid_journal_verifier_free(s);
     free(segs);
@@ -750,7 +887,7 @@ wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
 
 wid_reason_t
 wid_journal_verify_trusted(const char *dir, const wid_pubkey *pk,
-                           int accept_gaps,
+                           int flags,
                            const wid_journal_trusted *trusted,
                            const wid_journal_verify_cb *cb,
                            wid_journal_verify_result *res)
@@ -772,8 +909,7 @@ wid_journal_verify_trusted(const char *dir, const wid_pubkey *pk,
         return WID_R_JOURNAL_EMPTY;
     }
     for (i = 0; i < n && rc == WID_OK; i++) {
-        rc = wid_verify_writer(dir, names[i], pk, accept_gaps, trusted, cb,
-                               res);
+        rc = wid_verify_writer(dir, names[i], pk, flags, trusted, cb, res);
     }
     /* A trusted checkpoint of a writer whose whole log is gone. */
     for (k = 0; rc == WID_OK && trusted && k < trusted->n; k++) {
@@ -805,9 +941,9 @@ wid_journal_verify_trusted(const char *dir, const wid_pubkey *pk,
 
 
 wid_reason_t
-wid_journal_verify(const char *dir, const wid_pubkey *pk, int accept_gaps,
+wid_journal_verify(const char *dir, const wid_pubkey *pk, int flags,
                    const wid_journal_verify_cb *cb,
                    wid_journal_verify_result *res)
 {
-    return wid_journal_verify_trusted(dir, pk, accept_gaps, NULL, cb, res);
+    return wid_journal_verify_trusted(dir, pk, flags, NULL, cb, res);
 }

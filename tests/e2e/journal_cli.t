@@ -132,7 +132,7 @@ for my $w (['w1', \@w1], ['w2', \@w2]) {
     is($rc, 0, 'verify: exit 0');
     like($out, qr/^journal OK: 2 writer\(s\), 16 receipt\(s\), 0 warning\(s\)$/m,
          'verify: summary');
-    like($out, qr/^writer w1: 1 segment\(s\), 12 receipt\(s\), 3 checkpoint\(s\), 1 epoch\(s\), tree size 12, signed up to 12$/m,
+    like($out, qr/^writer w1: 1 segment\(s\), 12 receipt\(s\), 4 checkpoint\(s\), 1 epoch\(s\), tree size 12, signed up to 12$/m,
          'verify: per-writer line');
     is($err, '', 'verify: nothing on stderr');
 
@@ -451,9 +451,72 @@ sub set_receipt { $_[0]{receipt} = encode_base64($_[1], '') }
     like($err, qr/journal\.receipt_not_covered/, '... receipt_not_covered');
     ($rc, $out, $err) = run('journal', 'verify', $J2, '--pubkey',
                             "$d/k.pub");
-    is($rc, 0, 'an unsigned tail is only a warning');
-    like($out, qr/^WARNING w\/- offset 0 seq 0: unsigned \(journal\.unsigned_tail\)/m,
+    is($rc, 1, 'an unsigned tail with no writer running: exit 1');
+    like($out, qr/^ERROR w\/- offset 0 seq 0: unsigned \(journal\.unsigned_tail\)/m,
          '... named as such');
+    like($err, qr/^wid journal verify: journal\.unsigned_tail$/m,
+         '... code on stderr');
+    ($rc, $out, $err) = run('journal', 'verify', $J2, '--pubkey',
+                            "$d/k.pub", '--allow-unsigned-tail');
+    is($rc, 0, '--allow-unsigned-tail: only a warning');
+    like($out, qr/^WARNING w\/- offset 0 seq 0: unsigned \(journal\.unsigned_tail\)/m,
+         '... still named');
+}
+
+# ------------------- forged logs (security review): refused, never adopted
+# Five denies replaced by five allows written with another key; the
+# checkpoint frames stripped (first case) or kept (second case).  verify
+# must refuse it, and reopening the writer with the real key must not
+# sign it: a new epoch with a gap, the forged bytes left as they are.
+for my $case (['stripped', 'journal.no_checkpoint'],
+              ['signed by another key', 'journal.checkpoint_unsigned']) {
+    my ($what, $code) = @$case;
+    my ($R, $F) = ("$d/forge-real", "$d/forge-fake");
+    remove_tree($R, $F);
+    my @rc;
+    for my $j ([$R, 'k', 'deny'], [$F, 'k2', 'allow']) {
+        my $in = join('', map {
+            $json->encode({ %{ $w1[$_] }, verdict => $j->[2],
+                            reason => ($j->[2] eq 'deny'
+                                       ? 'policy.path_prefix' : 'ok') })
+                . "\n" } 0 .. 4);
+        my ($rc) = run(\$in, 'journal', 'append', $j->[0], '--key',
+                       "$d/$j->[1].key", '--writer', 'w1', '--fsync',
+                       'never', '--origin', 'host.test');
+        push @rc, $rc;
+    }
+    is_deeply(\@rc, [0, 0], "forgery ($what): both logs written");
+    my $seg = 'w1/seg-0000000000000001.wjl';
+    my $b = slurp("$F/$seg");
+    if ($what eq 'stripped') {
+        $b = join('', map { substr($b, $_->[0], 9 + $_->[2]) }
+                      grep { $_->[1] != 3 } frames($b));
+    }
+    spew("$R/$seg", $b);
+    my ($rc, $out, $err) = run('journal', 'verify', $R, '--pubkey',
+                               "$d/k.pub");
+    is($rc, 1, "forgery ($what): verify exit 1");
+    like($err, qr/^wid journal verify: \Q$code\E$/m, "... $code");
+    like($out, qr/^journal INVALID/m, '... INVALID');
+    ($rc) = run('journal', 'verify', $R, '--pubkey', "$d/k.pub",
+                '--allow-unsigned-tail');
+    is($rc, 1, '... also with --allow-unsigned-tail');
+
+    ($rc, $out, $err) = run('journal', 'append', $R, '--key', "$d/k.key",
+                            '--writer', 'w1', '--fsync', 'never',
+                            '--origin', 'host.test');
+    is($rc, 0, "forgery ($what): the real writer reopens the log");
+    like($err, qr/recovered: damage \(\Q$code\E\) at segment 1 offset \d+ left in place; gap recorded, epoch 1/,
+         '... records a gap instead of adopting it');
+    is(slurp("$R/$seg"), $b, '... the forged bytes left as they are');
+    ($rc, $out, $err) = run('journal', 'verify', $R, '--pubkey',
+                            "$d/k.pub");
+    is($rc, 1, '... and verify still refuses it');
+    like($err, qr/^wid journal verify: \Q$code\E$/m, "... $code");
+    unlike($out, qr/journal OK/, '... never "journal OK"');
+    ($rc) = run('journal', 'verify', $R, '--pubkey', "$d/k.pub",
+                '--accept-gaps', '--allow-unsigned-tail');
+    is($rc, 1, '... even with --accept-gaps --allow-unsigned-tail');
 }
 
 # ------------------------------------------- findings name the place
@@ -494,11 +557,12 @@ sub set_receipt { $_[0]{receipt} = encode_base64($_[1], '') }
                             '--trusted-checkpoint', "$d/cps");
     is($rc, 0, 'intact journal agrees with the saved checkpoints');
 
-    # Cut w1 back to its second checkpoint: valid on its own.
+    # Cut w1 back to its second checkpoint (the first after the empty
+    # tree's, signed at open, covers 5; the second 10): valid on its own.
     my $seg = "$J/w1/seg-0000000000000001.wjl";
     my $b = slurp($seg);
     my @cp = grep { $_->[1] == 3 } frames($b);
-    spew($seg, substr($b, 0, $cp[1][0] + 9 + $cp[1][2]));
+    spew($seg, substr($b, 0, $cp[2][0] + 9 + $cp[2][2]));
     ($rc, $out) = run('journal', 'verify', $J, '--pubkey', "$d/k.pub");
     is($rc, 0, 'a log cut at a checkpoint verifies on its own');
     like($out, qr/w1: .* tree size 10, signed up to 10/, '... with 10 records');

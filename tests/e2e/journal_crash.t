@@ -84,6 +84,11 @@ my $v = `$wid journal verify $J --pubkey $d/k.pub --json`;
 is($? >> 8, 0, 'journal verifies after 50 kill -9 and recovery');
 my $vj = decode_json($v);
 ok($vj->{valid}, 'valid in --json');
+my ($cw) = grep { $_->{writer} eq 'crashy' } @{ $vj->{writers} };
+is($cw->{epochs}, 1, 'every crash tail was adopted (no gap, one epoch)');
+is($cw->{signed_size}, $cw->{tree_size}, 'and is signed now');
+ok(!grep({ $_->{severity} eq 'error' } @{ $vj->{findings} }),
+   'no error findings');
 my $have = ids_in_journal();
 my @missing = grep { !exists $have->{$_} } keys %acked;
 is(scalar(@missing), 0, 'every acknowledged record survived');

@@ -84,7 +84,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cp.size = 2;
     t.cps = &cp;
     t.n = 1;
-    if (wid_journal_verifier_new("w1", &pk, (int) (size & 1), &t, NULL, &v)
+    /* Flags from the input size: gaps, unsigned tail, running writer. */
+    if (wid_journal_verifier_new("w1", &pk, (int) (size & 7), &t, NULL, &v)
         != WID_OK)
     {
         return 0;

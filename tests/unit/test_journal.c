@@ -71,6 +71,16 @@ count_cb(void *ctx, const wid_journal_rec *r)
     return 0;
 }
 
+/* The (last) recovery record of a log, decoded. */
+static int
+recovery_cb(void *ctx, const wid_journal_rec *r)
+{
+    if (r->type == WID_REC_RECOVERY) {
+        assert_int_equal(wid_recovery_decode(r->data, r->len, ctx), WID_OK);
+    }
+    return 0;
+}
+
 static void
 test_append_then_verify(void **state)
 {
@@ -353,7 +363,8 @@ test_replayed_checkpoint(void **state)
     buf = jt_read(path, &len);
     nf = jt_frames(buf, len, offs, types, 256);
     for (k = 0; k < nf; k++) {
-        if (types[k] == WID_REC_CHECKPOINT) {
+        /* Frame 1 is the empty tree's checkpoint, signed at open. */
+        if (types[k] == WID_REC_CHECKPOINT && k > 1) {
             if (cp1 == 0) {
                 cp1 = k;
             }
@@ -411,6 +422,7 @@ test_torn_tail_is_cut_at_recovery(void **state)
     wid_reason_t         first;
     const char          *kind;
     unsigned             n = 0;
+    wid_recovery_record  rr;
 
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
@@ -439,7 +451,10 @@ test_torn_tail_is_cut_at_recovery(void **state)
     assert_int_equal(rec.torn_offset, len);
     assert_int_equal(rec.torn_bytes, len2);
     assert_int_equal(rec.records, 10);
-    assert_int_equal(rec.next_seq, 10);
+    assert_int_equal(rec.signed_size, 10);
+    assert_int_equal(rec.adopted, 0);
+    /* Seq 10 is the recovery record that says what was cut. */
+    assert_int_equal(rec.next_seq, 11);
     assert_int_equal(wid_journal_close(j, 2), WID_OK);
     free(out);
     out = jt_read(path, &len2);
@@ -448,6 +463,15 @@ test_torn_tail_is_cut_at_recovery(void **state)
     assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, NULL), 0);
     assert_int_equal(wid_journal_scan(dir, NULL, count_cb, &n, NULL), WID_OK);
     assert_int_equal(n, 10);
+    memset(&rr, 0, sizeof(rr));
+    assert_int_equal(wid_journal_scan(dir, NULL, recovery_cb, &rr, NULL),
+                     WID_OK);
+    assert_int_equal(rr.seq, 10);
+    assert_int_equal(rr.signed_size, 10);
+    assert_int_equal(rr.adopted, 0);
+    assert_int_equal(rr.torn_segment, 1);
+    assert_int_equal(rr.torn_offset, len);
+    assert_int_equal(rr.torn_bytes, (offs[3] - offs[2]) / 2);
     (void) nf;
     free(out);
     free(buf);

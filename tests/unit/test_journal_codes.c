@@ -80,7 +80,10 @@ seg_load(seg_t *s, const char *dir, const char *w)
     s->nf = jt_frames(s->buf, s->len, s->offs, s->types, 512);
 }
 
-/* Index of the k-th frame of a type (k from 0). */
+/*
+ * Index of the k-th frame of a type (k from 0).  Checkpoint 0 of a log is
+ * the one of the empty tree its writer signs when it opens the log.
+ */
 static size_t
 seg_nth(const seg_t *s, uint8_t type, unsigned k)
 {
@@ -297,8 +300,8 @@ test_log_checkpoint_codes(void **state)
     seg_load(&s1, dir, "w1");
     seg_load(&s2, dir, "w2");
 
-    /* Garbage where the second checkpoint was. */
-    i = seg_nth(&s1, WID_REC_CHECKPOINT, 1);
+    /* Garbage where the second checkpoint (after 10 records) was. */
+    i = seg_nth(&s1, WID_REC_CHECKPOINT, 2);
     seg_replace(&s1, i, WID_REC_CHECKPOINT, "not a note\n", 11);
     expect_first(dir, WID_R_JOURNAL_CHECKPOINT_MALFORMED, "sig");
 
@@ -310,7 +313,7 @@ test_log_checkpoint_codes(void **state)
     expect_first(dir, WID_R_JOURNAL_CHECKPOINT_SIGNATURE, "sig");
 
     /* w2's checkpoint (validly signed, same key) put into w1's log. */
-    k = seg_nth(&s2, WID_REC_CHECKPOINT, 1);
+    k = seg_nth(&s2, WID_REC_CHECKPOINT, 2);
     d = frame_data(&s2, k, &len);
     seg_replace(&s1, i, WID_REC_CHECKPOINT, d, len);
     expect_first(dir, WID_R_JOURNAL_CHECKPOINT_ORIGIN, "origin");
@@ -420,8 +423,8 @@ test_trusted_checkpoint(void **state)
     build(dir, "w1", 30, 0);
     build(dir, "w2", 5, 0);
     seg_load(&s, dir, "w1");
-    last = seg_nth(&s, WID_REC_CHECKPOINT, 2);
-    second = seg_nth(&s, WID_REC_CHECKPOINT, 1);
+    last = seg_nth(&s, WID_REC_CHECKPOINT, 3);
+    second = seg_nth(&s, WID_REC_CHECKPOINT, 2);
     seg_checkpoint(&s, last, &cps[0], note, sizeof(note));
     seg_checkpoint(&s, second, &cp_old, note, sizeof(note));
     assert_int_equal(cps[0].size, 30);
@@ -634,7 +637,7 @@ test_proof_codes(void **state)
     json_object_set_new(q, "checkpoint", json_string(note));
     assert_int_equal(proof_check(q), WID_R_JOURNAL_CHECKPOINT_SIGNATURE);
     seg_load(&s2, dir, "w2");
-    i = seg_nth(&s2, WID_REC_CHECKPOINT, 2);
+    i = seg_nth(&s2, WID_REC_CHECKPOINT, 3);
     seg_checkpoint(&s2, i, &cp, note, sizeof(note));
     assert_int_equal(cp.size, 30);
     json_object_set_new(q, "checkpoint", json_string(note));
