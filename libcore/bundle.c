@@ -14,8 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
-#include <sodium.h>
-
+#include "base64.h"
 #include "bundle.h"
 #include "bytes.h"
 #include "spiffe_id.h"
@@ -228,28 +227,6 @@ wid_parse_pem(const unsigned char *buf, size_t len, wid_part *part)
     return r;
 }
 
-static int
-wid_b64_std_decode(const char *in, size_t in_len, unsigned char **out,
-                   size_t *out_len)
-{
-    const char *end = NULL;
-    size_t      max = in_len / 4 * 3 + 3;
-
-    *out = malloc(max);
-    if (*out == NULL) {
-        return -1;
-    }
-    if (sodium_base642bin(*out, max, in, in_len, NULL, out_len, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0
-        || end != in + in_len)
-    {
-        free(*out);
-        *out = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 static wid_reason_t
 wid_parse_x5c(const json_t *entry, wid_part *part)
 {
@@ -264,8 +241,8 @@ wid_parse_x5c(const json_t *entry, wid_part *part)
     }
     s = json_array_get(x5c, 0);
     if (!json_is_string(s)
-        || wid_b64_std_decode(json_string_value(s), json_string_length(s),
-                              &der, &der_len) != 0)
+        || wid_b64_decode_alloc(json_string_value(s), json_string_length(s),
+                                0, &der, &der_len) != 0)
     {
         return WID_R_BUNDLE_X5C_INVALID;
     }
@@ -396,16 +373,14 @@ wid_json_parse(const char *buf, size_t len, wid_reason_t invalid,
 {
     json_error_t err;
 
-    *out = NULL;
-    if (!wid_json_depth_ok(buf, len, WID_BUNDLE_DEPTH)) {
-        return invalid;
-    }
     *out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     if (*out == NULL) {
         return json_error_code(&err) == json_error_duplicate_key
-               ? WID_R_BUNDLE_DUPLICATE_KEY : invalid;
+               ? WID_R_BUNDLE_DUPLICATE_KEY
+               : json_error_code(&err) == json_error_out_of_memory
+               ? WID_R_INTERNAL_NOMEM : invalid;
     }
-    if (!json_is_object(*out)) {
+    if (!json_is_object(*out) || !wid_json_depth_ok(*out, WID_BUNDLE_DEPTH)) {
         json_decref(*out);
         *out = NULL;
         return invalid;
@@ -448,8 +423,8 @@ wid_parse_map_entry(const char *td, const json_t *v, wid_part *part)
     if (r != WID_OK) {
         return r;
     }
-    if (wid_b64_std_decode(json_string_value(v), json_string_length(v),
-                           &jwks, &jwks_len) != 0)
+    if (wid_b64_decode_alloc(json_string_value(v), json_string_length(v), 0,
+                             &jwks, &jwks_len) != 0)
     {
         return WID_R_BUNDLE_MAP_INVALID;
     }
