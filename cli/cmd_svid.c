@@ -1,6 +1,7 @@
 /*
  * wid svid verify --bundle TD=FILE... (--x509 CHAIN.pem
- *     | --jwt TOKEN|@FILE --audience AUD) [--now UNIX] [--leeway S] [--json]
+ *     | --jwt TOKEN|@FILE --audience AUD [--max-lifetime S])
+ *     [--now UNIX] [--leeway S] [--json]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,9 +23,9 @@ wid_svid_usage(void)
 {
     fprintf(stderr,
             "usage: wid svid verify --bundle TD=FILE|DIR... (--x509 CHAIN.pem"
-            " | --jwt TOKEN|@FILE --audience AUD)\n"
-            "                       [--now UNIX] [--leeway SECONDS]"
-            " [--json]\n");
+            " | --jwt TOKEN|@FILE --audience AUD\n"
+            "                       [--max-lifetime SECONDS])"
+            " [--now UNIX] [--leeway SECONDS] [--json]\n");
     return WID_EXIT_USAGE;
 }
 
@@ -150,7 +151,8 @@ wid_cmd_svid(int argc, char **argv)
     wid_bundle_set *set;
     wid_identity    id;
     const char     *x509 = NULL, *jwt = NULL, *aud = NULL;
-    int64_t         now = (int64_t) time(NULL), leeway = 0;
+    int64_t         now = (int64_t) time(NULL), leeway = 0, lifetime = 0;
+    wid_jwtsvid_opts o;
     int             json = 0, nbundles = 0, i, rc;
     unsigned char  *buf;
     size_t          len;
@@ -199,6 +201,12 @@ wid_cmd_svid(int argc, char **argv)
             if (wid_parse_i64(v, &now) != 0) {
                 goto usage;
             }
+        } else if (strcmp(a, "--max-lifetime") == 0) {
+            if (wid_parse_i64(v, &lifetime) != 0 || lifetime <= 0
+                || lifetime > WID_JWTSVID_LIFETIME_MAX)
+            {
+                goto usage;
+            }
         } else if (strcmp(a, "--leeway") == 0) {
             if (wid_parse_i64(v, &leeway) != 0 || leeway < 0
                 || leeway > 86400)
@@ -210,7 +218,8 @@ wid_cmd_svid(int argc, char **argv)
         }
     }
     if (nbundles == 0 || (x509 == NULL) == (jwt == NULL)
-        || (jwt != NULL && aud == NULL) || (x509 != NULL && aud != NULL))
+        || (jwt != NULL && aud == NULL)
+        || (x509 != NULL && (aud != NULL || lifetime != 0)))
     {
         goto usage;
     }
@@ -238,7 +247,12 @@ wid_cmd_svid(int argc, char **argv)
             wid_bundle_set_free(set);
             return WID_EXIT_USAGE;
         }
-        r = wid_jwtsvid_verify(set, token, len, aud, now, leeway, &id);
+        memset(&o, 0, sizeof(o));
+        o.audience = aud;
+        o.now = now;
+        o.leeway = leeway;
+        o.max_lifetime = lifetime;
+        r = wid_jwtsvid_verify_opts(set, token, len, &o, &id);
         free(token);
     }
 

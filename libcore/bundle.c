@@ -14,8 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
-#include <sodium.h>
-
+#include "base64.h"
 #include "bundle.h"
 #include "bytes.h"
 #include "spiffe_id.h"
@@ -26,6 +25,9 @@
 #define WID_TRUST_BUNDLE_SUFFIX ".spiffe-trust-bundle.pem"
 /* Default: FAT's 2 s, the coarsest timestamps a bundle is likely on. */
 #define WID_BUNDLE_REHASH_WINDOW 2
+/* How long a vanished TD=FILE bundle stays trusted (seconds). */
+#define WID_BUNDLE_MISSING_GRACE 300
+#define WID_BUNDLE_MISSING_GRACE_MAX 86400
 
 /* The identity of one version of a file, as far as stat can tell. */
 typedef struct {
@@ -56,6 +58,9 @@ typedef struct {
     int        in_dir;       /* found by a directory scan */
     int        map_all;      /* a map contributes all its trust domains */
     int        removed;      /* directory entry gone: drop at commit */
+    int        missing;      /* a named file gone: since missing_since */
+    int64_t    missing_since;
+    int        dropped;      /* ... and its content no longer trusted */
     wid_fstat  good;         /* version of the current parts */
     int        have_good;
     int        good_recent;  /* read within the rehash window: see refresh */
@@ -83,7 +88,12 @@ struct wid_bundle {
     size_t              td_len;
     X509_STORE         *store;
     STACK_OF(X509)     *x509;
-    const char        **x509_src;    /* sha hex of the source of each */
+    /*
+     * SHA-256 (hex) of the source of each authority, copied when the
+     * view is built: a pointer into the source would see the hash of a
+     * later read that a failed refresh never put in force.
+     */
+    char              (*x509_src)[WID_SHA256_HEX + 1];
     wid_jwt_authority **keys;
     size_t              nkeys;
     const wid_source  **sources;
@@ -109,6 +119,7 @@ struct wid_bundle_set {
     wid_bundle_report_fn  report;
     void                 *report_ctx;
     int64_t               rehash_window;   /* seconds */
+    int64_t               missing_grace;   /* seconds */
     wid_bundle_stat_fn    stat_fn;
 };
 
@@ -228,28 +239,6 @@ wid_parse_pem(const unsigned char *buf, size_t len, wid_part *part)
     return r;
 }
 
-static int
-wid_b64_std_decode(const char *in, size_t in_len, unsigned char **out,
-                   size_t *out_len)
-{
-    const char *end = NULL;
-    size_t      max = in_len / 4 * 3 + 3;
-
-    *out = malloc(max);
-    if (*out == NULL) {
-        return -1;
-    }
-    if (sodium_base642bin(*out, max, in, in_len, NULL, out_len, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0
-        || end != in + in_len)
-    {
-        free(*out);
-        *out = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 static wid_reason_t
 wid_parse_x5c(const json_t *entry, wid_part *part)
 {
@@ -264,8 +253,8 @@ wid_parse_x5c(const json_t *entry, wid_part *part)
     }
     s = json_array_get(x5c, 0);
     if (!json_is_string(s)
-        || wid_b64_std_decode(json_string_value(s), json_string_length(s),
-                              &der, &der_len) != 0)
+        || wid_b64_decode_alloc(json_string_value(s), json_string_length(s),
+                                0, &der, &der_len) != 0)
     {
         return WID_R_BUNDLE_X5C_INVALID;
     }
@@ -396,16 +385,14 @@ wid_json_parse(const char *buf, size_t len, wid_reason_t invalid,
 {
     json_error_t err;
 
-    *out = NULL;
-    if (!wid_json_depth_ok(buf, len, WID_BUNDLE_DEPTH)) {
-        return invalid;
-    }
     *out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     if (*out == NULL) {
         return json_error_code(&err) == json_error_duplicate_key
-               ? WID_R_BUNDLE_DUPLICATE_KEY : invalid;
+               ? WID_R_BUNDLE_DUPLICATE_KEY
+               : json_error_code(&err) == json_error_out_of_memory
+               ? WID_R_INTERNAL_NOMEM : invalid;
     }
-    if (!json_is_object(*out)) {
+    if (!json_is_object(*out) || !wid_json_depth_ok(*out, WID_BUNDLE_DEPTH)) {
         json_decref(*out);
         *out = NULL;
         return invalid;
@@ -448,8 +435,8 @@ wid_parse_map_entry(const char *td, const json_t *v, wid_part *part)
     if (r != WID_OK) {
         return r;
     }
-    if (wid_b64_std_decode(json_string_value(v), json_string_length(v),
-                           &jwks, &jwks_len) != 0)
+    if (wid_b64_decode_alloc(json_string_value(v), json_string_length(v), 0,
+                             &jwks, &jwks_len) != 0)
     {
         return WID_R_BUNDLE_MAP_INVALID;
     }
@@ -817,7 +804,8 @@ wid_domain_add_part(wid_bundle *d, const wid_source *s, wid_part *p,
             X509_free(x);
             return WID_R_INTERNAL_NOMEM;
         }
-        d->x509_src[sk_X509_num(d->x509) - 1] = sha;
+        memcpy(d->x509_src[sk_X509_num(d->x509) - 1], sha,
+               WID_SHA256_HEX + 1);
     }
 
     if (p->nkeys > 0) {
@@ -972,6 +960,10 @@ wid_set_rollback(wid_bundle_set *set)
     size_t i;
 
     for (i = 0; i < set->nsrc; i++) {
+        /* A drop that was not committed is staged again next time. */
+        if (set->src[i]->pending && set->src[i]->dropped) {
+            set->src[i]->dropped = 0;
+        }
         wid_parts_free(set->src[i]->new_parts, set->src[i]->new_nparts);
         set->src[i]->new_parts = NULL;
         set->src[i]->new_nparts = 0;
@@ -1129,6 +1121,14 @@ wid_bundle_set_rehash_window(wid_bundle_set *set, int64_t seconds)
 }
 
 void
+wid_bundle_set_missing_grace(wid_bundle_set *set, int64_t seconds)
+{
+    set->missing_grace = seconds < 0 ? 0
+                         : seconds > WID_BUNDLE_MISSING_GRACE_MAX
+                         ? WID_BUNDLE_MISSING_GRACE_MAX : seconds;
+}
+
+void
 wid_bundle_set_stat_fn(wid_bundle_set *set, wid_bundle_stat_fn fn)
 {
     set->stat_fn = fn;
@@ -1141,6 +1141,7 @@ wid_bundle_set_new(void)
 
     if (set != NULL) {
         set->rehash_window = WID_BUNDLE_REHASH_WINDOW;
+        set->missing_grace = WID_BUNDLE_MISSING_GRACE;
     }
     return set;
 }
@@ -1280,6 +1281,47 @@ wid_bundle_set_add_arg(wid_bundle_set *set, const char *arg)
     return wid_bundle_set_add(set, td, eq + 1);
 }
 
+/*
+ * A named source whose file is missing at this refresh: report it once,
+ * keep its content within the grace period, then stage an empty view of
+ * it (committed by the caller).  Returns the code to report, or WID_OK.
+ */
+static wid_reason_t
+wid_source_missing(wid_bundle_set *set, wid_source *s, int64_t now,
+                   const wid_fstat *cur)
+{
+    wid_reason_t r = WID_OK;
+    int64_t      gone;
+
+    if (s->dropped) {
+        return WID_OK;            /* reported when it was dropped */
+    }
+    if (!s->missing) {
+        s->missing = 1;
+        s->missing_since = now;
+        if (set->missing_grace > 0) {
+            r = WID_R_BUNDLE_SOURCE_MISSING;
+            wid_report(set, s, r);
+        }
+    }
+    if (!__builtin_sub_overflow(now, s->missing_since, &gone) && gone >= 0
+        && gone < set->missing_grace)
+    {
+        return r;
+    }
+    /* Past the grace: nothing of this file is trusted any more. */
+    wid_parts_free(s->new_parts, s->new_nparts);
+    s->new_parts = NULL;
+    s->new_nparts = 0;
+    s->new_sha_hex[0] = '\0';
+    s->new_good = *cur;
+    s->new_recent = 0;
+    s->pending = 1;
+    s->dropped = 1;
+    wid_report(set, s, WID_R_BUNDLE_SOURCE_DROPPED);
+    return WID_R_BUNDLE_SOURCE_DROPPED;
+}
+
 wid_reason_t
 wid_bundle_set_refresh(wid_bundle_set *set, int64_t now)
 {
@@ -1308,6 +1350,25 @@ wid_bundle_set_refresh(wid_bundle_set *set, int64_t now)
             changed = 1;
             continue;
         }
+        if (cur.missing) {
+            /*
+             * A named file (TD=FILE or a map) is gone.  A writer may be
+             * replacing it, so its last good content is kept for the
+             * grace period, then dropped: a deleted bundle must not be
+             * trusted forever.  A clock that went back past the moment
+             * the file vanished ends the grace (fail closed).
+             */
+            r = wid_source_missing(set, s, now, &cur);
+            if (r == WID_R_BUNDLE_SOURCE_DROPPED) {
+                changed = 1;
+            }
+            if (r != WID_OK && first == WID_OK) {
+                first = r;
+            }
+            continue;
+        }
+        s->missing = 0;
+        s->dropped = 0;           /* back: read below like any change */
         /*
          * An unchanged stat proves an unchanged file only when the
          * version was read at least one timestamp granularity after it

@@ -88,6 +88,19 @@ void wid_bundle_set_min_interval(wid_bundle_set *set, int64_t seconds);
 void wid_bundle_set_rehash_window(wid_bundle_set *set, int64_t seconds);
 
 /*
+ * A source named by TD=FILE (or a map file) that disappears keeps its
+ * last good content for this many seconds of refresh time (the now of
+ * wid_bundle_set_refresh), reported once as bundle.source_missing; then
+ * its authorities are dropped, reported as bundle.source_dropped (the
+ * trust domain goes away unless another source feeds it).  A file that
+ * comes back is read again like any change.  Default 300, at most 86400;
+ * 0 drops at the first refresh that finds the file gone.  A refresh time
+ * before the moment the file was found missing ends the grace.
+ * (A file deleted from a bundle directory is dropped at once.)
+ */
+void wid_bundle_set_missing_grace(wid_bundle_set *set, int64_t seconds);
+
+/*
  * Replace stat(2) for this set (NULL restores it): for tests that
  * simulate coarse timestamp granularity on a fine-grained filesystem.
  */

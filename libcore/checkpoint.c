@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base64.h"
 #include "checkpoint.h"
 #include "merkle.h"
 
@@ -71,10 +72,8 @@ wid_checkpoint_sign(const wid_checkpoint *c, const char *key_name,
                     const uint8_t sk[crypto_sign_SECRETKEYBYTES], char *out,
                     size_t cap, size_t *len)
 {
-    char     root64[sodium_base64_ENCODED_LEN(32,
-                        sodium_base64_VARIANT_ORIGINAL)];
-    char     sig64[sodium_base64_ENCODED_LEN(4 + crypto_sign_BYTES,
-                       sodium_base64_VARIANT_ORIGINAL)];
+    char     root64[WID_B64_ENCODED_LEN(32) + 1];
+    char     sig64[WID_B64_ENCODED_LEN(4 + crypto_sign_BYTES) + 1];
     uint8_t  blob[4 + crypto_sign_BYTES];
     int      body, n;
 
@@ -82,8 +81,9 @@ wid_checkpoint_sign(const wid_checkpoint *c, const char *key_name,
     if (!wid_origin_ok(c->origin) || !wid_note_key_name_ok(key_name)) {
         return WID_R_INTERNAL_CONFIG;
     }
-    sodium_bin2base64(root64, sizeof(root64), c->root, 32,
-                      sodium_base64_VARIANT_ORIGINAL);
+    if (wid_b64_encode(c->root, 32, root64, sizeof(root64)) < 0) {
+        return WID_R_INTERNAL_NOMEM;
+    }
     body = snprintf(out, cap, "%s\n%llu\n%s\n", c->origin,
                     (unsigned long long) c->size, root64);
     if (body < 0 || (size_t) body >= cap) {
@@ -96,8 +96,9 @@ wid_checkpoint_sign(const wid_checkpoint *c, const char *key_name,
     {
         return WID_R_INTERNAL_CRYPTO;
     }
-    sodium_bin2base64(sig64, sizeof(sig64), blob, sizeof(blob),
-                      sodium_base64_VARIANT_ORIGINAL);
+    if (wid_b64_encode(blob, sizeof(blob), sig64, sizeof(sig64)) < 0) {
+        return WID_R_INTERNAL_NOMEM;
+    }
     n = snprintf(out + body, cap - (size_t) body, "\n" WID_NOTE_DASH "%s %s\n",
                  key_name, sig64);
     if (n < 0 || (size_t) n >= cap - (size_t) body) {
@@ -147,8 +148,7 @@ wid_checkpoint_parse_body(const char *b, size_t blen, wid_checkpoint *c)
         size = size * 10 + d;
     }
     c->size = size;
-    if (sodium_base642bin(root, sizeof(root), line[2], ll[2], NULL, &rlen,
-                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0
+    if (wid_b64_decode(line[2], ll[2], 0, root, sizeof(root), &rlen) != 0
         || rlen != 32)
     {
         return WID_R_JOURNAL_CHECKPOINT_MALFORMED;
@@ -246,9 +246,8 @@ wid_checkpoint_verify(const char *note, size_t len,
         memcpy(name, p, nlen);
         name[nlen] = '\0';
         if (!wid_note_key_name_ok(name)
-            || sodium_base642bin(blob, sizeof(blob), sp + 1,
-                                 (size_t) (nl - sp - 1), NULL, &slen, NULL,
-                                 sodium_base64_VARIANT_ORIGINAL) != 0
+            || wid_b64_decode(sp + 1, (size_t) (nl - sp - 1), 0, blob,
+                              sizeof(blob), &slen) != 0
             || slen < 5)
         {
             return WID_R_JOURNAL_CHECKPOINT_MALFORMED;

@@ -17,6 +17,8 @@
 #define WID_SERIAL_HEX_MAX  128     /* 64 serial bytes; RFC 5280 allows 20 */
 #define WID_SHA256_HEX      64
 #define WID_AUDIENCE_MAX    1024
+/* Largest clock-skew allowance the verifiers accept (seconds). */
+#define WID_LEEWAY_MAX      (24 * 3600)
 
 typedef struct {
     char          spiffe_id[WID_SPIFFE_ID_MAX + 1];

@@ -16,7 +16,7 @@
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 
-#include "flatjson.h"
+#include "base64.h"
 #include "jws.h"
 
 #define WID_RSA_MIN_BITS 2048
@@ -86,112 +86,35 @@ wid_hex(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-/* base64url alphabet -> 6-bit value + 1; 0 for bytes outside it. */
-static const unsigned char wid_b64url_val[256] = {
-    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
-    ['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
-    ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18,
-    ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
-    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,
-    ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
-    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
-    ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
-    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54,
-    ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60,
-    ['8'] = 61, ['9'] = 62, ['-'] = 63, ['_'] = 64,
-};
-
+/*
+ * jansson has no run-time depth limit (only its compile-time guard of
+ * 2048 levels against stack exhaustion), so the nesting of the parsed
+ * tree is bounded here.  Recursion stops at max_depth.
+ */
 int
-wid_b64url_decode(const char *in, size_t in_len, unsigned char *out,
-                  size_t out_max, size_t *out_len)
+wid_json_depth_ok(const json_t *j, unsigned max_depth)
 {
-    const unsigned char *p = (const unsigned char *) in;
-    size_t               full = in_len / 4, rem = in_len % 4, need, i;
-    unsigned             a, b, c, d;
-    unsigned char       *o = out;
+    const char *k;
+    json_t     *v;
+    size_t      i;
 
-    /*
-     * Strict RFC 4648 section 5: only the url alphabet, no padding, no
-     * whitespace, and the unused low bits of the last character zero,
-     * so every byte string has exactly one accepted encoding (tokens
-     * are not malleable).  OpenSSL decodes only the standard alphabet,
-     * and mapping the alphabet first cost more than the decoding, so
-     * this is one table-driven pass; tests/unit/test_jwtsvid.c checks
-     * it against EVP_DecodeBlock.
-     */
-    if (rem == 1) {
-        return -1;
+    if (!json_is_object(j) && !json_is_array(j)) {
+        return 1;
     }
-    need = full * 3 + (rem == 0 ? 0 : rem - 1);
-    if (need > out_max) {
-        return -1;
+    if (max_depth == 0) {
+        return 0;
     }
-    for (i = 0; i < full; i++, p += 4) {
-        a = wid_b64url_val[p[0]];
-        b = wid_b64url_val[p[1]];
-        c = wid_b64url_val[p[2]];
-        d = wid_b64url_val[p[3]];
-        if (a == 0 || b == 0 || c == 0 || d == 0) {
-            return -1;
-        }
-        a = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
-        o[0] = (unsigned char) (a >> 16);
-        o[1] = (unsigned char) (a >> 8);
-        o[2] = (unsigned char) a;
-        o += 3;
-    }
-    if (rem != 0) {
-        a = wid_b64url_val[p[0]];
-        b = wid_b64url_val[p[1]];
-        c = rem == 3 ? wid_b64url_val[p[2]] : 1;
-        if (a == 0 || b == 0 || c == 0) {
-            return -1;
-        }
-        a = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6;
-        /* Canonical: the bits past the last whole byte are zero. */
-        if ((rem == 2 && (a & 0xffff) != 0) || (rem == 3 && (a & 0xff) != 0))
-        {
-            return -1;
-        }
-        *o++ = (unsigned char) (a >> 16);
-        if (rem == 3) {
-            *o++ = (unsigned char) (a >> 8);
-        }
-    }
-    *out_len = (size_t) (o - out);
-    return 0;
-}
-
-int
-wid_json_depth_ok(const char *text, size_t len, unsigned max_depth)
-{
-    unsigned depth = 0;
-    int      in_str = 0, esc = 0;
-    size_t   i;
-
-    /*
-     * jansson has no run-time depth limit, so bound the nesting before
-     * handing the text over.  Only brackets outside strings count.
-     */
-    for (i = 0; i < len; i++) {
-        char c = text[i];
-
-        if (in_str) {
-            if (esc) {
-                esc = 0;
-            } else if (c == '\\') {
-                esc = 1;
-            } else if (c == '"') {
-                in_str = 0;
-            }
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max_depth) {
+    if (json_is_object(j)) {
+        json_object_foreach((json_t *) j, k, v) {
+            if (!wid_json_depth_ok(v, max_depth - 1)) {
                 return 0;
             }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
+        }
+    } else {
+        json_array_foreach(j, i, v) {
+            if (!wid_json_depth_ok(v, max_depth - 1)) {
+                return 0;
+            }
         }
     }
     return 1;
@@ -205,17 +128,31 @@ wid_jws_json_object(const unsigned char *buf, size_t len, unsigned max_depth,
     json_t      *j;
 
     *out = NULL;
-    if (!wid_json_depth_ok((const char *) buf, len, max_depth)) {
-        return WID_R_JWT_TOO_DEEP;
-    }
+    /*
+     * The cheapest parse that keeps every rule: duplicates refused by
+     * jansson itself, no JSON_DECODE_ANY (the top level must be an
+     * object or array), no JSON_ALLOW_NUL (a \u0000 is refused).
+     */
     j = json_loadb((const char *) buf, len, JSON_REJECT_DUPLICATES, &err);
     if (j == NULL) {
-        return json_error_code(&err) == json_error_duplicate_key
-               ? WID_R_JWT_DUPLICATE_KEY : invalid;
+        switch (json_error_code(&err)) {
+        case json_error_duplicate_key:
+            return WID_R_JWT_DUPLICATE_KEY;
+        case json_error_stack_overflow:
+            return WID_R_JWT_TOO_DEEP;
+        case json_error_out_of_memory:
+            return WID_R_INTERNAL_NOMEM;
+        default:
+            return invalid;
+        }
     }
     if (!json_is_object(j)) {
         json_decref(j);
         return invalid;
+    }
+    if (!wid_json_depth_ok(j, max_depth)) {
+        json_decref(j);
+        return WID_R_JWT_TOO_DEEP;
     }
     *out = j;
     return WID_OK;
@@ -267,67 +204,104 @@ wid_jws_check_header(wid_jws *jws, unsigned flags)
 }
 
 /*
- * The header fast path: a flat header (flatjson.h) whose members are
- * alg (an accepted algorithm), kid (non-empty) and typ (JWT or JOSE),
- * each at most once, is exactly what wid_jws_check_header accepts under
- * any flags.  Returns 1 when it took the header, 0 when jansson must
- * decide (which includes every header that is to be refused).
+ * Memo of validated headers.  An issuer signs all its tokens with one
+ * header ({"alg":...,"kid":...,"typ":"JWT"}), so the outcome of the full
+ * header check (base64url, jansson, every header rule) is kept per
+ * thread, keyed by the exact base64url bytes of the header and the rules
+ * it was checked under.  Only headers of tokens whose signature then
+ * verified are remembered (wid_jws_memo_remember), so unauthenticated
+ * input cannot fill the table; a miss does the full check.  The table is
+ * small and bounded; when full, the oldest entry is replaced.
  */
-static int
-wid_jws_header_fast(wid_jws *jws, const unsigned char *buf, size_t len)
-{
-    wid_fj_member  m[WID_FLATJSON_MAX];
-    const char    *kid = NULL;
-    size_t         kid_len = 0;
-    wid_jws_alg    alg = WID_JWS_ALG_NONE;
-    int            n, i, k;
+#define WID_JWS_MEMO_SLOTS 16
 
-    n = wid_flatjson_scan((const char *) buf, len, m);
-    if (n < 1 || n > 3) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        if (m[i].type != WID_FJ_STRING || m[i].name_len != 3) {
-            return 0;
-        }
-        if (memcmp(m[i].name, "alg", 3) == 0) {
-            for (k = WID_JWS_ALG_NONE + 1; k < WID_JWS_ALG_COUNT; k++) {
-                if (m[i].str_len == 5
-                    && memcmp(m[i].str, wid_jws_algs[k].name, 5) == 0)
-                {
-                    alg = (wid_jws_alg) k;
-                }
-            }
-            if (alg == WID_JWS_ALG_NONE) {
-                return 0;
-            }
-        } else if (memcmp(m[i].name, "kid", 3) == 0) {
-            if (m[i].str_len == 0 || m[i].str_len > WID_JWS_KID_FAST_MAX) {
-                return 0;
-            }
-            kid = m[i].str;
-            kid_len = m[i].str_len;
-        } else if (memcmp(m[i].name, "typ", 3) == 0) {
-            if (!(m[i].str_len == 3 && memcmp(m[i].str, "JWT", 3) == 0)
-                && !(m[i].str_len == 4 && memcmp(m[i].str, "JOSE", 4) == 0))
-            {
-                return 0;
-            }
-        } else {
-            return 0;
+typedef struct {
+    size_t       len;                       /* 0: empty slot */
+    unsigned     rules;                     /* WID_JWS_HDR_* flags */
+    unsigned     depth;
+    wid_jws_alg  alg;
+    int          has_kid;
+    char         kid[WID_JWS_MEMO_HDR_MAX];   /* decoded: shorter */
+    char         b64[WID_JWS_MEMO_HDR_MAX];
+} wid_jws_memo_entry;
+
+typedef struct {
+    wid_jws_memo_entry  e[WID_JWS_MEMO_SLOTS];
+    unsigned            next;
+} wid_jws_memo_table;
+
+static _Thread_local wid_jws_memo_table wid_jws_memo;
+
+#define WID_JWS_RULES (WID_JWS_HDR_STRICT | WID_JWS_HDR_TYP_JWT)
+
+static const wid_jws_memo_entry *
+wid_jws_memo_find(const wid_jws_memo_table *t, const char *b64, size_t len,
+                  unsigned rules, unsigned depth)
+{
+    size_t i;
+
+    for (i = 0; i < WID_JWS_MEMO_SLOTS; i++) {
+        if (t->e[i].len == len && t->e[i].rules == rules
+            && t->e[i].depth == depth && memcmp(t->e[i].b64, b64, len) == 0)
+        {
+            return &t->e[i];
         }
     }
-    if (alg == WID_JWS_ALG_NONE) {
-        return 0;
+    return NULL;
+}
+
+void
+wid_jws_memo_remember(const wid_jws *jws)
+{
+    wid_jws_memo_table *t = &wid_jws_memo;
+    wid_jws_memo_entry *e;
+    size_t              kid_len = 0;
+
+    if (!jws->memo_ok || jws->hdr_b64 == NULL
+        || jws->hdr_b64_len == 0 || jws->hdr_b64_len > WID_JWS_MEMO_HDR_MAX
+        || jws->alg <= WID_JWS_ALG_NONE || jws->alg >= WID_JWS_ALG_COUNT)
+    {
+        return;
     }
-    jws->alg = alg;
-    if (kid != NULL) {
-        /* Printable ASCII without NUL: the same C string jansson gives. */
-        memcpy(jws->kid_buf, kid, kid_len);
-        jws->kid_buf[kid_len] = '\0';
-        jws->kid = jws->kid_buf;
+    if (jws->kid != NULL) {
+        kid_len = strlen(jws->kid);
+        if (kid_len >= sizeof(e->kid)) {
+            return;
+        }
     }
-    return 1;
+    if (wid_jws_memo_find(t, jws->hdr_b64, jws->hdr_b64_len, jws->memo_rules,
+                          jws->memo_depth) != NULL)
+    {
+        return;
+    }
+    e = &t->e[t->next];
+    t->next = (t->next + 1) % WID_JWS_MEMO_SLOTS;
+    memcpy(e->b64, jws->hdr_b64, jws->hdr_b64_len);
+    e->len = jws->hdr_b64_len;
+    e->rules = jws->memo_rules;
+    e->depth = jws->memo_depth;
+    e->alg = jws->alg;
+    e->has_kid = jws->kid != NULL;
+    if (jws->kid != NULL) {
+        memcpy(e->kid, jws->kid, kid_len + 1);
+    }
+}
+
+void
+wid_jws_memo_clear(void)
+{
+    memset(&wid_jws_memo, 0, sizeof(wid_jws_memo));
+}
+
+size_t
+wid_jws_memo_count(void)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < WID_JWS_MEMO_SLOTS; i++) {
+        n += wid_jws_memo.e[i].len != 0;
+    }
+    return n;
 }
 
 /* Only the members that own or point; the buffers need no wiping. */
@@ -343,6 +317,12 @@ wid_jws_reset(wid_jws *jws)
     jws->token_len = 0;
     jws->sig_len = 0;
     jws->md_len = 0;
+    jws->hdr_b64 = NULL;
+    jws->hdr_b64_len = 0;
+    jws->memo_rules = 0;
+    jws->memo_depth = 0;
+    jws->memo_ok = 0;
+    jws->from_memo = 0;
 }
 
 void
@@ -360,10 +340,11 @@ wid_reason_t
 wid_jws_parse(const char *token, size_t len, const wid_jws_opts *opts,
               wid_jws *out)
 {
-    const char    *d1, *d2, *p;
-    size_t         max_len, hlen, plen, slen, n;
-    unsigned       depth, flags;
-    wid_reason_t   r;
+    const char               *d1, *d2, *p;
+    size_t                    max_len, hlen, plen, slen, n;
+    unsigned                  depth, flags, rules;
+    const wid_jws_memo_entry *memo;
+    wid_reason_t              r;
 
     wid_jws_reset(out);
     max_len = opts != NULL && opts->max_len != 0
@@ -403,12 +384,25 @@ wid_jws_parse(const char *token, size_t len, const wid_jws_opts *opts,
         return WID_R_JWT_MALFORMED;
     }
 
-    /* Decoded bytes are fewer than encoded ones: raw always suffices. */
-    if (wid_b64url_decode(token, hlen, out->raw, sizeof(out->raw), &n) != 0) {
-        return WID_R_JWT_BAD_BASE64;
-    }
-    if ((flags & WID_JWS_NO_FASTPATH) || !wid_jws_header_fast(out, out->raw, n))
-    {
+    /* A header checked before, under the same rules: take the outcome. */
+    rules = flags & WID_JWS_RULES;
+    memo = (flags & WID_JWS_NO_MEMO)
+           ? NULL : wid_jws_memo_find(&wid_jws_memo, token, hlen, rules,
+                                      depth);
+    if (memo != NULL) {
+        out->alg = memo->alg;
+        if (memo->has_kid) {
+            memcpy(out->kid_buf, memo->kid, strlen(memo->kid) + 1);
+            out->kid = out->kid_buf;
+        }
+        out->from_memo = 1;
+    } else {
+        /* Decoded bytes are fewer than encoded ones: raw suffices. */
+        if (wid_b64url_decode(token, hlen, out->raw, sizeof(out->raw), &n)
+            != 0)
+        {
+            return WID_R_JWT_BAD_BASE64;
+        }
         r = wid_jws_json_object(out->raw, n, depth, WID_R_JWT_HEADER_INVALID,
                                 &out->header);
         if (r != WID_OK) {
@@ -418,6 +412,11 @@ wid_jws_parse(const char *token, size_t len, const wid_jws_opts *opts,
         if (r != WID_OK) {
             goto fail;
         }
+        out->hdr_b64 = token;
+        out->hdr_b64_len = hlen;
+        out->memo_rules = rules;
+        out->memo_depth = depth;
+        out->memo_ok = !(flags & WID_JWS_NO_MEMO);
     }
 
     if (wid_b64url_decode(d1 + 1, plen, out->raw, sizeof(out->raw), &n) != 0)

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "base64.h"
 #include "reason.h"
 
 /* Hard upper bound for a token; wid_jws_opts.max_len may lower it. */
@@ -50,13 +51,14 @@ typedef struct {
 #define WID_JWS_HDR_STRICT  0x1u   /* only alg, kid, typ members allowed */
 #define WID_JWS_HDR_TYP_JWT 0x2u   /* typ, if present, is JWT or JOSE */
 /*
- * Always build jansson trees, never the flat fast path (flatjson.h).
- * The result is the same either way; tests and fuzzers compare the two.
+ * Do not use the memo of validated headers (always the full check) and
+ * do not let wid_jws_memo_remember keep this header.  The result is the
+ * same either way; tests and fuzzers compare the two.
  */
-#define WID_JWS_NO_FASTPATH 0x4u
+#define WID_JWS_NO_MEMO     0x4u
 
-/* Longest kid the header fast path copies (longer ones use jansson). */
-#define WID_JWS_KID_FAST_MAX 255
+/* Longest base64url header the memo keeps (longer ones: full check). */
+#define WID_JWS_MEMO_HDR_MAX 256
 
 /*
  * Called by wid_jws_parse with the decoded payload instead of parsing
@@ -76,7 +78,7 @@ typedef struct {
 } wid_jws_opts;
 
 typedef struct {
-    /* owned; NULL when the header was recognized by the fast path */
+    /* owned; NULL when the header came from the memo */
     json_t        *header;
     json_t        *payload;        /* owned; NULL with a payload_fn */
     wid_jws_alg    alg;
@@ -91,7 +93,13 @@ typedef struct {
     /* Digest of the signing input once wid_jws_digest ran (md_len). */
     unsigned char  md[64];
     size_t         md_len;
-    char           kid_buf[WID_JWS_KID_FAST_MAX + 1];
+    char           kid_buf[WID_JWS_MEMO_HDR_MAX];
+    /* The header as sent (into the token) and the rules it passed. */
+    const char    *hdr_b64;
+    size_t         hdr_b64_len;
+    unsigned       memo_rules, memo_depth;
+    int            memo_ok;        /* may be remembered */
+    int            from_memo;      /* the header check came from the memo */
     /* Decoded header, then payload (what payload_fn sees). */
     unsigned char  raw[WID_JWS_MAX_LEN / 4 * 3];
 } wid_jws;
@@ -109,8 +117,9 @@ wid_jws_key_type wid_jws_alg_key_type(wid_jws_alg alg);
  * Parse a compact JWS: split, decode (strict base64url), parse header
  * and payload as JSON objects with duplicate members rejected and a
  * depth limit, check the header.  Reason codes are of the jwt area.
- * A header of the common flat shape (flatjson.h) is checked without a
- * jansson tree (header stays NULL; kid is then in kid_buf).
+ * A header whose exact bytes passed the same checks before (see
+ * wid_jws_memo_remember) is not decoded again: header stays NULL,
+ * from_memo is 1 and kid is in kid_buf.
  * On success the caller owns *out and frees it with wid_jws_clear();
  * on failure *out holds nothing to free.
  */
@@ -118,6 +127,22 @@ wid_reason_t wid_jws_parse(const char *token, size_t len,
                            const wid_jws_opts *opts, wid_jws *out);
 
 void wid_jws_clear(wid_jws *jws);
+
+/*
+ * Remember the outcome of the header check of a parsed token, for the
+ * calling thread: call it once the token's signature has verified, so
+ * that only authenticated headers enter the bounded table (16 entries,
+ * headers of at most WID_JWS_MEMO_HDR_MAX characters; the oldest entry
+ * gives way).  The token must still be valid.  Does nothing for a
+ * header that came from the memo or was parsed with WID_JWS_NO_MEMO.
+ */
+void wid_jws_memo_remember(const wid_jws *jws);
+
+/* Forget every remembered header of the calling thread. */
+void wid_jws_memo_clear(void);
+
+/* Entries in use in the calling thread's table (for tests). */
+size_t wid_jws_memo_count(void);
 
 /*
  * Digest the signing input with the algorithm's hash once, into
@@ -129,8 +154,9 @@ void wid_jws_clear(wid_jws *jws);
 wid_reason_t wid_jws_digest(wid_jws *jws, unsigned char *token_sha256);
 
 /*
- * Parse one decoded JOSE part as a JSON object: depth limit, duplicate
- * members refused (jwt.json_too_deep, jwt.duplicate_key, else invalid).
+ * Parse one decoded JOSE part with jansson as a JSON object: duplicate
+ * members refused, depth limit (jwt.duplicate_key, jwt.json_too_deep,
+ * else invalid).
  */
 wid_reason_t wid_jws_json_object(const unsigned char *buf, size_t len,
                                  unsigned max_depth, wid_reason_t invalid,
@@ -153,14 +179,10 @@ wid_reason_t wid_jws_key_from_jwk(const json_t *jwk, wid_jws_key *key);
 void wid_jws_key_clear(wid_jws_key *key);
 
 /*
- * Strict base64url without padding (canonical trailing bits) into out.
- * Returns 0 and sets *out_len, or -1.
+ * 1 if the parsed JSON value nests objects/arrays at most max_depth deep
+ * (a scalar is depth 0, {} depth 1).
  */
-int wid_b64url_decode(const char *in, size_t in_len, unsigned char *out,
-                      size_t out_max, size_t *out_len);
-
-/* 1 if the JSON text nests objects/arrays at most max_depth deep. */
-int wid_json_depth_ok(const char *text, size_t len, unsigned max_depth);
+int wid_json_depth_ok(const json_t *j, unsigned max_depth);
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void wid_hex(const unsigned char *in, size_t len, char *out);

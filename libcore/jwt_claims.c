@@ -1,7 +1,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "flatjson.h"
 #include "jws.h"
 #include "jwt_claims.h"
 
@@ -34,22 +33,6 @@ wid_claim_date_json(const json_t *v, wid_jwt_time *t)
             }
             return;
         }
-    }
-    t->status = WID_R_JWT_CLAIM_INVALID;
-}
-
-static void
-wid_claim_date_flat(const wid_fj_member *m, wid_jwt_time *t)
-{
-    t->present = m != NULL;
-    t->status = WID_OK;
-    t->value = 0;
-    if (m == NULL) {
-        return;
-    }
-    if (m->type == WID_FJ_INTEGER) {
-        t->value = m->integer;      /* at most 18 digits: no overflow */
-        return;
     }
     t->status = WID_R_JWT_CLAIM_INVALID;
 }
@@ -98,81 +81,15 @@ wid_claim_aud_json(const json_t *aud, const char *expected, size_t exp_len)
     return found ? WID_OK : WID_R_JWT_AUD_MISMATCH;
 }
 
-static wid_reason_t
-wid_claim_aud_flat(const wid_fj_member *m, const char *expected,
-                   size_t exp_len)
-{
-    const char *s;
-    size_t      len, pos = 0;
-
-    if (m == NULL) {
-        return WID_R_JWT_AUD_MISSING;
-    }
-    switch (m->type) {
-    case WID_FJ_STRING:
-        if (m->str_len == 0) {
-            return WID_R_JWT_AUD_MISSING;
-        }
-        return wid_aud_equal(m->str, m->str_len, expected, exp_len)
-               ? WID_OK : WID_R_JWT_AUD_MISMATCH;
-    case WID_FJ_ARRAY:
-        if (m->nitems == 0) {
-            return WID_R_JWT_AUD_MISSING;
-        }
-        /* Every item is a string: the scan took no other arrays. */
-        while (wid_flatjson_item(m, &pos, &s, &len)) {
-            if (wid_aud_equal(s, len, expected, exp_len)) {
-                return WID_OK;
-            }
-        }
-        return WID_R_JWT_AUD_MISMATCH;
-    default:
-        return WID_R_JWT_CLAIM_INVALID;
-    }
-}
-
-static int
-wid_claims_flat(const unsigned char *buf, size_t len, const char *audience,
-                size_t aud_len, wid_jwt_claims *c)
-{
-    wid_fj_member        m[WID_FLATJSON_MAX];
-    const wid_fj_member *sub;
-    int                  n;
-
-    n = wid_flatjson_scan((const char *) buf, len, m);
-    if (n < 0) {
-        return 0;
-    }
-    sub = wid_flatjson_get(m, n, "sub");
-    if (sub != NULL && sub->type == WID_FJ_STRING) {
-        c->sub = sub->str;
-        c->sub_len = sub->str_len;
-    }
-    wid_claim_date_flat(wid_flatjson_get(m, n, "exp"), &c->exp);
-    wid_claim_date_flat(wid_flatjson_get(m, n, "nbf"), &c->nbf);
-    wid_claim_date_flat(wid_flatjson_get(m, n, "iat"), &c->iat);
-    c->aud = wid_claim_aud_flat(wid_flatjson_get(m, n, "aud"), audience,
-                                aud_len);
-    c->fast = 1;
-    return 1;
-}
-
 wid_reason_t
 wid_jwt_claims_read(const unsigned char *buf, size_t len, unsigned max_depth,
-                    const char *audience, size_t aud_len, unsigned flags,
-                    wid_jwt_claims *c)
+                    const char *audience, size_t aud_len, wid_jwt_claims *c)
 {
     const json_t *sub;
     wid_reason_t  r;
 
     memset(c, 0, sizeof(*c));
-    /* The flat shape nests two deep (an array in the object). */
-    if (!(flags & WID_JWT_CLAIMS_NO_FASTPATH) && max_depth >= 2
-        && wid_claims_flat(buf, len, audience, aud_len, c))
-    {
-        return WID_OK;
-    }
-
+    /* Members are looked up by name: no unpack format to interpret. */
     r = wid_jws_json_object(buf, len, max_depth, WID_R_JWT_PAYLOAD_INVALID,
                             &c->json);
     if (r != WID_OK) {

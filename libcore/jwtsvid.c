@@ -5,8 +5,6 @@
 #include "jwtsvid.h"
 #include "spiffe_id.h"
 
-#define WID_LEEWAY_MAX (24 * 3600)
-
 /* The time claims, in the order of their rules. */
 static wid_reason_t
 wid_jwt_times(const wid_jwt_claims *c, int64_t now, int64_t leeway)
@@ -50,12 +48,38 @@ wid_jwt_times(const wid_jwt_claims *c, int64_t now, int64_t leeway)
     return WID_OK;
 }
 
+/*
+ * An optional bound on how long a token may live: exp - iat, or, with
+ * no iat, exp - now (plus the leeway, for an issuer whose clock is
+ * ahead).  Overflow counts as too long.  Times are valid here.
+ */
+static wid_reason_t
+wid_jwt_lifetime(const wid_jwt_claims *c, int64_t now, int64_t leeway,
+                 int64_t max_lifetime)
+{
+    int64_t life, limit = max_lifetime;
+
+    if (max_lifetime == 0) {
+        return WID_OK;
+    }
+    if (c->iat.present) {
+        if (__builtin_sub_overflow(c->exp.value, c->iat.value, &life)) {
+            return WID_R_JWT_LIFETIME_TOO_LONG;
+        }
+    } else {
+        if (__builtin_sub_overflow(c->exp.value, now, &life)) {
+            return WID_R_JWT_LIFETIME_TOO_LONG;
+        }
+        limit += leeway;      /* both bounded: no overflow */
+    }
+    return life > limit ? WID_R_JWT_LIFETIME_TOO_LONG : WID_OK;
+}
+
 /* wid_jws_parse hands the decoded claims over at the payload step. */
 typedef struct {
     wid_jwt_claims  claims;
     const char     *audience;
     size_t          aud_len;
-    unsigned        flags;
 } wid_jwt_payload_ctx;
 
 static wid_reason_t
@@ -64,7 +88,7 @@ wid_jwt_payload(void *ctx, const unsigned char *buf, size_t len)
     wid_jwt_payload_ctx *pc = ctx;
 
     return wid_jwt_claims_read(buf, len, WID_JWS_MAX_DEPTH, pc->audience,
-                               pc->aud_len, pc->flags, &pc->claims);
+                               pc->aud_len, &pc->claims);
 }
 
 /* Find the key: by kid within the trust domain, else each that fits. */
@@ -111,14 +135,15 @@ wid_jwtsvid_verify(const wid_bundle_set *set, const char *token, size_t len,
                    const char *audience, int64_t now, int64_t leeway,
                    wid_identity *out)
 {
-    return wid_jwtsvid_verify_flags(set, token, len, audience, now, leeway,
-                                    0, out);
+    wid_jwtsvid_opts o = { audience, now, leeway, 0, 0 };
+
+    return wid_jwtsvid_verify_opts(set, token, len, &o, out);
 }
 
 wid_reason_t
-wid_jwtsvid_verify_flags(const wid_bundle_set *set, const char *token,
-                         size_t len, const char *audience, int64_t now,
-                         int64_t leeway, unsigned flags, wid_identity *out)
+wid_jwtsvid_verify_opts(const wid_bundle_set *set, const char *token,
+                        size_t len, const wid_jwtsvid_opts *o,
+                        wid_identity *out)
 {
     wid_jws_opts         opts = {
         WID_JWTSVID_MAX_LEN, WID_JWS_MAX_DEPTH,
@@ -128,9 +153,10 @@ wid_jwtsvid_verify_flags(const wid_bundle_set *set, const char *token,
     wid_jws              jws;
     wid_spiffe_id        id;
     const wid_bundle    *b;
-    const char          *bundle_sha = "";
+    const char          *bundle_sha = "", *audience = o->audience;
     unsigned char        md[32];
     size_t               aud_len;
+    int64_t              now = o->now, leeway = o->leeway;
     wid_reason_t         r;
 
     memset(out, 0, sizeof(*out));
@@ -140,7 +166,8 @@ wid_jwtsvid_verify_flags(const wid_bundle_set *set, const char *token,
     }
     aud_len = strlen(audience);
     if (aud_len > WID_AUDIENCE_MAX || leeway < 0 || leeway > WID_LEEWAY_MAX
-        || now > INT64_MAX / 2 || now < INT64_MIN / 2)
+        || now > INT64_MAX / 2 || now < INT64_MIN / 2
+        || o->max_lifetime < 0 || o->max_lifetime > WID_JWTSVID_LIFETIME_MAX)
     {
         r = WID_R_INTERNAL_CONFIG;
         goto fail;
@@ -149,9 +176,8 @@ wid_jwtsvid_verify_flags(const wid_bundle_set *set, const char *token,
     memset(&pc, 0, sizeof(pc));
     pc.audience = audience;
     pc.aud_len = aud_len;
-    if (flags & WID_JWTSVID_NO_FASTPATH) {
-        opts.flags |= WID_JWS_NO_FASTPATH;
-        pc.flags |= WID_JWT_CLAIMS_NO_FASTPATH;
+    if (o->flags & WID_JWTSVID_NO_MEMO) {
+        opts.flags |= WID_JWS_NO_MEMO;
     }
     opts.payload_ctx = &pc;
 
@@ -171,6 +197,11 @@ wid_jwtsvid_verify_flags(const wid_bundle_set *set, const char *token,
         r = WID_R_JWT_SUB_INVALID;
         goto done;
     }
+    /* Like an X.509-SVID's: a bare trust domain names no workload. */
+    if (id.path_len == 0) {
+        r = WID_R_JWT_SUB_ROOT_PATH;
+        goto done;
+    }
 
     b = wid_bundle_set_find(set, id.trust_domain, id.td_len);
     if (b == NULL) {
@@ -186,9 +217,15 @@ wid_jwtsvid_verify_flags(const wid_bundle_set *set, const char *token,
     if (r != WID_OK) {
         goto done;
     }
+    /* An authenticated header: the next token with it skips the check. */
+    wid_jws_memo_remember(&jws);
 
     /* Only authenticated claims from here on. */
     r = wid_jwt_times(&pc.claims, now, leeway);
+    if (r != WID_OK) {
+        goto done;
+    }
+    r = wid_jwt_lifetime(&pc.claims, now, leeway, o->max_lifetime);
     if (r != WID_OK) {
         goto done;
     }

@@ -3,7 +3,8 @@
  *
  * Compact JWS only; alg RS/ES/PS 256/384/512 matching the key; header
  * members alg, kid, typ (JWT or JOSE) only, crit refused; sub a valid
- * SPIFFE ID whose trust domain selects the bundle; kid selects among
+ * SPIFFE ID with a path (a bare trust domain names no workload), whose
+ * trust domain selects the bundle; kid selects among
  * that trust domain's JWT authorities (no kid: each key that fits alg is
  * tried); aud required and containing the expected audience; exp
  * required; nbf and iat honoured; all times with a leeway.  The
@@ -34,17 +35,34 @@ wid_reason_t wid_jwtsvid_verify(const wid_bundle_set *set, const char *token,
                                 int64_t now, int64_t leeway,
                                 wid_identity *out);
 
-/*
- * The same with flags: WID_JWTSVID_NO_FASTPATH parses header and
- * claims with jansson only (never the flat fast path); the result must
- * be identical, which tests and the fuzzer check.
- */
-#define WID_JWTSVID_NO_FASTPATH 0x1u
+/* Upper bound of wid_jwtsvid_opts.max_lifetime: 400 days. */
+#define WID_JWTSVID_LIFETIME_MAX (400LL * 86400)
 
-wid_reason_t wid_jwtsvid_verify_flags(const wid_bundle_set *set,
-                                      const char *token, size_t len,
-                                      const char *audience, int64_t now,
-                                      int64_t leeway, unsigned flags,
-                                      wid_identity *out);
+/* Never use the memo of validated headers (jws.h): the full check. */
+#define WID_JWTSVID_NO_MEMO 0x1u
+
+typedef struct {
+    const char *audience;      /* required, non-empty */
+    int64_t     now;           /* unix seconds */
+    int64_t     leeway;        /* 0 .. WID_LEEWAY_MAX seconds of skew */
+    /*
+     * 0: no limit.  Otherwise the longest lifetime accepted, in seconds:
+     * exp - iat, or exp - now when the token has no iat (then with the
+     * leeway added).  Longer: jwt.lifetime_too_long.
+     */
+    int64_t     max_lifetime;
+    unsigned    flags;         /* WID_JWTSVID_NO_MEMO */
+} wid_jwtsvid_opts;
+
+/*
+ * wid_jwtsvid_verify with every option.  A negative leeway or lifetime,
+ * or one over its bound, is a configuration error (internal.config).
+ * The result does not depend on WID_JWTSVID_NO_MEMO; tests and the
+ * fuzzer check that.
+ */
+wid_reason_t wid_jwtsvid_verify_opts(const wid_bundle_set *set,
+                                     const char *token, size_t len,
+                                     const wid_jwtsvid_opts *opts,
+                                     wid_identity *out);
 
 #endif

@@ -10,7 +10,6 @@
 #include "spiffe_id.h"
 #include "x509svid.h"
 
-#define WID_LEEWAY_MAX (24 * 3600)
 
 /*
  * Parse the leaf's URI SAN as a SPIFFE ID: there must be exactly one

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <sodium.h>
-
+#include "base64.h"
 #include "bytes.h"
 #include "policy_impl.h"
 #include "policy_sig.h"
@@ -45,7 +43,7 @@ wid_policy_sig_create(const unsigned char *bytes, size_t len,
                       const wid_seckey *key, char **out, size_t *out_len)
 {
     unsigned char  sig[WID_ED25519_SIG_LEN];
-    unsigned char  b64[WID_SIG_B64_LEN + 1];
+    char           b64[WID_SIG_B64_LEN + 1];
     char           kid[WID_KEY_ID_HEX_LEN + 1];
     unsigned char *msg;
     size_t         msg_len;
@@ -61,7 +59,9 @@ wid_policy_sig_create(const unsigned char *bytes, size_t len,
     wid_sign(key, msg, msg_len, sig);
     free(msg);
 
-    if (EVP_EncodeBlock(b64, sig, sizeof(sig)) != WID_SIG_B64_LEN) {
+    if (wid_b64_encode(sig, sizeof(sig), b64, sizeof(b64))
+        != WID_SIG_B64_LEN)
+    {
         return WID_R_INTERNAL_CRYPTO;
     }
     wid_pubkey_id(&key->pub, kid);
@@ -71,8 +71,7 @@ wid_policy_sig_create(const unsigned char *bytes, size_t len,
         return WID_R_INTERNAL_NOMEM;
     }
     n = snprintf(text, 256, "%s\nalgorithm: ed25519\nkey-id: %s\n"
-                 "signature: %s\n", WID_POLICY_SIG_CONTEXT, kid,
-                 (const char *) b64);
+                 "signature: %s\n", WID_POLICY_SIG_CONTEXT, kid, b64);
     if (n < 0 || n >= 256) {
         free(text);
         return WID_R_INTERNAL_CRYPTO;
@@ -124,12 +123,11 @@ wid_policy_sig_verify(const unsigned char *bytes, size_t len,
                       char key_id[WID_KEY_ID_HEX_LEN + 1])
 {
     const unsigned char *p = sig, *end = sig + sig_len, *v;
-    unsigned char        raw[WID_SIG_B64_LEN];
-    unsigned char        canon[WID_SIG_B64_LEN + 1];
+    unsigned char        raw[WID_ED25519_SIG_LEN];
     char                 want[WID_KEY_ID_HEX_LEN + 1];
     char                 named[WID_KEY_ID_HEX_LEN + 1];
     unsigned char       *msg;
-    size_t               vlen, msg_len;
+    size_t               vlen, msg_len, rlen;
     int                  ok;
 
     if (key_id != NULL) {
@@ -153,15 +151,9 @@ wid_policy_sig_verify(const unsigned char *bytes, size_t len,
     {
         return WID_R_POLICY_SIG_MALFORMED;
     }
-    /* EVP_DecodeBlock counts padding as zero bytes: 88 chars -> 66. */
-    if (EVP_DecodeBlock(raw, v, (int) vlen) != WID_ED25519_SIG_LEN + 2
-        || v[vlen - 1] != '=' || v[vlen - 2] != '=')
-    {
-        return WID_R_POLICY_SIG_MALFORMED;
-    }
-    /* Exactly one spelling per signature: re-encode and compare. */
-    if (EVP_EncodeBlock(canon, raw, WID_ED25519_SIG_LEN) != WID_SIG_B64_LEN
-        || memcmp(canon, v, WID_SIG_B64_LEN) != 0)
+    /* Canonical base64 only: exactly one spelling per signature. */
+    if (wid_b64_decode((const char *) v, vlen, 0, raw, sizeof(raw), &rlen)
+        != 0 || rlen != WID_ED25519_SIG_LEN)
     {
         return WID_R_POLICY_SIG_MALFORMED;
     }

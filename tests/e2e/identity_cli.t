@@ -154,6 +154,31 @@ my $foreign = encode_jwt(payload => $claims, alg => 'ES256', key => \$pemb,
 is(decode_json($out)->{reason}, 'jwt.kid_unknown',
    'jwt: key of another trust domain refused');
 
+# A bare trust domain as sub, correctly signed by a.org's key.
+my $pema = slurp("$d/jwt/keys/a-ec256.pem");
+my $rootsub = encode_jwt(payload => { %$claims, sub => 'spiffe://a.org' },
+                         alg => 'ES256', key => \$pema,
+                         extra_headers => { kid => 'a-ec256' });
+($rc, $out, $err) = run("$wid svid verify $jb --jwt '$rootsub'"
+                        . " --audience wid-test");
+is($rc, 1, 'jwt: sub without a path rejected');
+like($err, qr/jwt\.sub_root_path/, '... as sub_root_path');
+
+# --max-lifetime: the Crypt::JWT tokens live exp - iat = 600 s.
+($rc) = run("$wid svid verify $jb --jwt '$es' --audience wid-test"
+            . " --max-lifetime 600");
+is($rc, 0, 'jwt: lifetime within --max-lifetime');
+($rc, $out) = run("$wid svid verify $jb --jwt '$es' --audience wid-test"
+                  . " --max-lifetime 599 --json");
+is($rc, 1, 'jwt: lifetime over --max-lifetime rejected');
+is(decode_json($out)->{reason}, 'jwt.lifetime_too_long',
+   '... as lifetime_too_long');
+($rc) = run("$wid svid verify $jb --jwt '$es' --audience wid-test"
+            . " --max-lifetime 0");
+is($rc, 2, 'jwt: --max-lifetime 0 is a usage error');
+($rc) = run("$wid svid verify $bundles --x509 $d/good.pem --max-lifetime 60");
+is($rc, 2, 'x509: --max-lifetime is for JWT-SVIDs only');
+
 # --- wid bundle show ---------------------------------------------------
 ($rc, $out) = run("$wid bundle show a.org=$d/jwt/a.org.json --json");
 is($rc, 0, 'bundle show exits 0');

@@ -304,9 +304,10 @@ test_reload(void **state)
     assert_int_equal(wid_bundle_set_refresh(s, 6), WID_OK);
     assert_int_equal(wid_bundle_set_generation(s), g + 1);
 
-    /* Gone: kept, reported once. */
+    /* Gone: kept within the grace period, reported once. */
     assert_int_equal(idt_run("rm %s/live.json", dir), 0);
-    assert_int_equal(wid_bundle_set_refresh(s, 7), WID_R_BUNDLE_UNREADABLE);
+    assert_int_equal(wid_bundle_set_refresh(s, 7),
+                     WID_R_BUNDLE_SOURCE_MISSING);
     assert_int_equal(wid_bundle_set_refresh(s, 8), WID_OK);
     assert_int_equal(reports, 3);
     assert_non_null(wid_bundle_set_find(s, "a.org", 5));
@@ -523,6 +524,103 @@ test_directory(void **state)
     wid_bundle_set_free(s);
 }
 
+/*
+ * A TD=FILE bundle that is deleted is trusted for the grace period
+ * only, then dropped and reported; it comes back when the file does.
+ */
+static void
+test_missing_grace(void **state)
+{
+    wid_bundle_set   *s = wid_bundle_set_new();
+    const wid_bundle *b;
+    uint64_t          g;
+
+    (void) state;
+    reports = 0;
+    wid_bundle_set_on_report(s, on_report, NULL);
+    copy("pki/a.org.pem", "gone.pem");
+    copy("jwt/b.org.json", "stays.json");
+    assert_int_equal(add(s, "a.org", "gone.pem"), WID_OK);
+    assert_int_equal(add(s, "a.org", "stays.json"), WID_OK);
+    copy("jwt/b.org.json", "gone-b.json");
+    assert_int_equal(add(s, "b.org", "gone-b.json"), WID_OK);
+    g = wid_bundle_set_generation(s);
+
+    assert_int_equal(idt_run("rm %s/gone.pem %s/gone-b.json", dir, dir), 0);
+    assert_int_equal(wid_bundle_set_refresh(s, 1000),
+                     WID_R_BUNDLE_SOURCE_MISSING);
+    assert_int_equal(reports, 2);
+    assert_int_equal(last_report, WID_R_BUNDLE_SOURCE_MISSING);
+    /* Within the default 300 s: still trusted, not reported again. */
+    assert_int_equal(wid_bundle_set_refresh(s, 1299), WID_OK);
+    assert_int_equal(reports, 2);
+    b = wid_bundle_set_find(s, "a.org", 5);
+    assert_non_null(b);
+    assert_int_equal(wid_bundle_x509_count(b), 1);
+    assert_non_null(wid_bundle_set_find(s, "b.org", 5));
+    assert_int_equal(wid_bundle_set_generation(s), g);
+
+    /* Past it: dropped and reported once; a.org keeps its other file. */
+    assert_int_equal(wid_bundle_set_refresh(s, 1300),
+                     WID_R_BUNDLE_SOURCE_DROPPED);
+    assert_int_equal(reports, 4);
+    assert_int_equal(last_report, WID_R_BUNDLE_SOURCE_DROPPED);
+    assert_null(wid_bundle_set_find(s, "b.org", 5));
+    b = wid_bundle_set_find(s, "a.org", 5);
+    assert_non_null(b);
+    assert_int_equal(wid_bundle_x509_count(b), 0);
+    assert_int_equal(wid_bundle_jwt_count(b), 1);
+    assert_int_equal(wid_bundle_source_count(b), 1);
+    assert_true(wid_bundle_set_generation(s) > g);
+    g = wid_bundle_set_generation(s);
+    assert_int_equal(wid_bundle_set_refresh(s, 5000), WID_OK);
+    assert_int_equal(reports, 4);
+    assert_int_equal(wid_bundle_set_generation(s), g);
+
+    /* The file comes back (same bytes as before): trusted again. */
+    copy("jwt/b.org.json", "gone-b.json");
+    assert_int_equal(wid_bundle_set_refresh(s, 5001), WID_OK);
+    assert_non_null(wid_bundle_set_find(s, "b.org", 5));
+    assert_true(wid_bundle_set_generation(s) > g);
+
+    /* Grace 0: dropped at the first refresh that finds it gone. */
+    wid_bundle_set_missing_grace(s, 0);
+    assert_int_equal(idt_run("rm %s/gone-b.json", dir), 0);
+    assert_int_equal(wid_bundle_set_refresh(s, 5002),
+                     WID_R_BUNDLE_SOURCE_DROPPED);
+    assert_null(wid_bundle_set_find(s, "b.org", 5));
+
+    /* A clock that goes back ends the grace (fail closed). */
+    copy("jwt/b.org.json", "gone-b.json");
+    assert_int_equal(wid_bundle_set_refresh(s, 5003), WID_OK);
+    assert_non_null(wid_bundle_set_find(s, "b.org", 5));
+    wid_bundle_set_missing_grace(s, 60);
+    assert_int_equal(idt_run("rm %s/gone-b.json", dir), 0);
+    assert_int_equal(wid_bundle_set_refresh(s, 6000),
+                     WID_R_BUNDLE_SOURCE_MISSING);
+    assert_non_null(wid_bundle_set_find(s, "b.org", 5));
+    assert_int_equal(wid_bundle_set_refresh(s, 5990),
+                     WID_R_BUNDLE_SOURCE_DROPPED);
+    assert_null(wid_bundle_set_find(s, "b.org", 5));
+    wid_bundle_set_free(s);
+
+    /* Grace bounds: negative means 0, and at most a day. */
+    s = wid_bundle_set_new();
+    copy("jwt/b.org.json", "gone-b.json");
+    assert_int_equal(add(s, "b.org", "gone-b.json"), WID_OK);
+    wid_bundle_set_missing_grace(s, 1000000);
+    assert_int_equal(idt_run("rm %s/gone-b.json", dir), 0);
+    assert_int_equal(wid_bundle_set_refresh(s, 0),
+                     WID_R_BUNDLE_SOURCE_MISSING);
+    assert_int_equal(wid_bundle_set_refresh(s, 86399), WID_OK);
+    assert_non_null(wid_bundle_set_find(s, "b.org", 5));
+    assert_int_equal(wid_bundle_set_refresh(s, 86400),
+                     WID_R_BUNDLE_SOURCE_DROPPED);
+    wid_bundle_set_free(s);
+    assert_int_equal(idt_run("rm -f %s/gone.pem %s/stays.json", dir, dir),
+                     0);
+}
+
 static int
 setup(void **state)
 {
@@ -563,6 +661,7 @@ main(void)
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_reload_same_tick),
         cmocka_unit_test(test_directory),
+        cmocka_unit_test(test_missing_grace),
     };
     return cmocka_run_group_tests_name("bundle", tests, setup, teardown);
 }

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 
 #include "bundle.h"
 #include "identity_support.h"
@@ -108,6 +109,8 @@ static const struct {
     { "sub_invalid", WID_R_JWT_SUB_INVALID },
     { "sub_not_spiffe", WID_R_JWT_SUB_INVALID },
     { "sub_unknown_td", WID_R_BUNDLE_UNKNOWN_TD },
+    { "sub_root_path", WID_R_JWT_SUB_ROOT_PATH },
+    { "no_iat", WID_OK },
     { "typ_bad", WID_R_JWT_TYP_NOT_ALLOWED },
     { "crit", WID_R_JWT_CRIT_NOT_ALLOWED },
     { "header_jku", WID_R_JWT_HEADER_NOT_ALLOWED },
@@ -124,7 +127,7 @@ static const struct {
     { "two_parts", WID_R_JWT_MALFORMED },
     { "four_parts", WID_R_JWT_MALFORMED },
     { "empty_payload", WID_R_JWT_MALFORMED },
-    /* Edges of the flat fast path: jansson decides, same rules. */
+    /* JSON edges: jansson decides, the rules apply unchanged. */
     { "fp_flat_exact", WID_OK },
     { "fp_escaped_sub", WID_OK },
     { "fp_spaces", WID_OK },
@@ -236,7 +239,7 @@ test_serial_every_alg(void **state)
     static const char *names[] = {
         "valid_es256", "valid_es384", "valid_es512", "valid_rs256",
         "valid_rs384", "valid_rs512", "valid_ps256", "valid_ps384",
-        "valid_ps512", "valid_nokid", "fp_spaces", "fp_aud_17",
+        "valid_ps512", "valid_nokid", "fp_spaces", "fp_aud_17", "no_iat",
     };
     wid_identity id;
     char         hex[65], *t;
@@ -254,13 +257,27 @@ test_serial_every_alg(void **state)
     }
 }
 
+static wid_reason_t
+verify_opts(wid_bundle_set *s, const char *name, const wid_jwtsvid_opts *o,
+            wid_identity *id)
+{
+    size_t       len;
+    char        *t = token(name, &len);
+    wid_reason_t r;
+
+    r = wid_jwtsvid_verify_opts(s, t, len, o, id);
+    free(t);
+    return r;
+}
+
 /*
  * Every token of the suite, under several audiences, times and
- * leeways: the fast path and the jansson-only path give the same
- * result, byte for byte, in the reason and in the whole wid_identity.
+ * leeways: with the header memo (cold, then warm: each header of a
+ * token that verified is remembered) and without it, the result is the
+ * same, byte for byte, in the reason and in the whole wid_identity.
  */
 static void
-test_fastpath_equivalence(void **state)
+test_memo_equivalence(void **state)
 {
     static const struct {
         const char *aud;
@@ -270,47 +287,239 @@ test_fastpath_equivalence(void **state)
         { "wid-test", NOW + 3600, 0 }, { "wid-test", NOW + 3600, 60 },
         { "wid-test", NOW - 700, 0 }, { "wid-test", NOW + 601, 600 },
     };
-    char            path[1024];
-    DIR            *d;
-    struct dirent  *e;
-    wid_identity    a, b;
-    wid_reason_t    ra, rb;
-    char           *t;
-    size_t          len, i, n = 0;
-    int             bad = 0;
+    wid_jwtsvid_opts o;
+    char             path[1024];
+    DIR             *d;
+    struct dirent   *e;
+    wid_identity     a, b, c;
+    wid_reason_t     ra, rb, rc;
+    char            *t;
+    size_t           len, i, n = 0;
+    int              bad = 0, pass;
 
     (void) state;
-    snprintf(path, sizeof(path), "%s/tok", dir);
-    d = opendir(path);
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "%s/tok/%s", dir, e->d_name);
-        t = idt_slurp(path, &len);
-        assert_non_null(t);
-        for (i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++) {
-            memset(&a, 0xa5, sizeof(a));
-            memset(&b, 0x5a, sizeof(b));
-            ra = wid_jwtsvid_verify(set, t, len, ctx[i].aud, ctx[i].now,
-                                    ctx[i].leeway, &a);
-            rb = wid_jwtsvid_verify_flags(set, t, len, ctx[i].aud,
-                                          ctx[i].now, ctx[i].leeway,
-                                          WID_JWTSVID_NO_FASTPATH, &b);
-            if (ra != rb || memcmp(&a, &b, sizeof(a)) != 0) {
-                print_error("%s (%s): fast %s, jansson %s\n", e->d_name,
-                            ctx[i].aud, wid_reason_code(ra),
-                            wid_reason_code(rb));
-                bad++;
+    for (pass = 0; pass < 2; pass++) {
+        wid_jws_memo_clear();
+        snprintf(path, sizeof(path), "%s/tok", dir);
+        d = opendir(path);
+        assert_non_null(d);
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.') {
+                continue;
             }
+            snprintf(path, sizeof(path), "%s/tok/%s", dir, e->d_name);
+            t = idt_slurp(path, &len);
+            assert_non_null(t);
+            for (i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++) {
+                memset(&o, 0, sizeof(o));
+                o.audience = ctx[i].aud;
+                o.now = ctx[i].now;
+                o.leeway = ctx[i].leeway;
+                memset(&a, 0xa5, sizeof(a));
+                memset(&b, 0x5a, sizeof(b));
+                memset(&c, 0x3c, sizeof(c));
+                /* Pass 1 fills the memo first, pass 2 checks it cold. */
+                o.flags = pass == 0 ? 0 : WID_JWTSVID_NO_MEMO;
+                ra = wid_jwtsvid_verify_opts(set, t, len, &o, &a);
+                o.flags = pass == 0 ? WID_JWTSVID_NO_MEMO : 0;
+                rb = wid_jwtsvid_verify_opts(set, t, len, &o, &b);
+                o.flags = 0;
+                rc = wid_jwtsvid_verify_opts(set, t, len, &o, &c);
+                if (ra != rb || rb != rc || memcmp(&a, &b, sizeof(a)) != 0
+                    || memcmp(&b, &c, sizeof(b)) != 0)
+                {
+                    print_error("%s (%s): %s / %s / %s\n", e->d_name,
+                                ctx[i].aud, wid_reason_code(ra),
+                                wid_reason_code(rb), wid_reason_code(rc));
+                    bad++;
+                }
+            }
+            free(t);
+            n++;
         }
-        free(t);
-        n++;
+        closedir(d);
     }
-    closedir(d);
-    assert_true(n >= 90);
+    assert_true(n >= 2 * 90);
     assert_int_equal(bad, 0);
+    /* The suite's valid tokens use several headers: all remembered. */
+    assert_true(wid_jws_memo_count() >= 5);
+}
+
+/*
+ * The memo at the JWS level: a header is taken from it only after a
+ * token with it verified, under the same rules; a different header
+ * byte, other rules, or WID_JWS_NO_MEMO do the full check.
+ */
+static void
+test_memo_rules(void **state)
+{
+    wid_jws_opts  strict = {
+        WID_JWTSVID_MAX_LEN, 0, WID_JWS_HDR_STRICT | WID_JWS_HDR_TYP_JWT,
+        NULL, NULL
+    };
+    wid_jws_opts  loose = { WID_JWTSVID_MAX_LEN, 0, 0, NULL, NULL };
+    wid_jws_opts  nomemo = strict;
+    wid_jws      *j = malloc(sizeof(*j));
+    wid_identity  id;
+    char         *t, *u;
+    size_t        len, ulen;
+
+    (void) state;
+    assert_non_null(j);
+    nomemo.flags |= WID_JWS_NO_MEMO;
+    wid_jws_memo_clear();
+    t = token("valid_rs256", &len);
+
+    /* Parsing alone never fills the memo. */
+    assert_int_equal(wid_jws_parse(t, len, &strict, j), WID_OK);
+    assert_false(j->from_memo);
+    assert_non_null(j->header);
+    wid_jws_clear(j);
+    assert_int_equal(wid_jws_memo_count(), 0);
+
+    /* A token that fails its signature does not enter it either. */
+    assert_int_equal(verify("tampered_payload"), WID_R_JWT_BAD_SIGNATURE);
+    assert_int_equal(wid_jws_memo_count(), 0);
+
+    assert_int_equal(wid_jwtsvid_verify(set, t, len, "wid-test", NOW, 0,
+                                        &id), WID_OK);
+    assert_int_equal(wid_jws_memo_count(), 1);
+    assert_int_equal(wid_jws_parse(t, len, &strict, j), WID_OK);
+    assert_true(j->from_memo);
+    assert_null(j->header);
+    assert_int_equal(j->alg, WID_JWS_RS256);
+    assert_string_equal(j->kid, "a-rsa");
+    wid_jws_clear(j);
+    assert_int_equal(wid_jws_parse(t, len, &loose, j), WID_OK);
+    assert_false(j->from_memo);
+    wid_jws_clear(j);
+    assert_int_equal(wid_jws_parse(t, len, &nomemo, j), WID_OK);
+    assert_false(j->from_memo);
+    wid_jws_clear(j);
+
+    /* Another header of the same meaning is a different key. */
+    u = token("fp_spaces", &ulen);
+    assert_int_equal(wid_jws_parse(u, ulen, &strict, j), WID_OK);
+    assert_false(j->from_memo);
+    wid_jws_clear(j);
+    free(u);
+
+    /*
+     * The table is bounded: 40 distinct headers remembered, 16 kept,
+     * the oldest gone (the rest of the token does not matter to it).
+     */
+    {
+        char   hdr[64], b64[128], *tok, *dot = memchr(t, '.', len);
+        size_t i, tlen;
+
+        wid_jws_memo_clear();
+        for (i = 0; i < 40; i++) {
+            snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"k%zu\"}",
+                     i);
+            sodium_bin2base64(b64, sizeof(b64), (unsigned char *) hdr,
+                              strlen(hdr),
+                              sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+            tlen = strlen(b64) + len - (size_t) (dot - t);
+            tok = malloc(tlen + 1);
+            assert_non_null(tok);
+            memcpy(tok, b64, strlen(b64));
+            memcpy(tok + strlen(b64), dot, len - (size_t) (dot - t));
+            assert_int_equal(wid_jws_parse(tok, tlen, &strict, j), WID_OK);
+            assert_false(j->from_memo);
+            wid_jws_memo_remember(j);
+            wid_jws_clear(j);
+            assert_int_equal(wid_jws_parse(tok, tlen, &strict, j), WID_OK);
+            assert_true(j->from_memo);
+            snprintf(hdr, sizeof(hdr), "k%zu", i);
+            assert_string_equal(j->kid, hdr);
+            /* A header from the memo is not remembered twice. */
+            wid_jws_memo_remember(j);
+            wid_jws_clear(j);
+            assert_int_equal(wid_jws_memo_count(), i < 16 ? i + 1 : 16);
+            if (i == 39) {
+                /* Still there; k0 (replaced long ago) is not. */
+                assert_int_equal(wid_jws_parse(tok, tlen, &strict, j),
+                                 WID_OK);
+                assert_true(j->from_memo);
+                wid_jws_clear(j);
+            }
+            free(tok);
+        }
+    }
+    /* The token's own header went with the cleared table: a miss. */
+    assert_int_equal(wid_jws_parse(t, len, &strict, j), WID_OK);
+    assert_false(j->from_memo);
+    wid_jws_clear(j);
+    free(t);
+    free(j);
+}
+
+/* A JWT-SVID must name a workload: a bare trust domain is refused. */
+static void
+test_sub_root_path(void **state)
+{
+    wid_identity id;
+
+    (void) state;
+    assert_int_equal(verify_in(set, "sub_root_path", "wid-test", NOW, 0,
+                               &id), WID_R_JWT_SUB_ROOT_PATH);
+    assert_string_equal(id.spiffe_id, "");
+    assert_int_equal(id.detail, WID_OK);
+}
+
+/* The optional lifetime bound: exp - iat, or exp - now without iat. */
+static void
+test_max_lifetime(void **state)
+{
+    wid_jwtsvid_opts o = { "wid-test", NOW, 0, 0, 0 };
+    wid_identity     id;
+
+    (void) state;
+    /* iat = NOW - 10, exp = NOW + 3600: lives 3610 s. */
+    assert_int_equal(verify_opts(set, "valid_es256", &o, &id), WID_OK);
+    o.max_lifetime = 3610;
+    assert_int_equal(verify_opts(set, "valid_es256", &o, &id), WID_OK);
+    o.max_lifetime = 3609;
+    assert_int_equal(verify_opts(set, "valid_es256", &o, &id),
+                     WID_R_JWT_LIFETIME_TOO_LONG);
+    assert_string_equal(id.spiffe_id, "");
+    /* The leeway does not stretch a lifetime measured from iat. */
+    o.leeway = 600;
+    assert_int_equal(verify_opts(set, "valid_rs256", &o, &id),
+                     WID_R_JWT_LIFETIME_TOO_LONG);
+
+    /* No iat: exp - now = 3600, with the leeway for a fast issuer. */
+    o.leeway = 0;
+    o.max_lifetime = 3600;
+    assert_int_equal(verify_opts(set, "no_iat", &o, &id), WID_OK);
+    o.max_lifetime = 3599;
+    assert_int_equal(verify_opts(set, "no_iat", &o, &id),
+                     WID_R_JWT_LIFETIME_TOO_LONG);
+    o.leeway = 1;
+    assert_int_equal(verify_opts(set, "no_iat", &o, &id), WID_OK);
+    o.now = NOW + 1;
+    o.leeway = 0;
+    assert_int_equal(verify_opts(set, "no_iat", &o, &id), WID_OK);
+
+    /* Huge exp against iat: overflow counts as too long. */
+    o.now = NOW;
+    o.max_lifetime = WID_JWTSVID_LIFETIME_MAX;
+    assert_int_equal(verify_opts(set, "fp_exp_int64_max", &o, &id),
+                     WID_R_JWT_LIFETIME_TOO_LONG);
+    o.max_lifetime = 0;
+    assert_int_equal(verify_opts(set, "fp_exp_int64_max", &o, &id), WID_OK);
+
+    /* Out-of-range bounds are a configuration error. */
+    o.max_lifetime = -1;
+    assert_int_equal(verify_opts(set, "valid_es256", &o, &id),
+                     WID_R_INTERNAL_CONFIG);
+    o.max_lifetime = WID_JWTSVID_LIFETIME_MAX + 1;
+    assert_int_equal(verify_opts(set, "valid_es256", &o, &id),
+                     WID_R_INTERNAL_CONFIG);
+    /* Expiry is still checked first. */
+    o.max_lifetime = 10;
+    assert_int_equal(verify_opts(set, "exp_past", &o, &id),
+                     WID_R_JWT_EXPIRED);
 }
 
 static void
@@ -505,7 +714,10 @@ main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_identity_fields),
         cmocka_unit_test(test_serial_every_alg),
-        cmocka_unit_test(test_fastpath_equivalence),
+        cmocka_unit_test(test_memo_equivalence),
+        cmocka_unit_test(test_memo_rules),
+        cmocka_unit_test(test_sub_root_path),
+        cmocka_unit_test(test_max_lifetime),
         cmocka_unit_test(test_audience_must_be_configured),
         cmocka_unit_test(test_time_and_leeway),
         cmocka_unit_test(test_sub_detail),
