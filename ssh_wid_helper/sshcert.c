@@ -362,14 +362,12 @@ ssh_cert_random_serial(void)
     uint64_t serial;
 
     /*
-     * Serial 0 cannot be revoked by a KRL: draw until non-zero.  63 random
-     * bits: receipts and the index carry serials to JSON consumers whose
-     * integers are signed 64-bit, and 2^63 values are plenty for
-     * certificates that live minutes.
+     * 64 random bits; serial 0 cannot be revoked by a KRL: draw until
+     * non-zero.  Receipts, the index and the daemon's answer carry the
+     * serial to JSON as a decimal string, so every value survives.
      */
     do {
         randombytes_buf(&serial, sizeof(serial));
-        serial &= UINT64_C(0x7fffffffffffffff);
     } while (serial == 0);
     return serial;
 }
