@@ -485,7 +485,8 @@ wid_get(json_t *root, const char *group, const char *name)
 
 
 static int
-wid_get_u64(json_t *root, const char *group, const char *name, uint64_t *out)
+wid_get_u64(json_t *root, const char *group, const char *name, int str_ok,
+            uint64_t *out)
 {
     json_t     *v = wid_get(root, group, name);
     const char *s;
@@ -495,7 +496,7 @@ wid_get_u64(json_t *root, const char *group, const char *name, uint64_t *out)
     if (v == NULL) {
         return 0;
     }
-    if (json_is_string(v)) {
+    if (str_ok && json_is_string(v)) {
         /* Decimal, no sign, no leading zeros, at most 2^64-1 (what the
          * JSON view prints for a serial). */
         s = json_string_value(v);
@@ -539,7 +540,7 @@ wid_receipt_from_json(json_t *obj, wid_receipt *r)
                              "surface")), &r->surface) != 0
         || wid_verdict_parse(json_string_value(json_object_get(obj,
                              "verdict")), &r->verdict) != 0
-        || wid_get_u64(obj, NULL, "time_ms", &r->time_ms) != 0)
+        || wid_get_u64(obj, NULL, "time_ms", 0, &r->time_ms) != 0)
     {
         return WID_R_RECEIPT_FIELD_INVALID;
     }
@@ -581,7 +582,8 @@ wid_receipt_from_json(json_t *obj, wid_receipt *r)
         hs[i]->set = 1;
     }
     for (i = 0; i < WID_NU64; i++) {
-        if (wid_get_u64(obj, wid_ru[i].group, wid_ru[i].name, us[i]) != 0) {
+        if (wid_get_u64(obj, wid_ru[i].group, wid_ru[i].name,
+                        i == WID_RU_SERIAL, us[i]) != 0) {
             return WID_R_RECEIPT_FIELD_INVALID;
         }
     }
