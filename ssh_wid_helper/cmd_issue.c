@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <openssl/pem.h>
 
+#include "attest_result.h"
 #include "bytes.h"
 #include "cakey.h"
 #include "commands.h"
@@ -270,7 +271,8 @@ done:
     "issue (--config FILE | --socket PATH) --pubkey FILE " \
     "(--jwt TOKEN|@FILE | --x509 CHAIN.pem (--proof FILE | --svid-key KEY " \
     "[--audience AUD])) [--rule NAME] [--principal NAME ...] " \
-    "[--ttl SECONDS] [--extension NAME ...] [--out FILE] [--json]"
+    "[--ttl SECONDS] [--extension NAME ...] " \
+    "[--attestation-result JWS|@FILE] [--out FILE] [--json]"
 
 
 /* A whole small file as a string (NUL-free), trailing newlines cut. */
@@ -398,7 +400,7 @@ issue_gated(int argc, char **argv)
     const char   *config = NULL, *sock = NULL, *pub = NULL, *jwt = NULL;
     const char   *x509 = NULL, *proof = NULL, *svid_key = NULL;
     const char   *audience = NULL, *rule = NULL, *ttl_s = NULL;
-    const char   *out = NULL, *v;
+    const char   *out = NULL, *att = NULL, *v;
     char         *text = NULL, *reqs = NULL, *resp = NULL, *proof_line = NULL;
     char          err[512], peer[128];
     json_t       *req, *pr, *ex, *ro = NULL;
@@ -422,11 +424,12 @@ issue_gated(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         static const char *const names[] = {
             "--config", "--socket", "--pubkey", "--jwt", "--x509", "--proof",
-            "--svid-key", "--audience", "--rule", "--ttl", "--out"
+            "--svid-key", "--audience", "--rule", "--ttl", "--out",
+            "--attestation-result"
         };
         const char **slots[] = {
             &config, &sock, &pub, &jwt, &x509, &proof, &svid_key, &audience,
-            &rule, &ttl_s, &out
+            &rule, &ttl_s, &out, &att
         };
         size_t k;
 
@@ -519,6 +522,19 @@ issue_gated(int argc, char **argv)
     }
     if (proof_line != NULL) {
         json_object_set_new(req, "proof", json_string_nocheck(proof_line));
+    }
+    if (att != NULL) {
+        free(text);
+        text = NULL;
+        if (att[0] == '@'
+            && (rc = issue_read_text(att + 1, WID_ATTEST_RESULT_MAX, &text))
+               != WID_OK)
+        {
+            ret = ssh_wid_fail("issue", rc, att + 1);
+            goto done;
+        }
+        json_object_set_new(req, "attestation",
+                            json_string_nocheck(text ? text : att));
     }
     if (rule != NULL) {
         json_object_set_new(req, "rule", json_string_nocheck(rule));

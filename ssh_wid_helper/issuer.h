@@ -41,6 +41,11 @@ typedef struct {
     unsigned char   *ca_sk;           /* sodium_malloc'd, no access at rest */
     unsigned char    ca_pk[SSH_ED25519_PK_LEN];
     wid_journal     *journal;
+    /* The policy's trusted_verifiers keys (parsed once per policy load)
+     * and, for each, the index of its entry. */
+    wid_pubkey      *vkeys;
+    size_t          *vkey_entry;
+    size_t           nvkeys;
 } ssh_issuer;
 
 /* A parsed request.  Absent members are NULL / 0. */
@@ -59,6 +64,7 @@ typedef struct {
     char           *jwt;
     char           *x509;
     char           *proof;
+    char           *attestation;      /* signed attestation result (JWS) */
 } ssh_issue_req;
 
 typedef struct {
