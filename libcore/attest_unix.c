@@ -417,7 +417,7 @@ wid_unix_attest(pid_t pid, uid_t uid, gid_t gid, const wid_unix_params *p,
     for (i = 0; rc == WID_OK && i < before.ngroups; i++) {
         rc = wid_unix_sel_num(out, "supplementary_gid", before.groups[i]);
     }
-    if (rc == WID_OK) {
+    if (rc == WID_OK && !p->no_names) {
         rc = wid_unix_names(out, uid, gid);
     }
     if (rc == WID_OK) {

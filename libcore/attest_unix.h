@@ -59,6 +59,9 @@ typedef struct {
      */
     uint64_t            accept_ticks;
     wid_unix_exe_cache *cache;        /* NULL: hash every time */
+    /* No user:/group: selectors: skips the passwd/group (NSS) lookups,
+     * for a caller that only needs the ids, the executable and its hash. */
+    int                 no_names;
 } wid_unix_params;
 
 /* What was established about the peer, for callers that log or allow-list

@@ -54,6 +54,7 @@ ssh_peer_attest(int fd, uint64_t accept_ticks, uint64_t exe_max,
     prm.verifier = "ssh-wid-helper";
     prm.accept_ticks = accept_ticks;
     prm.cache = cache;
+    prm.no_names = 1;       /* ids are what the daemon records and checks */
     rc = wid_unix_attest_peer(fd, &prm, &f, att);
     free(att);
 

@@ -3,6 +3,7 @@
  * matching), signed results, verifier state, TPM counter rules, TPM
  * evidence parsing, and the Unix peer attestor.
  */
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -612,6 +613,22 @@ test_unix_peer(void **state)
         assert_true(p.accept_ticks > 0);
         assert_int_equal(wid_unix_attest_peer(sv[0], &p, &f, &att), WID_OK);
         p.accept_ticks = 0;
+
+        /* Without names: the ids are there, user:/group: are not. */
+        {
+            struct passwd *pw = getpwuid(geteuid());
+            char           usel[300];
+
+            assert_non_null(pw);
+            snprintf(usel, sizeof(usel), "user:%s", pw->pw_name);
+            assert_true(wid_attestation_has_selector(&att, "unix", usel));
+            p.no_names = 1;
+            assert_int_equal(wid_unix_attest_fd(sv[0], &p, &att), WID_OK);
+            assert_false(wid_attestation_has_selector(&att, "unix", usel));
+            snprintf(usel, sizeof(usel), "uid:%u", (unsigned) geteuid());
+            assert_true(wid_attestation_has_selector(&att, "unix", usel));
+            p.no_names = 0;
+        }
     }
 
     /* Size limit. */
