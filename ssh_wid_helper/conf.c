@@ -206,6 +206,7 @@ static const ssh_conf_kw ssh_conf_kws[] = {
     KW_STR("krl", krl_path),
     KW_STR("receipt_pubkey", receipt_pubkey_path),
     KW_STR("log", log_path),
+    KW_STR("journal_socket", journal_socket),
     KW_STR("policy", policy_path),
     KW_STR("policy_signer", policy_signer_path),
     KW_LIST("rule", rules, nrules),
@@ -220,6 +221,8 @@ static const ssh_conf_kw ssh_conf_kws[] = {
     KW_U64("pop_max_age", pop_max_age, 3600),
     { "allow_uid", CONF_UID, offsetof(ssh_conf, allow_uids),
       offsetof(ssh_conf, nallow_uids), 0 },
+    { "allow_login_uid", CONF_UID, offsetof(ssh_conf, login_uids),
+      offsetof(ssh_conf, nlogin_uids), 0 },
     { "allow_exe_sha256", CONF_SHA256, offsetof(ssh_conf, allow_exe),
       offsetof(ssh_conf, nallow_exe), 0 },
     { "socket_mode", CONF_MODE, offsetof(ssh_conf, socket_mode), 0, 0 },
@@ -581,6 +584,7 @@ ssh_conf_free(ssh_conf *conf)
     for (i = 0; i < conf->nrules; i++) {
         free(conf->rules[i]);
     }
+    free(conf->journal_socket);
     free(conf->journal_dir);
     free(conf->receipt_key_path);
     free(conf->ca_key_path);

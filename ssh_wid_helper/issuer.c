@@ -539,6 +539,86 @@ ssh_issue_result_json(const ssh_issue_result *res)
 }
 
 
+/* ---- ssh_login receipts handed over by `principals` ---- */
+
+int
+ssh_login_submission(const char *buf, size_t len, json_t **obj)
+{
+    json_t *o;
+
+    *obj = NULL;
+    if (len > SSH_REQUEST_MAX) {
+        return 0;
+    }
+    o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(o) || json_object_get(o, "login_receipt") == NULL) {
+        json_decref(o);
+        return 0;
+    }
+    *obj = o;
+    return 1;
+}
+
+
+wid_reason_t
+ssh_issuer_login_receipt(ssh_issuer *is, json_t *obj, wid_reason_t peer_rc,
+                         uint64_t peer_uid, const char *peer,
+                         char id[WID_RECEIPT_ID_SIZE])
+{
+    const ssh_conf *conf = is->conf;
+    json_t         *v, *rj;
+    wid_receipt     r;
+    uint64_t        seq;
+    size_t          i;
+    int             ok = 0;
+    wid_reason_t    rc;
+
+    id[0] = '\0';
+    /* Only the login helper's own user may write into this journal:
+     * anyone else could fill it with made-up logins. */
+    if (peer_rc != WID_OK) {
+        return peer_rc;
+    }
+    for (i = 0; i < conf->nlogin_uids; i++) {
+        ok |= conf->login_uids[i] == peer_uid;
+    }
+    if (!ok) {
+        return WID_R_SSH_PEER_NOT_ALLOWED;
+    }
+    v = json_object_get(obj, "version");
+    rj = json_object_get(obj, "login_receipt");
+    if (json_object_size(obj) != 2 || !json_is_integer(v)
+        || json_integer_value(v) != 1 || !json_is_object(rj))
+    {
+        return WID_R_SSH_REQUEST_MALFORMED;
+    }
+    if ((rc = wid_receipt_from_json(rj, &r)) != WID_OK) {
+        return rc;
+    }
+    if (r.surface != WID_SURFACE_SSH_LOGIN) {
+        return WID_R_SSH_REQUEST_MALFORMED;     /* never an issuance */
+    }
+    /* Who handed it over, as this daemon established it, and when:
+     * the daemon's clock, not the submitter's. */
+    r.str[WID_RF_PEER] = peer;
+    r.time_ms = 0;
+    rc = wid_journal_append(is->journal, &r, ssh_now_ms(), id, &seq);
+    if (rc == WID_R_RECEIPT_FIELD_INVALID
+        || rc == WID_R_RECEIPT_FIELD_TOO_LONG)
+    {
+        id[0] = '\0';
+        return rc;                              /* refused, not recorded */
+    }
+    if (rc == WID_OK) {
+        rc = wid_journal_tick(is->journal, ssh_now_ms());
+    }
+    if (rc != WID_OK) {
+        id[0] = '\0';
+    }
+    return rc;
+}
+
+
 /* ---- deciding ---- */
 
 /* A signed attestation result presented with the request. */
