@@ -101,9 +101,22 @@ $(WID): $(call obj,$(CLI_SRCS)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(call obj,$(CLI_SRCS)) $(LIBS) $(LDLIBS)
 
+# HELPER_STATIC=1 links the helper's libraries statically (libc stays
+# shared): sshd starts `principals` twice per login, and binding
+# libcrypto's symbols at every start is most of its run time.  The price:
+# an OpenSSL, libsodium, jansson or libyaml security update reaches the
+# helper only when it is rebuilt (docs/ssh.md, Performance).  Remove
+# build/bin/ssh-wid-helper when switching.
+ifneq ($(HELPER_STATIC),)
+HELPER_LDLIBS := -Wl,-Bstatic -lyaml -ljansson -lsodium -lcrypto \
+                 -Wl,-Bdynamic -lpthread -ldl
+else
+HELPER_LDLIBS := $(LDLIBS)
+endif
+
 $(HELPER): $(call obj,$(HELPER_SRCS)) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(call obj,$(HELPER_SRCS)) $(LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(HELPER_SRCS)) $(LIBS) $(HELPER_LDLIBS)
 
 # Reconfigure nginx when the addon file or the module's file list changes.
 $(BUILD)/module-files.stamp: FORCE

@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -28,11 +30,11 @@ typedef struct {
 
 
 static int
-wid_unix_read(const char *path, char *buf, size_t size)
+wid_unix_read(int dirfd, const char *name, char *buf, size_t size)
 {
     ssize_t n;
     size_t  len = 0;
-    int     fd = open(path, O_RDONLY | O_CLOEXEC);
+    int     fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
     if (fd < 0) {
         return -1;
@@ -50,6 +52,20 @@ wid_unix_read(const char *path, char *buf, size_t size)
     close(fd);
     buf[len] = '\0';
     return len > 0 ? 0 : -1;
+}
+
+
+uint64_t
+wid_unix_ticks_now(void)
+{
+    struct timespec ts;
+    long            hz = sysconf(_SC_CLK_TCK);
+
+    if (hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts) != 0) {
+        return 0;
+    }
+    return (uint64_t) ts.tv_sec * (uint64_t) hz
+           + (uint64_t) ts.tv_nsec / (1000000000u / (uint64_t) hz);
 }
 
 
@@ -109,22 +125,20 @@ wid_unix_status_id(const char *status, const char *key, unsigned long *out)
 
 
 static int
-wid_unix_proc_read(const char *root, pid_t pid, wid_unix_proc *pr)
+wid_unix_proc_read(int dirfd, wid_unix_proc *pr)
 {
-    char          path[256], buf[8192];
+    char          buf[8192];
     const char   *g;
     char         *end;
     unsigned long v;
 
     memset(pr, 0, sizeof(*pr));
-    snprintf(path, sizeof(path), "%s/%d/stat", root, (int) pid);
-    if (wid_unix_read(path, buf, sizeof(buf)) != 0
+    if (wid_unix_read(dirfd, "stat", buf, sizeof(buf)) != 0
         || wid_unix_starttime(buf, &pr->starttime) != 0)
     {
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/%d/status", root, (int) pid);
-    if (wid_unix_read(path, buf, sizeof(buf)) != 0
+    if (wid_unix_read(dirfd, "status", buf, sizeof(buf)) != 0
         || wid_unix_status_id(buf, "Uid:", &v) != 0)
     {
         return -1;
@@ -159,42 +173,18 @@ wid_unix_proc_read(const char *root, pid_t pid, wid_unix_proc *pr)
 
 
 static wid_reason_t
-wid_unix_hash_exe(const char *root, pid_t pid, size_t max,
-                  unsigned char digest[32], char *exe, size_t exe_size)
+wid_unix_hash_fd(int fd, size_t max, unsigned char digest[32])
 {
-    char          path[256], buf[65536];
-    struct stat   st;
-    EVP_MD_CTX   *ctx;
-    ssize_t       n, l;
-    size_t        total = 0;
-    unsigned int  dlen;
-    int           fd;
-    wid_reason_t  rc = WID_R_ATTEST_UNIX_PROC;
+    unsigned char  buf[65536];
+    EVP_MD_CTX    *ctx;
+    ssize_t        n;
+    size_t         total = 0;
+    unsigned int   dlen;
+    wid_reason_t   rc = WID_R_ATTEST_UNIX_PROC;
 
-    snprintf(path, sizeof(path), "%s/%d/exe", root, (int) pid);
-    l = readlink(path, exe, exe_size - 1);
-    if (l <= 0 || (size_t) l >= exe_size - 1) {
-        return WID_R_ATTEST_UNIX_PROC;
-    }
-    exe[l] = '\0';
-
-    /* Through the /proc link, not the path: the file the process runs,
-     * even if the path was replaced or deleted since. */
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0) {
-            close(fd);
-        }
-        return WID_R_ATTEST_UNIX_PROC;
-    }
-    if ((unsigned long long) st.st_size > max) {
-        close(fd);
-        return WID_R_ATTEST_UNIX_EXE_TOO_LARGE;
-    }
     ctx = EVP_MD_CTX_new();
     if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
         EVP_MD_CTX_free(ctx);
-        close(fd);
         return WID_R_INTERNAL_NOMEM;
     }
     for (;;) {
@@ -224,7 +214,93 @@ wid_unix_hash_exe(const char *root, pid_t pid, size_t max,
 
 done:
     EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+
+static int
+wid_unix_cache_hit(const wid_unix_exe_cache *c, const struct stat *st,
+                   unsigned char digest[32])
+{
+    unsigned i;
+
+    for (i = 0; c != NULL && i < WID_UNIX_EXE_CACHE; i++) {
+        if (c->e[i].used && c->e[i].dev == st->st_dev
+            && c->e[i].ino == st->st_ino && c->e[i].size == st->st_size
+            && c->e[i].mtime_s == st->st_mtim.tv_sec
+            && c->e[i].mtime_ns == st->st_mtim.tv_nsec
+            && c->e[i].ctime_s == st->st_ctim.tv_sec
+            && c->e[i].ctime_ns == st->st_ctim.tv_nsec)
+        {
+            memcpy(digest, c->e[i].h, 32);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
+static void
+wid_unix_cache_put(wid_unix_exe_cache *c, const struct stat *st,
+                   const unsigned char digest[32])
+{
+    unsigned i;
+
+    if (c == NULL) {
+        return;
+    }
+    i = c->next++ % WID_UNIX_EXE_CACHE;
+    c->e[i].dev = st->st_dev;
+    c->e[i].ino = st->st_ino;
+    c->e[i].size = st->st_size;
+    c->e[i].mtime_s = st->st_mtim.tv_sec;
+    c->e[i].mtime_ns = st->st_mtim.tv_nsec;
+    c->e[i].ctime_s = st->st_ctim.tv_sec;
+    c->e[i].ctime_ns = st->st_ctim.tv_nsec;
+    memcpy(c->e[i].h, digest, 32);
+    c->e[i].used = 1;
+}
+
+
+static wid_reason_t
+wid_unix_hash_exe(int dirfd, size_t max, wid_unix_exe_cache *cache,
+                  unsigned char digest[32], char *exe, size_t exe_size)
+{
+    struct stat   st;
+    ssize_t       l;
+    int           fd;
+    wid_reason_t  rc;
+
+    l = readlinkat(dirfd, "exe", exe, exe_size - 1);
+    if (l <= 0 || (size_t) l >= exe_size - 1) {
+        return WID_R_ATTEST_UNIX_PROC;
+    }
+    exe[l] = '\0';
+
+    /* Through the /proc link, not the path: the file the process runs,
+     * even if the path was replaced or deleted since. */
+    fd = openat(dirfd, "exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
+        || st.st_size < 0)
+    {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return WID_R_ATTEST_UNIX_PROC;
+    }
+    if ((unsigned long long) st.st_size > max) {
+        close(fd);
+        return WID_R_ATTEST_UNIX_EXE_TOO_LARGE;
+    }
+    if (wid_unix_cache_hit(cache, &st, digest)) {
+        close(fd);
+        return WID_OK;
+    }
+    rc = wid_unix_hash_fd(fd, max, digest);
     close(fd);
+    if (rc == WID_OK) {
+        wid_unix_cache_put(cache, &st, digest);
+    }
     return rc;
 }
 
@@ -273,41 +349,62 @@ wid_unix_names(wid_attestation *a, uid_t uid, gid_t gid)
 }
 
 
-wid_reason_t
-wid_unix_attest_pid(pid_t pid, uid_t uid, gid_t gid,
-                    const wid_unix_params *p, wid_attestation *out)
+/* The work of wid_unix_attest_pid, filling facts as it goes. */
+static wid_reason_t
+wid_unix_attest(pid_t pid, uid_t uid, gid_t gid, const wid_unix_params *p,
+                wid_unix_peer *facts, wid_attestation *out)
 {
     const char    *root = p->proc_root != NULL ? p->proc_root : "/proc";
     wid_unix_proc  before, after;
     unsigned char  digest[32];
-    char           exe[4096], hex[65], subject[64];
+    char           exe[PATH_MAX], hex[65], subject[64], path[256];
     size_t         i;
+    int            dirfd, n;
     wid_reason_t   rc;
 
     memset(out, 0, sizeof(*out));
     if (pid <= 0) {
         return WID_R_ATTEST_UNIX_PEERCRED;
     }
-    if (wid_unix_proc_read(root, pid, &before) != 0) {
+    n = snprintf(path, sizeof(path), "%s/%d", root, (int) pid);
+    if (n < 0 || (size_t) n >= sizeof(path)) {
+        return WID_R_ATTEST_UNIX_PROC;
+    }
+    /* Opened once: a dead process's directory reads as nothing, even if
+     * a new process gets its pid meanwhile. */
+    dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0 || wid_unix_proc_read(dirfd, &before) != 0) {
         /* Gone already: nothing left to attest. */
+        if (dirfd >= 0) {
+            close(dirfd);
+        }
         return WID_R_ATTEST_UNIX_PROCESS_CHANGED;
     }
-    if (before.euid != uid || before.egid != gid) {
+    facts->starttime = before.starttime;
+    /* Started after the connection was accepted: not the peer.  (One tick
+     * of slack: the two clocks are read at different moments.) */
+    if ((p->accept_ticks != 0 && before.starttime > p->accept_ticks + 1)
+        || before.euid != uid || before.egid != gid)
+    {
+        close(dirfd);
         return WID_R_ATTEST_UNIX_PROCESS_CHANGED;
     }
-    rc = wid_unix_hash_exe(root, pid,
+    rc = wid_unix_hash_exe(dirfd,
                            p->exe_max != 0 ? p->exe_max
                                            : WID_UNIX_EXE_MAX_DEFAULT,
-                           digest, exe, sizeof(exe));
+                           p->cache, digest, exe, sizeof(exe));
     if (rc != WID_OK) {
         /* An exe that vanished with its process is a changed process. */
         if (rc == WID_R_ATTEST_UNIX_PROC
-            && wid_unix_proc_read(root, pid, &after) != 0)
+            && wid_unix_proc_read(dirfd, &after) != 0)
         {
             rc = WID_R_ATTEST_UNIX_PROCESS_CHANGED;
         }
+        close(dirfd);
         return rc;
     }
+    memcpy(facts->exe, exe, sizeof(facts->exe));
+    memcpy(facts->exe_sha256, digest, 32);
 
     wid_attestation_init(out, WID_ATTEST_UNIX, p->verifier);
     rc = wid_attestation_set_window(out, p->now, p->ttl);
@@ -320,7 +417,7 @@ wid_unix_attest_pid(pid_t pid, uid_t uid, gid_t gid,
     for (i = 0; rc == WID_OK && i < before.ngroups; i++) {
         rc = wid_unix_sel_num(out, "supplementary_gid", before.groups[i]);
     }
-    if (rc == WID_OK) {
+    if (rc == WID_OK && !p->no_names) {
         rc = wid_unix_names(out, uid, gid);
     }
     if (rc == WID_OK) {
@@ -338,40 +435,71 @@ wid_unix_attest_pid(pid_t pid, uid_t uid, gid_t gid,
     /* The evidence is what was measured: pid, start time, ids, exe hash. */
     if (rc == WID_OK) {
         char ev[160];
-        int  n = snprintf(ev, sizeof(ev), "%d:%llu:%lu:%lu:%s", (int) pid,
-                          before.starttime, (unsigned long) uid,
-                          (unsigned long) gid, hex);
 
+        n = snprintf(ev, sizeof(ev), "%d:%llu:%lu:%lu:%s", (int) pid,
+                     before.starttime, (unsigned long) uid,
+                     (unsigned long) gid, hex);
         wid_attestation_hash_evidence(out, (const unsigned char *) ev,
                                       (size_t) n);
     }
 
     /* PID-reuse guard: the same process, with the same ids, still. */
     if (rc == WID_OK
-        && (wid_unix_proc_read(root, pid, &after) != 0
+        && (wid_unix_proc_read(dirfd, &after) != 0
             || after.starttime != before.starttime
             || after.euid != before.euid || after.egid != before.egid))
     {
         rc = WID_R_ATTEST_UNIX_PROCESS_CHANGED;
     }
+    close(dirfd);
     if (rc != WID_OK) {
         memset(out, 0, sizeof(*out));
+        return rc;
     }
-    return rc;
+    facts->complete = 1;
+    return WID_OK;
 }
 
 
 wid_reason_t
-wid_unix_attest_fd(int fd, const wid_unix_params *p, wid_attestation *out)
+wid_unix_attest_pid(pid_t pid, uid_t uid, gid_t gid,
+                    const wid_unix_params *p, wid_attestation *out)
 {
-    struct ucred cred;
-    socklen_t    len = sizeof(cred);
+    wid_unix_peer facts;
 
+    memset(&facts, 0, sizeof(facts));
+    return wid_unix_attest(pid, uid, gid, p, &facts, out);
+}
+
+
+wid_reason_t
+wid_unix_attest_peer(int fd, const wid_unix_params *p, wid_unix_peer *facts,
+                     wid_attestation *out)
+{
+    struct ucred   cred;
+    socklen_t      len = sizeof(cred);
+    wid_unix_peer  local;
+
+    if (facts == NULL) {
+        facts = &local;
+    }
+    memset(facts, 0, sizeof(*facts));
     memset(out, 0, sizeof(*out));
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0
         || len != sizeof(cred) || cred.pid <= 0)
     {
         return WID_R_ATTEST_UNIX_PEERCRED;
     }
-    return wid_unix_attest_pid(cred.pid, cred.uid, cred.gid, p, out);
+    facts->pid = cred.pid;
+    facts->uid = cred.uid;
+    facts->gid = cred.gid;
+    facts->have_cred = 1;
+    return wid_unix_attest(cred.pid, cred.uid, cred.gid, p, facts, out);
+}
+
+
+wid_reason_t
+wid_unix_attest_fd(int fd, const wid_unix_params *p, wid_attestation *out)
+{
+    return wid_unix_attest_peer(fd, p, NULL, out);
 }

@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/asn1.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "keyfile.h"
@@ -52,6 +55,67 @@ wid_read_key_fd(int fd, unsigned char *buf, size_t cap, size_t *len)
 }
 
 
+/*
+ * An unencrypted PKCS#8 "PRIVATE KEY" PEM holding an Ed25519 key (RFC
+ * 8410: algorithm id-Ed25519 without parameters, the private key an
+ * OCTET STRING of the 32-byte seed), decoded with OpenSSL's ASN.1
+ * templates only.  Returns WID_OK with the seed, WID_R_KEY_WRONG_TYPE for
+ * a PKCS#8 key of another algorithm, or WID_R_KEY_MALFORMED when this is
+ * not such a file (the caller then tries the general decoder).
+ */
+static wid_reason_t
+wid_seckey_pkcs8_ed25519(const unsigned char *pem, size_t len,
+                         unsigned char seed[32])
+{
+    PKCS8_PRIV_KEY_INFO  *p8 = NULL;
+    const ASN1_OBJECT    *oid;
+    const X509_ALGOR     *alg;
+    const unsigned char  *pk, *q;
+    ASN1_OCTET_STRING    *os = NULL;
+    const void           *pval;
+    int                   pklen, ptype;
+    wid_reason_t          rc = WID_R_KEY_MALFORMED;
+    BIO                  *bio;
+
+    if (len > WID_KEYFILE_MAX
+        || (bio = BIO_new_mem_buf(pem, (int) len)) == NULL)
+    {
+        return WID_R_KEY_MALFORMED;
+    }
+    p8 = PEM_read_bio_PKCS8_PRIV_KEY_INFO(bio, NULL, wid_no_passphrase,
+                                          NULL);
+    BIO_free(bio);
+    if (p8 == NULL
+        || PKCS8_pkey_get0(&oid, &pk, &pklen, &alg, p8) != 1)
+    {
+        goto done;
+    }
+    if (OBJ_obj2nid(oid) != NID_ED25519) {
+        rc = WID_R_KEY_WRONG_TYPE;
+        goto done;
+    }
+    X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+    if (ptype != V_ASN1_UNDEF) {
+        goto done;                      /* parameters must be absent */
+    }
+    q = pk;
+    os = d2i_ASN1_OCTET_STRING(NULL, &q, pklen);
+    if (os == NULL || q != pk + pklen || ASN1_STRING_length(os) != 32) {
+        goto done;
+    }
+    memcpy(seed, ASN1_STRING_get0_data(os), 32);
+    rc = WID_OK;
+
+done:
+    if (os != NULL) {
+        OPENSSL_cleanse(os->data, (size_t) os->length);
+        ASN1_OCTET_STRING_free(os);
+    }
+    PKCS8_PRIV_KEY_INFO_free(p8);       /* clears the key material */
+    return rc;
+}
+
+
 wid_reason_t
 wid_seckey_load(const char *path, wid_seckey *out)
 {
@@ -90,6 +154,19 @@ wid_seckey_load(const char *path, wid_seckey *out)
     rc = wid_read_key_fd(fd, buf, sizeof(buf), &len);
     close(fd);
     if (rc != WID_OK) {
+        goto done;
+    }
+
+    /* The usual case, an unencrypted PKCS#8 Ed25519 key, without
+     * OpenSSL 3's decoder framework (a large part of a short-lived
+     * process's run time); anything else takes the general path. */
+    rc = wid_seckey_pkcs8_ed25519(buf, len, seed);
+    if (rc != WID_R_KEY_MALFORMED) {
+        if (rc == WID_OK
+            && crypto_sign_seed_keypair(out->pub.pk, out->sk, seed) != 0)
+        {
+            rc = WID_R_INTERNAL_CRYPTO;
+        }
         goto done;
     }
 

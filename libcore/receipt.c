@@ -13,7 +13,10 @@
  * out-of-range enums, no NUL or invalid UTF-8 in strings.  So one receipt
  * has one encoding, and the stored bytes are the hashed bytes.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -73,6 +76,7 @@ static const struct {
     { "identity", "not_after" }, { "ssh", "serial" },
     { "ssh", "valid_after" }, { "ssh", "valid_before" },
 };
+#define WID_RU_SERIAL 1     /* printed as a decimal string */
 
 
 const char *
@@ -448,7 +452,17 @@ wid_receipt_view_json(const wid_receipt_view *v, const char *id)
         }
     }
     for (i = 0; i < WID_NU64; i++) {
-        if (us[i]) {
+        if (us[i] == 0) {
+            continue;
+        }
+        if (i == WID_RU_SERIAL) {
+            /* A certificate serial is a full 64-bit random number: as a
+             * decimal string, since JSON integers stop at 2^63 for many
+             * consumers (jansson included). */
+            snprintf(hex, sizeof(hex), "%" PRIu64, us[i]);
+            rc |= wid_set(o, wid_ru[i].group, wid_ru[i].name,
+                          json_string(hex));
+        } else {
             rc |= wid_set(o, wid_ru[i].group, wid_ru[i].name,
                           json_integer((json_int_t) (us[i] & INT64_MAX)));
         }
@@ -471,12 +485,30 @@ wid_get(json_t *root, const char *group, const char *name)
 
 
 static int
-wid_get_u64(json_t *root, const char *group, const char *name, uint64_t *out)
+wid_get_u64(json_t *root, const char *group, const char *name, int str_ok,
+            uint64_t *out)
 {
-    json_t *v = wid_get(root, group, name);
+    json_t     *v = wid_get(root, group, name);
+    const char *s;
+    char       *end;
 
     *out = 0;
     if (v == NULL) {
+        return 0;
+    }
+    if (str_ok && json_is_string(v)) {
+        /* Decimal, no sign, no leading zeros, at most 2^64-1 (what the
+         * JSON view prints for a serial). */
+        s = json_string_value(v);
+        if (s[0] < '1' || s[0] > '9' || strlen(s) != json_string_length(v)) {
+            return -1;
+        }
+        errno = 0;
+        *out = strtoull(s, &end, 10);
+        if (errno != 0 || *end != '\0') {
+            *out = 0;
+            return -1;
+        }
         return 0;
     }
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
@@ -508,7 +540,7 @@ wid_receipt_from_json(json_t *obj, wid_receipt *r)
                              "surface")), &r->surface) != 0
         || wid_verdict_parse(json_string_value(json_object_get(obj,
                              "verdict")), &r->verdict) != 0
-        || wid_get_u64(obj, NULL, "time_ms", &r->time_ms) != 0)
+        || wid_get_u64(obj, NULL, "time_ms", 0, &r->time_ms) != 0)
     {
         return WID_R_RECEIPT_FIELD_INVALID;
     }
@@ -550,7 +582,8 @@ wid_receipt_from_json(json_t *obj, wid_receipt *r)
         hs[i]->set = 1;
     }
     for (i = 0; i < WID_NU64; i++) {
-        if (wid_get_u64(obj, wid_ru[i].group, wid_ru[i].name, us[i]) != 0) {
+        if (wid_get_u64(obj, wid_ru[i].group, wid_ru[i].name,
+                        i == WID_RU_SERIAL, us[i]) != 0) {
             return WID_R_RECEIPT_FIELD_INVALID;
         }
     }

@@ -23,8 +23,10 @@
 #include <jansson.h>
 #include <openssl/pem.h>
 
+#include "attest_result.h"
 #include "bytes.h"
 #include "cakey.h"
+#include "client.h"
 #include "commands.h"
 #include "conf.h"
 #include "issued.h"
@@ -270,7 +272,8 @@ done:
     "issue (--config FILE | --socket PATH) --pubkey FILE " \
     "(--jwt TOKEN|@FILE | --x509 CHAIN.pem (--proof FILE | --svid-key KEY " \
     "[--audience AUD])) [--rule NAME] [--principal NAME ...] " \
-    "[--ttl SECONDS] [--extension NAME ...] [--out FILE] [--json]"
+    "[--ttl SECONDS] [--extension NAME ...] " \
+    "[--attestation-result JWS|@FILE] [--out FILE] [--json]"
 
 
 /* A whole small file as a string (NUL-free), trailing newlines cut. */
@@ -324,81 +327,13 @@ issue_proof_from_key(const char *key_path, const char *audience,
 
 
 /* Send one framed request to the daemon and read the framed answer. */
-static wid_reason_t
-issue_via_socket(const char *path, const char *req, char **resp)
-{
-    struct sockaddr_un sa;
-    unsigned char      hdr[4];
-    size_t             len = strlen(req), off;
-    uint32_t           rlen;
-    ssize_t            n;
-    char              *buf;
-    int                fd;
-
-    *resp = NULL;
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        return WID_R_INTERNAL_IO;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
-        if (fd >= 0) {
-            close(fd);
-        }
-        return WID_R_INTERNAL_IO;
-    }
-    hdr[0] = (unsigned char) (len >> 24);
-    hdr[1] = (unsigned char) (len >> 16);
-    hdr[2] = (unsigned char) (len >> 8);
-    hdr[3] = (unsigned char) len;
-    if (send(fd, hdr, 4, MSG_NOSIGNAL) != 4) {
-        close(fd);
-        return WID_R_INTERNAL_IO;
-    }
-    for (off = 0; off < len; off += (size_t) n) {
-        n = send(fd, req + off, len - off, MSG_NOSIGNAL);
-        if (n <= 0) {
-            close(fd);
-            return WID_R_INTERNAL_IO;
-        }
-    }
-    for (off = 0; off < 4; off += (size_t) n) {
-        n = recv(fd, hdr + off, 4 - off, 0);
-        if (n <= 0) {
-            close(fd);
-            return WID_R_INTERNAL_IO;
-        }
-    }
-    rlen = (uint32_t) hdr[0] << 24 | (uint32_t) hdr[1] << 16
-           | (uint32_t) hdr[2] << 8 | hdr[3];
-    if (rlen > SSH_REQUEST_MAX || (buf = malloc(rlen + 1)) == NULL) {
-        close(fd);
-        return WID_R_INTERNAL_IO;
-    }
-    for (off = 0; off < rlen; off += (size_t) n) {
-        n = recv(fd, buf + off, rlen - off, 0);
-        if (n <= 0) {
-            free(buf);
-            close(fd);
-            return WID_R_INTERNAL_IO;
-        }
-    }
-    buf[rlen] = '\0';
-    close(fd);
-    *resp = buf;
-    return WID_OK;
-}
-
-
 static int
 issue_gated(int argc, char **argv)
 {
     const char   *config = NULL, *sock = NULL, *pub = NULL, *jwt = NULL;
     const char   *x509 = NULL, *proof = NULL, *svid_key = NULL;
     const char   *audience = NULL, *rule = NULL, *ttl_s = NULL;
-    const char   *out = NULL, *v;
+    const char   *out = NULL, *att = NULL, *v;
     char         *text = NULL, *reqs = NULL, *resp = NULL, *proof_line = NULL;
     char          err[512], peer[128];
     json_t       *req, *pr, *ex, *ro = NULL;
@@ -422,11 +357,12 @@ issue_gated(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         static const char *const names[] = {
             "--config", "--socket", "--pubkey", "--jwt", "--x509", "--proof",
-            "--svid-key", "--audience", "--rule", "--ttl", "--out"
+            "--svid-key", "--audience", "--rule", "--ttl", "--out",
+            "--attestation-result"
         };
         const char **slots[] = {
             &config, &sock, &pub, &jwt, &x509, &proof, &svid_key, &audience,
-            &rule, &ttl_s, &out
+            &rule, &ttl_s, &out, &att
         };
         size_t k;
 
@@ -520,6 +456,19 @@ issue_gated(int argc, char **argv)
     if (proof_line != NULL) {
         json_object_set_new(req, "proof", json_string_nocheck(proof_line));
     }
+    if (att != NULL) {
+        free(text);
+        text = NULL;
+        if (att[0] == '@'
+            && (rc = issue_read_text(att + 1, WID_ATTEST_RESULT_MAX, &text))
+               != WID_OK)
+        {
+            ret = ssh_wid_fail("issue", rc, att + 1);
+            goto done;
+        }
+        json_object_set_new(req, "attestation",
+                            json_string_nocheck(text ? text : att));
+    }
     if (rule != NULL) {
         json_object_set_new(req, "rule", json_string_nocheck(rule));
     }
@@ -544,7 +493,7 @@ issue_gated(int argc, char **argv)
     }
 
     if (sock != NULL) {
-        if ((rc = issue_via_socket(sock, reqs, &resp)) != WID_OK) {
+        if ((rc = ssh_socket_call(sock, reqs, 0, &resp)) != WID_OK) {
             ret = ssh_wid_fail("issue", rc, sock);
             goto done;
         }

@@ -159,6 +159,59 @@ serve_listen(const ssh_conf *conf, const char *path)
 }
 
 
+/* Send one framed JSON answer; the object is consumed. */
+static void
+serve_answer(int cfd, json_t *o, uint64_t deadline)
+{
+    unsigned char  hdr[4];
+    char          *out;
+    size_t         olen;
+
+    out = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                    : NULL;
+    json_decref(o);
+    if (out == NULL) {
+        return;
+    }
+    olen = strlen(out);
+    hdr[0] = (unsigned char) (olen >> 24);
+    hdr[1] = (unsigned char) (olen >> 16);
+    hdr[2] = (unsigned char) (olen >> 8);
+    hdr[3] = (unsigned char) olen;
+    if (serve_io(cfd, hdr, 4, 1, deadline) == 0) {
+        (void) serve_io(cfd, out, olen, 1, deadline);
+    }
+    free(out);
+}
+
+
+/* An ssh_login receipt handed over by `principals`. */
+static wid_reason_t
+serve_login(ssh_issuer *is, int cfd, json_t *req, wid_reason_t prc,
+            const ssh_peer *peer, uint64_t deadline)
+{
+    char          id[WID_RECEIPT_ID_SIZE];
+    json_t       *o;
+    wid_reason_t  rc;
+
+    rc = ssh_issuer_login_receipt(is, req, prc, (uint64_t) peer->uid,
+                                  peer->desc, id);
+    json_decref(req);
+    o = json_object();
+    if (o != NULL) {
+        json_object_set_new(o, "verdict", json_string(rc == WID_OK
+                                                      ? "recorded"
+                                                      : "refused"));
+        json_object_set_new(o, "reason", json_string(wid_reason_code(rc)));
+        if (id[0] != '\0') {
+            json_object_set_new(o, "receipt", json_string(id));
+        }
+    }
+    serve_answer(cfd, o, deadline);
+    return rc;
+}
+
+
 /* One connection: attest, read, decide, record, answer. */
 static wid_reason_t
 serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, ssh_exe_cache *cache)
@@ -168,21 +221,19 @@ serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, ssh_exe_cache *cache)
     ssh_issue_result  res;
     unsigned char     hdr[4];
     char             *buf = NULL, *out = NULL;
-    json_t           *o;
+    json_t           *o, *lo;
     uint64_t          deadline, ticks;
     uint32_t          len;
     size_t            olen;
-    wid_reason_t      prc, rc;
+    wid_reason_t      arc, prc, rc;
     int               have_req = 0;
 
     ticks = ssh_peer_ticks_now();
     deadline = serve_mono_ms() + conf->request_timeout_ms;
     memset(&req, 0, sizeof(req));
 
-    prc = ssh_peer_attest(cfd, ticks, conf->exe_max_bytes, cache, &peer);
-    if (prc == WID_OK) {
-        prc = ssh_peer_allowed(conf, &peer);
-    }
+    arc = ssh_peer_attest(cfd, ticks, conf->exe_max_bytes, cache, &peer);
+    prc = arc == WID_OK ? ssh_peer_allowed(conf, &peer) : arc;
 
     /* The request is read even from a refused peer: it is recorded. */
     if (serve_io(cfd, hdr, 4, 0, deadline) != 0) {
@@ -199,6 +250,10 @@ serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, ssh_exe_cache *cache)
         if (serve_io(cfd, buf, len, 0, deadline) != 0) {
             free(buf);
             return WID_R_SSH_REQUEST_MALFORMED;
+        }
+        if (ssh_login_submission(buf, len, &lo)) {
+            free(buf);
+            return serve_login(is, cfd, lo, arc, &peer, deadline);
         }
         if (prc == WID_OK) {
             prc = ssh_issue_req_parse(buf, len, &req);

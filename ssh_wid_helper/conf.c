@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,110 @@
 #include "util.h"
 
 #define SSH_CONF_MAX  (64u * 1024u)
+
+
+/* Owned by root or by the user the helper runs as. */
+static int
+ssh_conf_owner_ok(uid_t uid)
+{
+    return uid == 0 || uid == geteuid();
+}
+
+
+/*
+ * Every directory above the absolute path dir/... (modified in place)
+ * must be owned by root or the helper's user and not writable by group
+ * or others, unless sticky.
+ */
+static wid_reason_t
+ssh_conf_safe_dirs(const char *path, char *p, char *err, size_t errlen)
+{
+    struct stat  st;
+    char        *slash;
+
+    for (;;) {
+        slash = strrchr(p, '/');
+        if (slash == NULL) {
+            return WID_OK;
+        }
+        if (slash == p) {
+            slash[1] = '\0';           /* "/" itself */
+        } else {
+            *slash = '\0';
+        }
+        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%s: directory %s: cannot be checked",
+                     path, p);
+            return WID_R_INTERNAL_CONFIG;
+        }
+        if (!ssh_conf_owner_ok(st.st_uid)
+            || ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0
+                && (st.st_mode & S_ISVTX) == 0))
+        {
+            snprintf(err, errlen, "%s: directory %s is owned by uid %lu or "
+                     "writable by group or others: anyone who can replace "
+                     "the configuration decides who logs in", path, p,
+                     (unsigned long) st.st_uid);
+            return WID_R_INTERNAL_CONFIG;
+        }
+        if (slash == p) {
+            return WID_OK;
+        }
+    }
+}
+
+
+/*
+ * Like sshd's safe_path(): the configuration names the CA, the KRL and
+ * the policy, so whoever can replace it decides who logs in.  The file
+ * (already checked through its descriptor) and every directory above it
+ * must be owned by root or the helper's user and not writable by group
+ * or others.  Both the path as given (a symlink in an open directory
+ * could be swapped) and its real path are walked.  One exception sshd
+ * does not make: a sticky directory (/tmp) is accepted, because there
+ * nobody but the owner of an entry (or of the directory) can rename or
+ * remove it.
+ */
+static wid_reason_t
+ssh_conf_safe_path(const char *path, const struct stat *fst, char *err,
+                   size_t errlen)
+{
+    struct stat   st;
+    char          given[PATH_MAX + 1], cwd[PATH_MAX];
+    char         *real;
+    int           n;
+    wid_reason_t  rc;
+
+    if (path[0] == '/') {
+        n = snprintf(given, sizeof(given), "%s", path);
+    } else if (getcwd(cwd, sizeof(cwd)) != NULL) {
+        n = snprintf(given, sizeof(given), "%s/%s", cwd, path);
+    } else {
+        n = -1;
+    }
+    if (n < 0 || (size_t) n >= sizeof(given)) {
+        snprintf(err, errlen, "%s: path cannot be checked", path);
+        return WID_R_INTERNAL_CONFIG;
+    }
+    if ((real = realpath(path, NULL)) == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return WID_R_INTERNAL_CONFIG;
+    }
+    /* The path still names the file that was opened. */
+    if (stat(real, &st) != 0 || st.st_dev != fst->st_dev
+        || st.st_ino != fst->st_ino)
+    {
+        snprintf(err, errlen, "%s: changed while being read", path);
+        free(real);
+        return WID_R_INTERNAL_CONFIG;
+    }
+    rc = ssh_conf_safe_dirs(path, given, err, errlen);
+    if (rc == WID_OK) {
+        rc = ssh_conf_safe_dirs(path, real, err, errlen);
+    }
+    free(real);
+    return rc;
+}
 
 
 static wid_reason_t
@@ -34,6 +139,17 @@ ssh_conf_read(const char *path, char *buf, size_t cap, size_t *len,
         close(fd);
         snprintf(err, errlen, "%s: not a regular file, or writable by "
                  "group or others", path);
+        return WID_R_INTERNAL_CONFIG;
+    }
+    if (!ssh_conf_owner_ok(st.st_uid)) {
+        close(fd);
+        snprintf(err, errlen, "%s: owned by uid %lu, neither root nor the "
+                 "user the helper runs as (uid %lu)", path,
+                 (unsigned long) st.st_uid, (unsigned long) geteuid());
+        return WID_R_INTERNAL_CONFIG;
+    }
+    if (ssh_conf_safe_path(path, &st, err, errlen) != WID_OK) {
+        close(fd);
         return WID_R_INTERNAL_CONFIG;
     }
     for ( ;; ) {
@@ -90,6 +206,7 @@ static const ssh_conf_kw ssh_conf_kws[] = {
     KW_STR("krl", krl_path),
     KW_STR("receipt_pubkey", receipt_pubkey_path),
     KW_STR("log", log_path),
+    KW_STR("journal_socket", journal_socket),
     KW_STR("policy", policy_path),
     KW_STR("policy_signer", policy_signer_path),
     KW_LIST("rule", rules, nrules),
@@ -104,6 +221,8 @@ static const ssh_conf_kw ssh_conf_kws[] = {
     KW_U64("pop_max_age", pop_max_age, 3600),
     { "allow_uid", CONF_UID, offsetof(ssh_conf, allow_uids),
       offsetof(ssh_conf, nallow_uids), 0 },
+    { "allow_login_uid", CONF_UID, offsetof(ssh_conf, login_uids),
+      offsetof(ssh_conf, nlogin_uids), 0 },
     { "allow_exe_sha256", CONF_SHA256, offsetof(ssh_conf, allow_exe),
       offsetof(ssh_conf, nallow_exe), 0 },
     { "socket_mode", CONF_MODE, offsetof(ssh_conf, socket_mode), 0, 0 },
@@ -465,6 +584,7 @@ ssh_conf_free(ssh_conf *conf)
     for (i = 0; i < conf->nrules; i++) {
         free(conf->rules[i]);
     }
+    free(conf->journal_socket);
     free(conf->journal_dir);
     free(conf->receipt_key_path);
     free(conf->ca_key_path);

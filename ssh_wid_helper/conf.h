@@ -31,6 +31,7 @@ typedef struct {
     char          *krl_path;
     char          *receipt_pubkey_path;
     char          *log_path;
+    char          *journal_socket;              /* serve's socket */
 
     /* Shared by login and issuance. */
     char          *policy_path;
@@ -55,6 +56,8 @@ typedef struct {
     size_t         nallow_uids;
     unsigned char  allow_exe[SSH_CONF_MAX_LIST][32];
     size_t         nallow_exe;
+    uint64_t       login_uids[SSH_CONF_MAX_LIST];   /* may submit ssh_login */
+    size_t         nlogin_uids;
     unsigned       socket_mode;                 /* default 0660 */
     char          *socket_group;
     uint64_t       request_timeout_ms;

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include "attest_result.h"
 #include "cakey.h"
 #include "issued.h"
 #include "issuer.h"
@@ -103,6 +104,49 @@ ssh_hex_hash(const char *hex, wid_receipt_hash *h)
 }
 
 
+/*
+ * The trusted_verifiers keys of a freshly loaded policy, parsed once.  A
+ * keyless entry never vouches for a result and gets no slot.  A key that
+ * does not parse makes the policy unusable (fail closed); the loader
+ * refuses such policies already.
+ */
+static wid_reason_t
+ssh_issuer_verifier_keys(ssh_issuer *is, const wid_policy *p)
+{
+    const wid_policy_verifier *v;
+    size_t                     i, n = wid_policy_verifier_count(p);
+    wid_reason_t               rc;
+
+    free(is->vkeys);
+    free(is->vkey_entry);
+    is->vkeys = NULL;
+    is->vkey_entry = NULL;
+    is->nvkeys = 0;
+    if (n == 0) {
+        return WID_OK;
+    }
+    is->vkeys = calloc(n, sizeof(*is->vkeys));
+    is->vkey_entry = calloc(n, sizeof(*is->vkey_entry));
+    if (is->vkeys == NULL || is->vkey_entry == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        v = wid_policy_verifier_at(p, i);
+        if (v == NULL || v->key_pem == NULL) {
+            continue;
+        }
+        rc = wid_pubkey_parse_pem((const unsigned char *) v->key_pem,
+                                  strlen(v->key_pem),
+                                  &is->vkeys[is->nvkeys]);
+        if (rc != WID_OK) {
+            return rc;
+        }
+        is->vkey_entry[is->nvkeys++] = i;
+    }
+    return WID_OK;
+}
+
+
 /* (Re)load the policy when its file (or signature) changed. */
 static void
 ssh_issuer_policy(ssh_issuer *is)
@@ -144,9 +188,14 @@ ssh_issuer_policy(ssh_issuer *is)
     /* Fail closed: a policy that does not load denies every request. */
     is->policy_rc = wid_policy_load_file(conf->policy_path, &lo, &p, NULL);
     if (is->policy_rc == WID_OK) {
+        is->policy_rc = ssh_issuer_verifier_keys(is, p);
+    }
+    if (is->policy_rc == WID_OK) {
         is->policy = p;
         is->policy_st = st;
         is->sig_st = sst;
+    } else {
+        wid_policy_free(p);
     }
 }
 
@@ -256,6 +305,11 @@ ssh_issuer_close(ssh_issuer *is)
     is->bundles = NULL;
     wid_policy_free(is->policy);
     is->policy = NULL;
+    free(is->vkeys);
+    free(is->vkey_entry);
+    is->vkeys = NULL;
+    is->vkey_entry = NULL;
+    is->nvkeys = 0;
     return rc;
 }
 
@@ -391,6 +445,11 @@ ssh_issue_req_parse(const char *buf, size_t len, ssh_issue_req *req)
             if (ssh_json_str(v, &req->proof) != 0) {
                 rc = WID_R_SSH_POP_MALFORMED;
             }
+        } else if (strcmp(k, "attestation") == 0) {
+            /* What it says is judged by the verifier (attest.*). */
+            if (ssh_json_str(v, &req->attestation) != 0) {
+                rc = WID_R_SSH_REQUEST_MALFORMED;
+            }
         } else {
             /* Unknown members are refused: the protocol grows with a
              * version, never by ignoring what a client meant. */
@@ -429,6 +488,7 @@ ssh_issue_req_free(ssh_issue_req *req)
     }
     free(req->x509);
     free(req->proof);
+    free(req->attestation);
     memset(req, 0, sizeof(*req));
 }
 
@@ -479,28 +539,101 @@ ssh_issue_result_json(const ssh_issue_result *res)
 }
 
 
+/* ---- ssh_login receipts handed over by `principals` ---- */
+
+int
+ssh_login_submission(const char *buf, size_t len, json_t **obj)
+{
+    json_t *o;
+
+    *obj = NULL;
+    if (len > SSH_REQUEST_MAX) {
+        return 0;
+    }
+    o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(o) || json_object_get(o, "login_receipt") == NULL) {
+        json_decref(o);
+        return 0;
+    }
+    *obj = o;
+    return 1;
+}
+
+
+wid_reason_t
+ssh_issuer_login_receipt(ssh_issuer *is, json_t *obj, wid_reason_t peer_rc,
+                         uint64_t peer_uid, const char *peer,
+                         char id[WID_RECEIPT_ID_SIZE])
+{
+    const ssh_conf *conf = is->conf;
+    json_t         *v, *rj;
+    wid_receipt     r;
+    uint64_t        seq;
+    size_t          i;
+    int             ok = 0;
+    wid_reason_t    rc;
+
+    id[0] = '\0';
+    /* Only the login helper's own user may write into this journal:
+     * anyone else could fill it with made-up logins. */
+    if (peer_rc != WID_OK) {
+        return peer_rc;
+    }
+    for (i = 0; i < conf->nlogin_uids; i++) {
+        ok |= conf->login_uids[i] == peer_uid;
+    }
+    if (!ok) {
+        return WID_R_SSH_PEER_NOT_ALLOWED;
+    }
+    v = json_object_get(obj, "version");
+    rj = json_object_get(obj, "login_receipt");
+    if (json_object_size(obj) != 2 || !json_is_integer(v)
+        || json_integer_value(v) != 1 || !json_is_object(rj))
+    {
+        return WID_R_SSH_REQUEST_MALFORMED;
+    }
+    if ((rc = wid_receipt_from_json(rj, &r)) != WID_OK) {
+        return rc;
+    }
+    if (r.surface != WID_SURFACE_SSH_LOGIN) {
+        return WID_R_SSH_REQUEST_MALFORMED;     /* never an issuance */
+    }
+    /* Who handed it over, as this daemon established it, and when:
+     * the daemon's clock, not the submitter's. */
+    r.str[WID_RF_PEER] = peer;
+    r.time_ms = 0;
+    rc = wid_journal_append(is->journal, &r, ssh_now_ms(), id, &seq);
+    if (rc == WID_R_RECEIPT_FIELD_INVALID
+        || rc == WID_R_RECEIPT_FIELD_TOO_LONG)
+    {
+        id[0] = '\0';
+        return rc;                              /* refused, not recorded */
+    }
+    if (rc == WID_OK) {
+        rc = wid_journal_tick(is->journal, ssh_now_ms());
+    }
+    if (rc != WID_OK) {
+        id[0] = '\0';
+    }
+    return rc;
+}
+
+
 /* ---- deciding ---- */
 
-/*
- * INTEGRATION POINT (attestation): verify the request's attestation
- * evidence (TPM quote whose nonce binds the SSH public key, SPIRE agent
- * attestation, ...) with the keys of the policy's trusted_verifiers
- * (wid_policy_verifier_at) and return the normalised claim for the
- * policy.  Until attestation verification lands, no evidence is ever
- * presented: a rule that requires a tier denies with the policy's own
- * reason (policy.attestation_missing).  Fail closed by construction.
- */
-static const wid_policy_attestation *
-ssh_issue_attestation(const ssh_issue_req *req)
-{
-    (void) req;
-    return NULL;
-}
+/* A signed attestation result presented with the request. */
+typedef struct {
+    int                     present;    /* the request carried one */
+    int                     verified;   /* its signature verified */
+    wid_attest_result       r;
+    wid_policy_attestation  pa;         /* for the decision, when OK */
+} ssh_issue_att;
 
 
 typedef struct {
     wid_identity         id;
     int                  have_id;
+    ssh_issue_att        att;
     wid_policy_decision  dec;
     int                  have_dec;
     const char          *rule;
@@ -509,6 +642,97 @@ typedef struct {
     char                 principals_csv[SSH_PRINCIPALS_CSV + 32];
     char                 key_fp[64];
 } ssh_issue_state;
+
+
+/*
+ * Runtime attestation: the request's signed attestation result (JWS from
+ * `wid attest verify ... --sign-key`), verified with the keys of the
+ * policy's trusted_verifiers only.  The entry whose key verified it sets
+ * the maximum age and the allowed types; the result must bind exactly
+ * the SPIFFE ID the SVID proved (a conflict denies).  What the result is
+ * worth is the policy's business: the claim is handed to the decision
+ * with verified_by = that entry, and the entry's effective_tier applies,
+ * never a tier the result claims for itself.  No result: no evidence (a
+ * rule that asks for a tier denies with policy.attestation_missing).  A
+ * result that fails any check denies, whatever the rule requires.
+ */
+static wid_reason_t
+ssh_issue_attestation(ssh_issuer *is, const ssh_issue_req *req,
+                      const wid_identity *id, uint64_t now,
+                      ssh_issue_att *att)
+{
+    const wid_policy_verifier *v, *e;
+    wid_attest_result         *r = &att->r;
+    wid_tier_t                 claimed;
+    size_t                     i, k;
+    int64_t                    age;
+    wid_reason_t               rc;
+
+    if (req->attestation == NULL) {
+        return WID_OK;
+    }
+    att->present = 1;
+    if (is->nvkeys == 0) {
+        /* No key, no trust: a keyless entry never vouches for a result. */
+        return WID_R_ATTEST_UNTRUSTED_VERIFIER;
+    }
+    rc = wid_attest_result_verify(req->attestation, strlen(req->attestation),
+                                  is->vkeys, is->nvkeys, (int64_t) now, 0, r);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    att->verified = 1;
+
+    /*
+     * When several entries share the key that verified, the one naming
+     * this result's schema and verifier is the one the policy will pick,
+     * so its limits apply; otherwise the first with the key (the policy
+     * then reports the mismatch).
+     */
+    k = r->key_index;
+    v = wid_policy_verifier_at(is->policy, is->vkey_entry[k]);
+    for (i = k; i < is->nvkeys; i++) {
+        if (sodium_memcmp(is->vkeys[i].pk, is->vkeys[k].pk,
+                          sizeof(is->vkeys[k].pk)) != 0)
+        {
+            continue;
+        }
+        e = wid_policy_verifier_at(is->policy, is->vkey_entry[i]);
+        if (e != NULL && strcmp(e->schema, WID_ATTEST_RESULT_SCHEMA) == 0
+            && strcmp(e->verifier, r->verifier) == 0
+            && e->verifier_family == NULL)
+        {
+            v = e;
+            break;
+        }
+    }
+    if (v == NULL) {
+        return WID_R_INTERNAL_CONFIG;
+    }
+    /* issued_at <= now after verification: no underflow. */
+    age = (int64_t) now - r->issued_at;
+    if (age > (int64_t) v->max_evidence_age_seconds) {
+        return WID_R_ATTEST_EVIDENCE_STALE;
+    }
+    rc = wid_attest_result_check(r, id->spiffe_id, v->attestation_types,
+                                 v->nattestation_types);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    if (wid_tier_from_name(r->tier, &claimed) != 0) {
+        claimed = WID_TIER_NONE;
+    }
+    att->pa.schema = WID_ATTEST_RESULT_SCHEMA;
+    att->pa.verifier = r->verifier;
+    att->pa.verifier_family = NULL;
+    att->pa.issued_at = r->issued_at;
+    att->pa.expires_at = r->expires_at;
+    att->pa.attestation_type = r->type;
+    att->pa.workload_id = r->spiffe_id;
+    att->pa.claimed_tier = claimed;         /* recorded, never trusted */
+    att->pa.verified_by = v->name;
+    return WID_OK;
+}
 
 
 static wid_reason_t
@@ -546,6 +770,13 @@ ssh_issue_record(ssh_issuer *is, const ssh_issue_state *st, wid_reason_t rc,
         r.str[WID_RF_CREDENTIAL_ID] = st->id.serial;
         r.not_after = st->id.not_after > 0 ? (uint64_t) st->id.not_after : 0;
         (void) ssh_hex_hash(st->id.bundle_sha256, &r.bundle_hash);
+    }
+    if (st->att.verified) {
+        /* What was presented, also when it was refused afterwards. */
+        r.str[WID_RF_ATT_SCHEMA] = WID_ATTEST_RESULT_SCHEMA;
+        r.str[WID_RF_ATT_VERIFIER] = st->att.r.verifier;
+        r.evidence_hash.set = 1;
+        memcpy(r.evidence_hash.h, st->att.r.evidence_sha256, 32);
     }
     if (st->key_fp[0] != '\0') {
         r.str[WID_RF_SSH_KEY_FP] = st->key_fp;
@@ -803,6 +1034,9 @@ ssh_issuer_handle(ssh_issuer *is, const ssh_issue_req *req,
         rc = is->policy_rc;
     }
     if (rc == WID_OK) {
+        rc = ssh_issue_attestation(is, req, &st->id, now, &st->att);
+    }
+    if (rc == WID_OK) {
         memset(&pid, 0, sizeof(pid));
         pid.spiffe_id = st->id.spiffe_id;
         pid.trust_domain = st->id.trust_domain;
@@ -812,7 +1046,7 @@ ssh_issuer_handle(ssh_issuer *is, const ssh_issue_req *req,
         in.rule = st->rule;
         in.operation = SSH_OPERATION_ISSUE;
         in.identity = &pid;
-        in.attestation = ssh_issue_attestation(req);
+        in.attestation = st->att.present ? &st->att.pa : NULL;
         in.now = (int64_t) now;
         rc = wid_policy_decide(is->policy, &in, &st->dec);
         st->have_dec = 1;

@@ -41,6 +41,11 @@ typedef struct {
     unsigned char   *ca_sk;           /* sodium_malloc'd, no access at rest */
     unsigned char    ca_pk[SSH_ED25519_PK_LEN];
     wid_journal     *journal;
+    /* The policy's trusted_verifiers keys (parsed once per policy load)
+     * and, for each, the index of its entry. */
+    wid_pubkey      *vkeys;
+    size_t          *vkey_entry;
+    size_t           nvkeys;
 } ssh_issuer;
 
 /* A parsed request.  Absent members are NULL / 0. */
@@ -59,6 +64,7 @@ typedef struct {
     char           *jwt;
     char           *x509;
     char           *proof;
+    char           *attestation;      /* signed attestation result (JWS) */
 } ssh_issue_req;
 
 typedef struct {
@@ -99,6 +105,26 @@ wid_reason_t ssh_issuer_handle(ssh_issuer *is, const ssh_issue_req *req,
                                wid_reason_t parse_rc, const char *peer,
                                ssh_issue_result *res);
 void ssh_issue_result_free(ssh_issue_result *res);
+
+/*
+ * A request carrying an ssh_login receipt from `principals`
+ * ({"version":1,"login_receipt":{JSON form of a receipt}}): is this one?
+ * *obj receives the parsed request (the caller frees it) when it is.
+ */
+int ssh_login_submission(const char *buf, size_t len, struct json_t **obj);
+
+/*
+ * Append a submitted ssh_login receipt to this daemon's journal: only
+ * from a peer whose uid is on allow_login_uid (ssh.peer_not_allowed;
+ * peer_rc is the peer attestation's result), only version 1 and one
+ * receipt of surface ssh_login (ssh.request_malformed, receipt.*).  The
+ * receipt's request.peer is set to the submitting peer.  Journal errors
+ * are returned as such (the daemon stops).
+ */
+wid_reason_t ssh_issuer_login_receipt(ssh_issuer *is, struct json_t *obj,
+                                      wid_reason_t peer_rc, uint64_t peer_uid,
+                                      const char *peer,
+                                      char id[WID_RECEIPT_ID_SIZE]);
 
 /* The JSON response (a new jansson object; NULL on allocation failure). */
 struct json_t *ssh_issue_result_json(const ssh_issue_result *res);

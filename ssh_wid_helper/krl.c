@@ -695,7 +695,7 @@ ssh_krl_blob_in(const ssh_krl_blob *arr, size_t n, const unsigned char *p,
 static int
 ssh_krl_key_revoked(const ssh_krl *krl, const unsigned char pk[SSH_ED25519_PK_LEN])
 {
-    unsigned char h1[SHA_DIGEST_LENGTH], h256[SHA256_DIGEST_LENGTH];
+    unsigned char h1[SHA_DIGEST_LENGTH], h256[crypto_hash_sha256_BYTES];
     ssh_wbuf      b;
     int           revoked;
 
@@ -712,7 +712,7 @@ ssh_krl_key_revoked(const ssh_krl *krl, const unsigned char pk[SSH_ED25519_PK_LE
         revoked = ssh_krl_blob_in(krl->sha1s, krl->nsha1s, h1, sizeof(h1));
     }
     if (!revoked && krl->nsha256s > 0) {
-        SHA256(b.data, b.len, h256);
+        crypto_hash_sha256(h256, b.data, b.len);       /* no fetch */
         revoked = ssh_krl_blob_in(krl->sha256s, krl->nsha256s, h256,
                                   sizeof(h256));
     }

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "client.h"
 #include "issuer.h"
 #include "krl.h"
 #include "login.h"
@@ -268,6 +269,80 @@ ssh_login_json(const ssh_login_req *req, wid_reason_t rc)
 }
 
 
+/* How long `principals` waits for the daemon (sshd waits for us). */
+#define SSH_LOGIN_SOCKET_TIMEOUT_MS 1000
+
+
+/*
+ * Hand the receipt to the `serve` daemon's journal writer (one long-lived
+ * writer instead of a new writer log per run).  On success id is the
+ * receipt id the daemon assigned.
+ */
+static wid_reason_t
+ssh_login_submit(const ssh_conf *conf, wid_receipt *r,
+                 char id[WID_RECEIPT_ID_SIZE])
+{
+    uint8_t           buf[WID_RECEIPT_MAX];
+    size_t            len;
+    wid_receipt_view  v;
+    json_t           *rj, *o, *a;
+    const char       *verdict, *rid, *reason;
+    char             *req = NULL, *resp = NULL;
+    wid_reason_t      rc;
+
+    id[0] = '\0';
+    rc = wid_receipt_encode(r, "login", 0, buf, sizeof(buf), &len);
+    if (rc == WID_R_RECEIPT_FIELD_INVALID
+        || rc == WID_R_RECEIPT_FIELD_TOO_LONG)
+    {
+        /* Hostile text from sshd's arguments: without it. */
+        r->str[WID_RF_SSH_PRINCIPALS] = NULL;
+        rc = wid_receipt_encode(r, "login", 0, buf, sizeof(buf), &len);
+    }
+    if (rc != WID_OK || (rc = wid_receipt_decode(buf, len, &v)) != WID_OK) {
+        return rc;
+    }
+    rj = wid_receipt_view_json(&v, NULL);
+    o = rj != NULL ? json_object() : NULL;
+    if (o == NULL
+        || json_object_set_new(o, "version", json_integer(1)) != 0
+        || json_object_set_new(o, "login_receipt", rj) != 0
+        || (req = json_dumps(o, JSON_COMPACT)) == NULL)
+    {
+        if (o == NULL) {
+            json_decref(rj);
+        }
+        json_decref(o);
+        return WID_R_INTERNAL_NOMEM;
+    }
+    json_decref(o);
+    rc = ssh_socket_call(conf->journal_socket, req,
+                         SSH_LOGIN_SOCKET_TIMEOUT_MS, &resp);
+    free(req);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    a = json_loads(resp, 0, NULL);
+    free(resp);
+    verdict = json_string_value(json_object_get(a, "verdict"));
+    rid = json_string_value(json_object_get(a, "receipt"));
+    reason = json_string_value(json_object_get(a, "reason"));
+    if (verdict != NULL && strcmp(verdict, "recorded") == 0 && rid != NULL
+        && strlen(rid) < WID_RECEIPT_ID_SIZE)
+    {
+        memcpy(id, rid, strlen(rid) + 1);
+        rc = WID_OK;
+    } else {
+        rc = reason != NULL ? wid_reason_from_code(reason) : WID_R__COUNT;
+        if (rc == WID_OK || rc == WID_R__COUNT) {
+            rc = WID_R_INTERNAL_IO;
+        }
+    }
+    json_decref(a);
+    return rc;
+}
+
+
 /* The ssh_login receipt. */
 static wid_reason_t
 ssh_login_receipt(const ssh_conf *conf, const ssh_login_req *req,
@@ -314,6 +389,16 @@ ssh_login_receipt(const ssh_conf *conf, const ssh_login_req *req,
         r.str[WID_RF_SSH_PRINCIPALS] = NULL;
     }
 
+    if (conf->journal_socket != NULL) {
+        jrc = ssh_login_submit(conf, &r, id);
+        if (jrc == WID_OK || conf->journal_dir == NULL) {
+            return jrc;
+        }
+        /* The daemon is down or refused: record it ourselves. */
+        syslog(LOG_AUTHPRIV | LOG_WARNING, "journal_socket %s: %s: writing the receipt "
+               "to an own writer log", conf->journal_socket,
+               wid_reason_code(jrc));
+    }
     jrc = ssh_journal_open(conf, "login", conf->ca_pk, &j, err, sizeof(err));
     if (jrc != WID_OK) {
         return jrc;
@@ -357,7 +442,9 @@ ssh_login_record_result(const ssh_conf *conf, const ssh_login_req *req,
     wid_reason_t out = WID_OK, jrc;
 
     receipt[0] = '\0';
-    if (conf != NULL && conf->journal_dir != NULL) {
+    if (conf != NULL
+        && (conf->journal_dir != NULL || conf->journal_socket != NULL))
+    {
         jrc = ssh_login_receipt(conf, req, res, rc, receipt);
         if (jrc != WID_OK) {
             receipt[0] = '\0';

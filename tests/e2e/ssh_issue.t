@@ -65,6 +65,7 @@ like($out, qr/Principals: \n\s+deploy\n\s+backup\n/, 'principals from the rule')
 like($out, qr/source-address 127\.0\.0\.0\/8,::1/, 'source-address from the rule');
 like($out, qr/Extensions: \n\s+permit-pty\n/, 'only the granted extension');
 my ($from, $to) = $out =~ /Valid: from (\S+) to (\S+)/;
+my ($cert_serial) = $out =~ /Serial: (\d+)/;
 ok($from && $to, 'validity shown');
 my $idx = slurp($p->{index});
 like($idx, qr/"key_id":"spiffe:\/\/a\.org\/workload receipt=\Q$rid\E/,
@@ -78,7 +79,9 @@ is($r->{identity}{spiffe_id}, 'spiffe://a.org/workload', 'identity recorded');
 is($r->{identity}{credential_kind}, 'jwt_svid', 'credential kind recorded');
 ok($r->{policy}{hash} =~ /^[0-9a-f]{64}$/, 'policy hash recorded');
 is($r->{ssh}{principals}, 'deploy,backup', 'principals recorded');
-ok($r->{ssh}{serial} > 0, 'serial recorded');
+is($r->{ssh}{serial}, $cert_serial,
+   'serial recorded exactly as in the certificate (a decimal string)');
+like($idx, qr/"serial":"\Q$cert_serial\E"/, 'and in the index');
 like($r->{request}{peer}, qr/^cli uid=\d+/, 'requester recorded');
 verified('a JWT issuance');
 

@@ -115,6 +115,55 @@ spew("$d/open.conf", "ca_pubkey $ca_pub\nkrl $d/krl\n", 0666);
 chmod(0666, "$d/open.conf");
 ($rc, $out, $err) = principals(config => "$d/open.conf");
 is($rc, 2, 'world-writable config: denied');
+
+# Who may change the configuration decides who logs in (it names the CA
+# and the KRL): owner and parent directories are checked like sshd's
+# safe_path.
+my $good = slurp("$d/helper.conf");
+sub cfg_in {
+    my ($dir, $mode) = @_;
+    mkdir $dir or die "$dir: $!";
+    chmod($mode, $dir);
+    spew("$dir/helper.conf", $good, 0644);
+    return "$dir/helper.conf";
+}
+my @ok = (user => 'deploy');
+($rc, $out) = principals(@ok, config => cfg_in("$d/sticky", 01777));
+is($rc, 0, 'config in a sticky directory (like /tmp): accepted');
+is($out, "deploy\n", '... and the principal printed');
+($rc, $out, $err) = principals(@ok, config => cfg_in("$d/gw", 0775));
+is($rc, 2, 'config in a group-writable directory: denied');
+like($err, qr/directory \S+\/gw is owned by uid \d+ or writable/,
+     '... naming the directory');
+is($out, '', '... no principal');
+($rc, $out, $err) = principals(@ok, config => cfg_in("$d/gw2", 0757)
+                                      =~ s{/gw2/}{/gw2/./}r);
+is($rc, 2, 'config in a world-writable directory (path with ./): denied');
+mkdir "$d/safe";
+spew("$d/safe/helper.conf", $good, 0644);
+symlink("$d/safe/helper.conf", "$d/gw/link.conf") or die;
+($rc, $out, $err) = principals(@ok, config => "$d/gw/link.conf");
+is($rc, 2, 'symlink in a writable directory to a safe config: denied');
+SKIP: {
+    skip 'needs root to give files away', 6 if $> != 0;
+    my $nobody = getpwnam('nobody');
+    my $f = cfg_in("$d/other-owner", 0755);
+    chown($nobody, -1, $f) or die;
+    ($rc, $out, $err) = principals(@ok, config => $f);
+    is($rc, 2, 'config 0644 owned by another user: denied');
+    like($err, qr/owned by uid $nobody, neither root nor the user/,
+         '... naming the owner');
+    is($out, '', '... no principal');
+    $f = cfg_in("$d/other-dir", 0755);
+    chown($nobody, -1, "$d/other-dir") or die;
+    ($rc, $out, $err) = principals(@ok, config => $f);
+    is($rc, 2, 'config in a directory owned by another user: denied');
+    like($err, qr/directory \S+other-dir is owned by uid $nobody/,
+         '... naming the directory');
+    ($rc, $out) = principals(@ok, config => "$d/safe/helper.conf");
+    is($rc, 0, 'the same config in a safe directory: accepted');
+}
+
 spew("$d/nokrl.conf", "ca_pubkey $ca_pub\nkrl $d/absent.krl\n", 0644);
 ($rc, $out, $err) = principals(config => "$d/nokrl.conf");
 is($rc, 2, 'KRL missing: denied');

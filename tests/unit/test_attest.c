@@ -3,6 +3,7 @@
  * matching), signed results, verifier state, TPM counter rules, TPM
  * evidence parsing, and the Unix peer attestor.
  */
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -578,6 +579,57 @@ test_unix_peer(void **state)
     assert_true(wid_attestation_has_selector(&att, "unix", sel));
     assert_string_equal(att.type, "unix");
     assert_int_equal(strncmp(att.subject, "pid:", 4), 0);
+
+    /* The exe hash cache: a second attestation hits it, same result. */
+    {
+        wid_unix_exe_cache cache;
+        wid_unix_peer      f;
+
+        memset(&cache, 0, sizeof(cache));
+        p.cache = &cache;
+        assert_int_equal(wid_unix_attest_peer(sv[0], &p, &f, &att), WID_OK);
+        assert_true(f.complete && f.have_cred);
+        assert_int_equal(f.pid, getpid());
+        assert_string_equal(f.exe, path);
+        assert_memory_equal(f.exe_sha256, digest, 32);
+        assert_int_equal(cache.next, 1);
+        assert_true(cache.e[0].used);
+        assert_memory_equal(cache.e[0].h, digest, 32);
+        /* A poisoned entry is what a hit returns: proof the cache is
+         * consulted by inode and times, not re-hashed. */
+        memset(cache.e[0].h, 0xee, 32);
+        assert_int_equal(wid_unix_attest_peer(sv[0], &p, &f, &att), WID_OK);
+        assert_int_equal(cache.next, 1);
+        assert_int_equal(f.exe_sha256[0], 0xee);
+        p.cache = NULL;
+
+        /* Started after the connection was accepted: not the peer. */
+        p.accept_ticks = 1;
+        assert_int_equal(wid_unix_attest_peer(sv[0], &p, &f, &att),
+                         WID_R_ATTEST_UNIX_PROCESS_CHANGED);
+        assert_true(f.have_cred && !f.complete);
+        assert_int_equal(f.uid, geteuid());
+        p.accept_ticks = wid_unix_ticks_now();
+        assert_true(p.accept_ticks > 0);
+        assert_int_equal(wid_unix_attest_peer(sv[0], &p, &f, &att), WID_OK);
+        p.accept_ticks = 0;
+
+        /* Without names: the ids are there, user:/group: are not. */
+        {
+            struct passwd *pw = getpwuid(geteuid());
+            char           usel[300];
+
+            assert_non_null(pw);
+            snprintf(usel, sizeof(usel), "user:%s", pw->pw_name);
+            assert_true(wid_attestation_has_selector(&att, "unix", usel));
+            p.no_names = 1;
+            assert_int_equal(wid_unix_attest_fd(sv[0], &p, &att), WID_OK);
+            assert_false(wid_attestation_has_selector(&att, "unix", usel));
+            snprintf(usel, sizeof(usel), "uid:%u", (unsigned) geteuid());
+            assert_true(wid_attestation_has_selector(&att, "unix", usel));
+            p.no_names = 0;
+        }
+    }
 
     /* Size limit. */
     p.exe_max = 1024;

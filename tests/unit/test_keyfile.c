@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "keyfile.h"
 
@@ -139,6 +140,99 @@ test_refuses_bad_key_files(void **state)
                      WID_R_KEY_MALFORMED);
 }
 
+/* Write DER as a "PRIVATE KEY" PEM file, mode 0600. */
+static void
+write_pkcs8(const char *name, const unsigned char *der, size_t len)
+{
+    unsigned char b64[256];
+    FILE         *f;
+    int           n;
+
+    assert_true(len <= 150);
+    n = EVP_EncodeBlock(b64, der, (int) len);
+    assert_true(n > 0);
+    f = fopen(in_dir(path, name), "w");
+    assert_non_null(f);
+    fprintf(f, "-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n",
+            (char *) b64);
+    fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
+}
+
+/*
+ * The PKCS#8 Ed25519 shape is decoded without OpenSSL's decoder
+ * framework: it must yield exactly the key OpenSSL sees, refuse every
+ * deviation, and leave other shapes to the general decoder.
+ */
+static void
+test_pkcs8_shapes(void **state)
+{
+    /* RFC 8410 section 10.3's example key, and its public key. */
+    static const unsigned char good[] = {
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65,
+        0x70, 0x04, 0x22, 0x04, 0x20,
+        0xd4, 0xee, 0x72, 0xdb, 0xf9, 0x13, 0x58, 0x4a, 0xd5, 0xb6, 0xd8,
+        0xf1, 0xf7, 0x69, 0xf8, 0xad, 0x3a, 0xfe, 0x7c, 0x28, 0xcb, 0xf1,
+        0xd4, 0xfb, 0xe0, 0x97, 0xa8, 0x8f, 0x44, 0x75, 0x58, 0x42
+    };
+    static const unsigned char good_pk[] = {
+        0x19, 0xbf, 0x44, 0x09, 0x69, 0x84, 0xcd, 0xfe, 0x85, 0x41, 0xba,
+        0xc1, 0x67, 0xdc, 0x3b, 0x96, 0xc8, 0x50, 0x86, 0xaa, 0x30, 0xb6,
+        0xb6, 0xcb, 0x0c, 0x5c, 0x38, 0xad, 0x70, 0x31, 0x66, 0xe1
+    };
+    unsigned char  der[64];
+    wid_seckey     sk;
+    wid_pubkey     pk;
+
+    (void) state;
+    write_pkcs8("rfc.key", good, sizeof(good));
+    assert_int_equal(wid_seckey_load(path, &sk), WID_OK);
+    assert_memory_equal(sk.pub.pk, good_pk, 32);
+
+    /* The same public key as openssl derives from a key it made. */
+    assert_int_equal(sh("openssl genpkey -algorithm ed25519 -out s.key"
+                        " && chmod 600 s.key"
+                        " && openssl pkey -in s.key -pubout -out s.pub"), 0);
+    assert_int_equal(wid_seckey_load(in_dir(path, "s.key"), &sk), WID_OK);
+    assert_int_equal(wid_pubkey_load(in_dir(path, "s.pub"), &pk), WID_OK);
+    assert_memory_equal(sk.pub.pk, pk.pk, 32);
+
+    /* A 31-byte seed. */
+    memcpy(der, good, sizeof(good));
+    der[1] = 0x2d;
+    der[13] = 0x21;
+    der[15] = 0x1f;
+    write_pkcs8("short.key", der, sizeof(good) - 1);
+    assert_int_equal(wid_seckey_load(path, &sk), WID_R_KEY_MALFORMED);
+
+    /* Algorithm parameters present (NULL): RFC 8410 forbids them. */
+    memcpy(der, good, 5);
+    der[1] = 0x30;
+    der[5] = 0x30; der[6] = 0x07;
+    memcpy(der + 7, good + 7, 5);               /* 06 03 2b 65 70 */
+    der[12] = 0x05; der[13] = 0x00;
+    memcpy(der + 14, good + 12, sizeof(good) - 12);
+    write_pkcs8("params.key", der, sizeof(good) + 2);
+    assert_int_equal(wid_seckey_load(path, &sk), WID_R_KEY_MALFORMED);
+
+    /* The private key not an OCTET STRING inside the OCTET STRING. */
+    memcpy(der, good, sizeof(good));
+    der[14] = 0x03;                             /* BIT STRING tag */
+    write_pkcs8("bits.key", der, sizeof(good));
+    assert_int_equal(wid_seckey_load(path, &sk), WID_R_KEY_MALFORMED);
+
+    /* X25519 (another RFC 8410 algorithm): a PKCS#8 key of the wrong
+     * type, and a traditional-format EC key (the general decoder). */
+    memcpy(der, good, sizeof(good));
+    der[11] = 0x6e;                             /* 1.3.101.110 */
+    write_pkcs8("x25519.key", der, sizeof(good));
+    assert_int_equal(wid_seckey_load(path, &sk), WID_R_KEY_WRONG_TYPE);
+    assert_int_equal(sh("openssl ecparam -name prime256v1 -genkey -noout"
+                        " -out ec.key && chmod 600 ec.key"), 0);
+    assert_int_equal(wid_seckey_load(in_dir(path, "ec.key"), &sk),
+                     WID_R_KEY_WRONG_TYPE);
+}
+
 static int
 setup(void **state)
 {
@@ -165,6 +259,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generate_load_sign_verify),
         cmocka_unit_test(test_openssl_interop),
+        cmocka_unit_test(test_pkcs8_shapes),
         cmocka_unit_test(test_refuses_bad_key_files),
     };
     return cmocka_run_group_tests_name("keyfile", tests, setup, teardown);

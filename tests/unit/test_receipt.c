@@ -127,8 +127,8 @@ test_round_trip(void **state)
     assert_string_equal(json_string_value(json_object_get(
         json_object_get(j, "policy"), "hash")),
         "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
-    assert_int_equal(json_integer_value(json_object_get(
-        json_object_get(j, "ssh"), "serial")), 42);
+    assert_string_equal(json_string_value(json_object_get(
+        json_object_get(j, "ssh"), "serial")), "42");
     assert_int_equal(wid_receipt_from_json(j, &r), WID_OK);
     assert_int_equal(wid_receipt_encode(&r, "nginx-1-2", 7, buf2,
                                         sizeof(buf2), &len2), WID_OK);
@@ -152,6 +152,55 @@ test_round_trip(void **state)
                         "allow");
     json_decref(back);
 }
+
+/* Serials use all 64 bits: the JSON form keeps every one of them. */
+static void
+test_serial_u64_json(void **state)
+{
+    static const uint64_t serials[] = {
+        1, UINT64_C(9223372036854775807), UINT64_C(9223372036854775808),
+        UINT64_C(18446744073709551615)
+    };
+    static const char *const text[] = {
+        "1", "9223372036854775807", "9223372036854775808",
+        "18446744073709551615"
+    };
+    uint8_t          buf[WID_RECEIPT_MAX], buf2[WID_RECEIPT_MAX];
+    size_t           len, len2, i;
+    wid_receipt      r;
+    wid_receipt_view v;
+    json_t          *j;
+    char            *s;
+
+    (void) state;
+    for (i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+        memset(&r, 0, sizeof(r));
+        r.surface = WID_SURFACE_SSH_ISSUE;
+        r.verdict = WID_VERDICT_ALLOW;
+        r.ssh_serial = serials[i];
+        assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf),
+                                            &len), WID_OK);
+        assert_int_equal(wid_receipt_decode(buf, len, &v), WID_OK);
+        assert_true(v.ssh_serial == serials[i]);
+        j = wid_receipt_view_json(&v, NULL);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(json_object_get(
+            json_object_get(j, "ssh"), "serial")), text[i]);
+        /* Through text and back: the same receipt bytes. */
+        s = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        j = load(s);
+        free(s);
+        assert_int_equal(wid_receipt_from_json(j, &r), WID_OK);
+        assert_true(r.ssh_serial == serials[i]);
+        assert_int_equal(wid_receipt_encode(&r, "w", 1, buf2, sizeof(buf2),
+                                            &len2), WID_OK);
+        assert_int_equal(len2, len);
+        assert_memory_equal(buf2, buf, len);
+        json_decref(j);
+    }
+}
+
 
 /* The id and bytes agree with a second implementation of the spec. */
 static void
@@ -303,6 +352,18 @@ test_from_json_refusals(void **state)
         " \"identity\": {\"prefer\": \"sometimes\"}}",
         "{\"surface\": \"http\", \"verdict\": \"allow\","
         " \"ssh\": {\"serial\": -5}}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"ssh\": {\"serial\": \"18446744073709551616\"}}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"ssh\": {\"serial\": \"-1\"}}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"ssh\": {\"serial\": \"012\"}}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"ssh\": {\"serial\": \"12 \"}}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"ssh\": {\"serial\": \"\"}}",
+        "{\"surface\": \"http\", \"verdict\": \"allow\","
+        " \"identity\": {\"not_after\": \"5\"}}",
     };
     wid_receipt r;
     json_t     *j;
@@ -490,6 +551,7 @@ main(void)
         cmocka_unit_test(test_known_answer_id),
         cmocka_unit_test(test_encode_refusals),
         cmocka_unit_test(test_from_json_refusals),
+        cmocka_unit_test(test_serial_u64_json),
         cmocka_unit_test(test_decode_malformed),
         cmocka_unit_test(test_id_binds_every_byte),
     };

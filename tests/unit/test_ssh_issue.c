@@ -231,10 +231,14 @@ test_peer(void **state)
     /* an executable above the size limit cannot be vouched for */
     assert_int_equal(ssh_peer_attest(sv[0], 0, 16, NULL, &p),
                      WID_R_SSH_PEER_UNVERIFIABLE);
+    assert_int_equal(p.detail, WID_R_ATTEST_UNIX_EXE_TOO_LARGE);
+    assert_non_null(strstr(p.desc, " unverified=attest.unix_exe_too_large"));
+    assert_int_equal(strncmp(p.desc, want, strlen("uid=")), 0);
     /* a process that started after the connection was accepted */
     assert_int_equal(ssh_peer_attest(sv[0], 1, SSH_CONF_DEFAULT_EXE_MAX,
                                      NULL, &p),
                      WID_R_SSH_PEER_UNVERIFIABLE);
+    assert_int_equal(p.detail, WID_R_ATTEST_UNIX_PROCESS_CHANGED);
     /* not a socket: no credentials */
     assert_int_equal(pipe(pfd), 0);
     assert_int_equal(ssh_peer_attest(pfd[0], 0, SSH_CONF_DEFAULT_EXE_MAX,
