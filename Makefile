@@ -72,7 +72,8 @@ NGX_CC_OPT   := -g -O2 -fstack-protector-strong -Wformat \
 NGX_LD_OPT   := -Wl,-z,relro -Wl,-z,now -fPIC
 
 .PHONY: all deps libs cli helper module unit unit-run unit-asan prove \
-        test docs docs-check clean fuzz fuzz-build fuzz-smoke
+        test docs docs-check clean fuzz fuzz-build fuzz-smoke \
+        fuzz-helper-objs
 
 all: deps
 	@$(MAKE) --no-print-directory libs cli helper module
@@ -182,6 +183,19 @@ $(FUZZ_BUILD)/fuzz/%: tests/fuzz/%.c FORCE
 	clang -std=c11 -D_GNU_SOURCE -g -O1 $(INCS) -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all -o $@ $< $(FUZZ_BUILD)/lib/libwidpolicy.a \
 	    $(FUZZ_BUILD)/lib/libwidcore.a $(LDLIBS)
+
+# SSH helper targets also link the helper's objects (all but main.c),
+# built with the same compiler and sanitizers as the libraries.
+$(FUZZ_BUILD)/fuzz/fuzz_ssh%: tests/fuzz/fuzz_ssh%.c FORCE
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) SANITIZE=fuzz CC=clang \
+	    libs fuzz-helper-objs
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 $(INCS) -Issh_wid_helper \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ $< $(patsubst $(OBJDIR)/%,$(FUZZ_BUILD)/obj/%,$(HELPER_LIB_OBJS)) \
+	    $(FUZZ_BUILD)/lib/libwidpolicy.a $(FUZZ_BUILD)/lib/libwidcore.a $(LDLIBS)
+
+fuzz-helper-objs: $(HELPER_LIB_OBJS)
 
 fuzz-build: $(FUZZ_BINS)
 
