@@ -46,6 +46,10 @@ wid_result_unb64url(const char *in, size_t in_len, unsigned char *out,
 }
 
 
+/* issuedAt and expiresAt as the verifier reads them: 0..2^40. */
+#define WID_RESULT_TIME_MAX ((int64_t) 1 << 40)
+
+
 wid_reason_t
 wid_attest_result_sign(const wid_attestation *a, const wid_seckey *key,
                        char **jws)
@@ -61,7 +65,12 @@ wid_attest_result_sign(const wid_attestation *a, const wid_seckey *key,
     wid_reason_t   rc = WID_R_INTERNAL_NOMEM;
 
     *jws = NULL;
-    if (a->type[0] == '\0'
+    /* Sign nothing wid_attest_result_verify would refuse: a bridge must
+     * fail where the operator sees it, not at every consumer. */
+    if (a->type[0] == '\0' || a->verifier[0] == '\0'
+        || a->issued_at < 0 || a->issued_at > WID_RESULT_TIME_MAX
+        || a->expires_at <= a->issued_at
+        || a->expires_at > WID_RESULT_TIME_MAX
         || wid_spiffe_id_parse(a->spiffe_id, strlen(a->spiffe_id), &sid)
            != WID_OK)
     {
@@ -127,6 +136,11 @@ wid_attest_result_sign(const wid_attestation *a, const wid_seckey *key,
     }
     out[n] = '.';
     memcpy(out + n + 1, sb, strlen(sb) + 1);
+    if (strlen(out) > WID_ATTEST_RESULT_MAX) {
+        free(out);                  /* too large for any consumer */
+        rc = WID_R_ATTEST_RESULT_MALFORMED;
+        goto done;
+    }
     *jws = out;
     rc = WID_OK;
 
@@ -148,7 +162,7 @@ wid_result_int(json_t *o, const char *k, int64_t *v)
     json_t *j = json_object_get(o, k);
 
     if (!json_is_integer(j) || json_integer_value(j) < 0
-        || json_integer_value(j) > ((json_int_t) 1 << 40))
+        || json_integer_value(j) > WID_RESULT_TIME_MAX)
     {
         return -1;
     }

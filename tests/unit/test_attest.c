@@ -394,6 +394,74 @@ test_result_sign_verify(void **state)
 }
 
 
+/*
+ * What the bridge signs, every consumer must be able to verify: a result
+ * wid_attest_result_verify would refuse (found by fuzz_attest_result:
+ * an empty verifier name, a window the reader refuses, a JWS above
+ * WID_ATTEST_RESULT_MAX) is refused at signing instead.
+ */
+static void
+test_result_sign_refuses_unverifiable(void **state)
+{
+    wid_seckey        sk;
+    wid_attest_result r;
+    char              path[600], name[300], value[500], type[8], *jws;
+    size_t            i;
+
+    (void) state;
+    snprintf(path, sizeof(path), "%s/u", dir);
+    assert_int_equal(wid_keypair_generate(path), WID_OK);
+    snprintf(path, sizeof(path), "%s/u.key", dir);
+    assert_int_equal(wid_seckey_load(path, &sk), WID_OK);
+
+    /* A verifier name too long to keep is cut to "": not signed. */
+    memset(name, 'v', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    wid_attestation_init(&att, WID_ATTEST_AWS_IID, name);
+    wid_attestation_set_window(&att, NOW, 120);
+    strcpy(att.spiffe_id, "spiffe://td/node/a");
+    assert_int_equal(wid_attest_result_sign(&att, &sk, &jws),
+                     WID_R_ATTEST_RESULT_MALFORMED);
+    assert_null(jws);
+
+    /* Windows the reader refuses. */
+    strcpy(att.verifier, "bridge");
+    att.issued_at = NOW;
+    att.expires_at = NOW;
+    assert_int_equal(wid_attest_result_sign(&att, &sk, &jws),
+                     WID_R_ATTEST_RESULT_MALFORMED);
+    att.issued_at = -5;
+    att.expires_at = NOW;
+    assert_int_equal(wid_attest_result_sign(&att, &sk, &jws),
+                     WID_R_ATTEST_RESULT_MALFORMED);
+    att.issued_at = NOW;
+    att.expires_at = ((int64_t) 1 << 40) + 1;
+    assert_int_equal(wid_attest_result_sign(&att, &sk, &jws),
+                     WID_R_ATTEST_RESULT_MALFORMED);
+
+    /* The same with a sound window signs and verifies. */
+    att.expires_at = NOW + 120;
+    assert_int_equal(wid_attest_result_sign(&att, &sk, &jws), WID_OK);
+    assert_int_equal(wid_attest_result_verify(jws, strlen(jws), &sk.pub, 1,
+                                              NOW, 0, &r), WID_OK);
+    assert_string_equal(r.verifier, "bridge");
+    free(jws);
+
+    /* Too many large selectors: above what a consumer reads. */
+    memset(value, 'x', sizeof(value) - 1);
+    value[sizeof(value) - 1] = '\0';
+    for (i = 0; i < WID_ATTEST_SELECTORS_MAX; i++) {
+        snprintf(type, sizeof(type), "t%zu", i);
+        assert_int_equal(wid_attestation_add_selector(&att, type, value),
+                         WID_OK);
+    }
+    assert_int_equal(wid_attest_result_sign(&att, &sk, &jws),
+                     WID_R_ATTEST_RESULT_MALFORMED);
+    assert_null(jws);
+    wid_seckey_wipe(&sk);
+}
+
+
 static void
 test_tpm_counters(void **state)
 {
@@ -716,6 +784,7 @@ main(void)
         cmocka_unit_test(test_registry_two_phases),
         cmocka_unit_test(test_registry_invalid),
         cmocka_unit_test(test_result_sign_verify),
+        cmocka_unit_test(test_result_sign_refuses_unverifiable),
         cmocka_unit_test(test_tpm_counters),
         cmocka_unit_test(test_state),
         cmocka_unit_test(test_tpm_evidence_rejects),
