@@ -171,6 +171,15 @@ wid_jwtsvid_verify_flags(const wid_bundle_set *set, const char *token,
         r = WID_R_JWT_SUB_INVALID;
         goto done;
     }
+    /*
+     * The trust domain's own ID names no workload: like an X.509-SVID
+     * leaf (x509.leaf_root_path), a JWT-SVID must carry a path, or a
+     * rule without path_prefixes would admit "spiffe://td" as a caller.
+     */
+    if (id.path_len == 0) {
+        r = WID_R_JWT_SUB_INVALID;
+        goto done;
+    }
 
     b = wid_bundle_set_find(set, id.trust_domain, id.td_len);
     if (b == NULL) {

@@ -107,6 +107,7 @@ static const struct {
     { "sub_missing", WID_R_JWT_SUB_MISSING },
     { "sub_invalid", WID_R_JWT_SUB_INVALID },
     { "sub_not_spiffe", WID_R_JWT_SUB_INVALID },
+    { "sub_root", WID_R_JWT_SUB_INVALID },
     { "sub_unknown_td", WID_R_BUNDLE_UNKNOWN_TD },
     { "typ_bad", WID_R_JWT_TYP_NOT_ALLOWED },
     { "crit", WID_R_JWT_CRIT_NOT_ALLOWED },
