@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "attest_state.h"
+#include "bytes.h"
 
 #define WID_STATE_FILE_MAX 4096
 
@@ -39,25 +40,6 @@ wid_state_subdir(const char *dir, const char *sub, char *out, size_t size)
     return 0;
 }
 
-
-static int
-wid_state_write_all(int fd, const char *buf, size_t len)
-{
-    ssize_t n;
-
-    while (len > 0) {
-        n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        buf += n;
-        len -= (size_t) n;
-    }
-    return 0;
-}
 
 
 /* Read a small file through an open descriptor into buf (NUL-ended). */
@@ -133,7 +115,7 @@ wid_attest_state_challenge_put(const char *dir, const wid_tpm_challenge *ch,
 
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               0600);
-    ok = fd >= 0 && wid_state_write_all(fd, text, strlen(text)) == 0
+    ok = fd >= 0 && wid_fd_write_all(fd, text, strlen(text)) == 0
          && fsync(fd) == 0;
     if (fd >= 0 && close(fd) != 0) {
         ok = 0;
@@ -316,7 +298,7 @@ wid_attest_state_node_commit(wid_attest_node_lock *lk,
     unlink(tmp);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               0600);
-    ok = fd >= 0 && wid_state_write_all(fd, text, (size_t) n) == 0
+    ok = fd >= 0 && wid_fd_write_all(fd, text, (size_t) n) == 0
          && fsync(fd) == 0;
     if (fd >= 0 && close(fd) != 0) {
         ok = 0;
@@ -370,7 +352,7 @@ wid_attest_state_first_use(const char *dir, const char *ns, const char *key,
     if (fd < 0) {
         return errno == EEXIST ? replay_code : WID_R_ATTEST_STATE_UNAVAILABLE;
     }
-    ok = wid_state_write_all(fd, note, strlen(note)) == 0 && fsync(fd) == 0;
+    ok = wid_fd_write_all(fd, note, strlen(note)) == 0 && fsync(fd) == 0;
     if (close(fd) != 0 || !ok) {
         /* Leave no half record: a torn marker still refuses the
          * instance, so remove it and report the failure instead. */

@@ -60,3 +60,27 @@ wid_read_file(const char *path, size_t max, unsigned char **out,
     *out_len = len;
     return WID_OK;
 }
+
+
+int
+wid_fd_write_all(int fd, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    ssize_t              n;
+
+    while (len > 0) {
+        n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (n == 0) {
+                errno = EIO;
+            }
+            return -1;
+        }
+        p += n;
+        len -= (size_t) n;
+    }
+    return 0;
+}

@@ -19,4 +19,10 @@
 wid_reason_t wid_read_file(const char *path, size_t max, unsigned char **out,
                            size_t *out_len);
 
+/*
+ * Write all of buf to fd, retrying short writes and EINTR; 0 or -1 (errno
+ * set by write, or EIO for a zero-length write).
+ */
+int wid_fd_write_all(int fd, const void *buf, size_t len);
+
 #endif

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include "bytes.h"
 #include "keyfile.h"
 
 /* Key files are small; anything larger is not ours. */
@@ -282,30 +283,18 @@ wid_pubkey_load(const char *path, wid_pubkey *out)
 static wid_reason_t
 wid_write_new_file(const char *path, const char *data, size_t len, mode_t mode)
 {
-    size_t   off = 0;
-    ssize_t  n;
-    int      fd;
+    int  fd;
 
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               mode);
     if (fd < 0) {
         return errno == EEXIST ? WID_R_KEY_EXISTS : WID_R_INTERNAL_IO;
     }
-    /* The umask may have widened nothing, but make the mode exact. */
+    /* The umask may have narrowed the mode: make it exact. */
     if (fchmod(fd, mode) != 0) {
         goto fail;
     }
-    while (off < len) {
-        n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            goto fail;
-        }
-        off += (size_t) n;
-    }
-    if (fsync(fd) != 0) {
+    if (wid_fd_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         goto fail;
     }
     close(fd);

@@ -795,25 +795,6 @@ ssh_krl_check_cert(const ssh_krl *krl, const ssh_cert *cert)
 }
 
 
-static int
-ssh_write_all(int fd, const unsigned char *p, size_t n)
-{
-    ssize_t w;
-
-    while (n > 0) {
-        w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        p += w;
-        n -= (size_t) w;
-    }
-    return 0;
-}
-
 
 wid_reason_t
 ssh_krl_save(ssh_krl *krl, const char *path, uint64_t now)
@@ -846,7 +827,7 @@ ssh_krl_save(ssh_krl *krl, const char *path, uint64_t now)
         ssh_wbuf_free(&out);
         return WID_R_INTERNAL_IO;
     }
-    if (fchmod(fd, 0644) != 0 || ssh_write_all(fd, out.data, out.len) != 0
+    if (fchmod(fd, 0644) != 0 || wid_fd_write_all(fd, out.data, out.len) != 0
         || fsync(fd) != 0)
     {
         close(fd);
