@@ -144,7 +144,24 @@ wid_utf8_ok(const uint8_t *s, size_t len)
     uint32_t cp;
 
     while (i < len) {
-        uint8_t c = s[i];
+        uint8_t  c;
+        uint64_t w;
+
+        /* Runs of ASCII without NUL, eight bytes at a time. */
+        while (len - i >= 8) {
+            memcpy(&w, s + i, 8);
+            if ((w & 0x8080808080808080ull) != 0
+                || ((w - 0x0101010101010101ull) & ~w
+                    & 0x8080808080808080ull) != 0)
+            {
+                break;
+            }
+            i += 8;
+        }
+        if (i == len) {
+            break;
+        }
+        c = s[i];
 
         if (c == 0) {
             return 0;
@@ -214,7 +231,13 @@ wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
     for (i = 0; i < WID_RECEIPT_NSTR; i++) {
         const char *s = i == WID_RF_WRITER ? writer : r->str[i];
 
-        sl[i] = s ? strnlen(s, WID_RECEIPT_STR_MAX + 1) : 0;
+        if (s == NULL) {
+            sl[i] = 0;
+        } else if (r->str_len != NULL && i != WID_RF_WRITER) {
+            sl[i] = r->str_len[i];
+        } else {
+            sl[i] = strnlen(s, WID_RECEIPT_STR_MAX + 1);
+        }
         if (sl[i] > WID_RECEIPT_STR_MAX) {
             return WID_R_RECEIPT_FIELD_TOO_LONG;
         }

@@ -74,6 +74,10 @@ typedef struct {
     /* Indexed by wid_receipt_field; NULL or "" means absent.  writer is
      * set by the journal.  Strings are UTF-8 without NUL bytes. */
     const char       *str[WID_RECEIPT_NSTR];
+    /* Optional: the byte length of each str[i] (writer excepted), which
+     * then needs no NUL terminator; NULL: every str[i] is a C string.
+     * Saves a caller that knows its lengths a copy and a strlen each. */
+    const size_t     *str_len;
 } wid_receipt;
 
 typedef struct {

@@ -55,7 +55,8 @@ typedef struct ngx_http_wid_journal_s  ngx_http_wid_journal_t;
 /*
  * A verified workload identity.  Every string is NUL-terminated (the
  * policy engine takes C strings) and the whole value can be packed into
- * one block (ngx_http_wid_ident_pack) for the caches.
+ * one block (ngx_http_wid_ident_pack) for the caches.  serial is the
+ * X.509 serial number, or for a JWT-SVID the hex SHA-256 of the token.
  */
 typedef struct {
     ngx_uint_t                  kind;         /* NGX_HTTP_WID_CRED_* */
@@ -65,8 +66,8 @@ typedef struct {
     ngx_str_t                   path;
     ngx_str_t                   serial;
     ngx_str_t                   fingerprint;
-    ngx_str_t                   bundle_sha256;
-    ngx_str_t                   audience;
+    /* SHA-256 of the bundle file that held the verifying authority */
+    u_char                      bundle_sha256[NGX_HTTP_WID_SHA256_LEN];
 } ngx_http_wid_ident_t;
 
 
@@ -149,6 +150,7 @@ typedef struct {
     u_char                      evidence_sha256[NGX_HTTP_WID_SHA256_HEX + 1];
     ngx_uint_t                  has_evidence;
     u_char                      cache_key[NGX_HTTP_WID_SHA256_LEN];
+    u_char                      token_sha256[NGX_HTTP_WID_SHA256_LEN];
     time_t                      cache_expires;
     ngx_str_t                   receipt_id;
     ngx_int_t                   status;
@@ -191,6 +193,13 @@ ngx_uint_t ngx_http_wid_trust_count(ngx_http_wid_trust_t *trust);
 void ngx_http_wid_trust_refresh(ngx_http_wid_trust_t *trust, ngx_log_t *log);
 ngx_int_t ngx_http_wid_trust_current(ngx_http_wid_trust_t *trust,
     const ngx_http_wid_ident_t *ident);
+ngx_int_t ngx_http_wid_trust_match(ngx_http_wid_trust_t *trust,
+    const u_char *td, size_t td_len, const u_char *sha, size_t sha_len,
+    u_char full[NGX_HTTP_WID_SHA256_LEN]);
+ngx_int_t ngx_http_wid_hex_decode(u_char *dst, const u_char *hex,
+    size_t len);
+ngx_int_t ngx_http_wid_sha256(u_char out[NGX_HTTP_WID_SHA256_LEN],
+    const ngx_str_t *parts, ngx_uint_t n);
 wid_reason_t ngx_http_wid_verify_x509(ngx_http_wid_trust_t *trust,
     ngx_connection_t *c, ngx_pool_t *pool, ngx_http_wid_ident_t **out);
 wid_reason_t ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust,
@@ -230,14 +239,21 @@ char *ngx_http_wid_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_wid_cache_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_wid_jwt_cache_get(ngx_http_request_t *r,
     ngx_shm_zone_t *zone, ngx_http_wid_trust_t *trust,
-    const u_char key[NGX_HTTP_WID_SHA256_LEN], ngx_http_wid_ident_t **out,
-    ngx_http_wid_attest_t **attest);
+    const u_char key[NGX_HTTP_WID_SHA256_LEN],
+    const u_char token_sha256[NGX_HTTP_WID_SHA256_LEN],
+    ngx_http_wid_ident_t **out, ngx_http_wid_attest_t **attest);
 void ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     const u_char key[NGX_HTTP_WID_SHA256_LEN], time_t expires,
     const ngx_http_wid_ident_t *ident, const ngx_http_wid_attest_t *attest);
 ngx_http_wid_ident_t *ngx_http_wid_conn_ident_get(ngx_http_request_t *r,
     ngx_http_wid_trust_t *trust);
 void ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
+    const ngx_http_wid_ident_t *ident);
+ngx_http_wid_ident_t *ngx_http_wid_conn_jwt_get(ngx_http_request_t *r,
+    ngx_http_wid_trust_t *trust, ngx_str_t *token, ngx_str_t *audience,
+    time_t leeway);
+void ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
+    ngx_str_t *audience, time_t leeway, time_t expires,
     const ngx_http_wid_ident_t *ident);
 
 

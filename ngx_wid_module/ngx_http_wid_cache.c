@@ -2,10 +2,10 @@
 /*
  * Verified identities, reused instead of verified again:
  *
- * - JWT-SVIDs in a shared-memory zone that all workers use: an rbtree
- *   keyed by a SHA-256 over the token (bound to the audience and leeway
- *   it was verified for), an LRU queue that bounds it to the zone's size,
- *   entries that expire with the token.  A hit counts only while the
+ * - JWT-SVIDs in a shared-memory zone that all workers use: a hash table
+ *   keyed by a SHA-256 over the token's SHA-256 (bound to the audience and
+ *   leeway it was verified for), CLOCK eviction that bounds it to the
+ *   zone's size, entries that expire with the token.  A hit counts only while the
  *   bundle that verified the token is still the one this worker holds
  *   for its trust domain (content hash), so a rotated or withdrawn
  *   authority invalidates its entries in every worker, and so does a
@@ -18,6 +18,13 @@
  * - the X.509-SVID of a TLS connection, kept on the SSL object (ex_data)
  *   for the life of the connection, shared by its HTTP/2 streams, and
  *   checked against its expiry and the bundle on every use.
+ *
+ * - the last JWT-SVID a TLS connection presented (without an attestation
+ *   result), kept the same way with the exact token bytes: a keepalive
+ *   client that sends the same token again is recognised by comparing
+ *   bytes, without hashing the token or taking the zone's lock.  Checked
+ *   against its expiry and the bundle on every use, like the zone's
+ *   entries.
  */
 
 
@@ -28,10 +35,18 @@
 #include "ngx_http_wid.h"
 
 
+/*
+ * The zone: a table of buckets (offsets of the first entry of each chain)
+ * and the entries, each one slab allocation sized to fit.  Offsets, not
+ * pointers, are relative to the zone's start: 4 bytes each.  Eviction is
+ * CLOCK (second chance): a hand sweeps the buckets, an entry used since
+ * the hand last passed is spared once, so no per-entry LRU links are
+ * needed.
+ */
 typedef struct {
-    ngx_rbtree_t                rbtree;
-    ngx_rbtree_node_t           sentinel;
-    ngx_queue_t                 lru;
+    uint32_t                   *buckets;
+    ngx_uint_t                  mask;         /* buckets - 1 */
+    ngx_uint_t                  hand;         /* next bucket to sweep */
 } ngx_http_wid_cache_sh_t;
 
 
@@ -41,37 +56,56 @@ typedef struct {
 } ngx_http_wid_cache_t;
 
 
+#define NGX_HTTP_WID_CE_USED        0x01      /* hit since the hand passed */
+#define NGX_HTTP_WID_CE_ATTEST      0x02      /* an attestation follows */
+
+#define NGX_HTTP_WID_CE_BUNDLE      16        /* bundle hash bytes kept */
+
+
+/*
+ * One verified JWT-SVID: what a hit needs and no more.  The trust domain
+ * and path are parts of the SPIFFE ID; the token's own hash (the receipt's
+ * credential id) is recomputed from the token, which the key needs anyway;
+ * the audience is the location's (the key binds it); the bundle is named
+ * by the first 16 bytes of its SHA-256 and its full hash is taken from the
+ * worker's bundle that matches.  68 bytes and the SPIFFE ID: 128 with an
+ * ID of up to 60 bytes.
+ */
 typedef struct {
-    ngx_rbtree_node_t           node;
-    ngx_queue_t                 queue;
+    uint32_t                    next;         /* offset, 0: end of chain */
+    uint32_t                    expires;      /* Unix seconds */
+    int64_t                     not_after;
     u_char                      key[NGX_HTTP_WID_SHA256_LEN];
-    time_t                      expires;
-    ngx_http_wid_ident_t        ident;
-    ngx_uint_t                  has_attest;
-    ngx_http_wid_attest_t       attest;
-    /* the identity's strings follow, then the attestation's */
+    u_char                      bundle[NGX_HTTP_WID_CE_BUNDLE];
+    uint16_t                    id_len;
+    u_char                      td_len;
+    u_char                      flags;
+    u_char                      data[];       /* SPIFFE ID [, attestation] */
 } ngx_http_wid_cache_node_t;
 
 
-/* Entries evicted at most per insert when the zone is full. */
+#define NGX_HTTP_WID_CE_HEAD  offsetof(ngx_http_wid_cache_node_t, data)
+
+/* Buckets per zone byte: about one per two 512-byte pages of entries. */
+#define NGX_HTTP_WID_CACHE_BUCKET_BYTES  1024
+
+/* Buckets swept per eviction attempt, and attempts per insert. */
+#define NGX_HTTP_WID_CACHE_SWEEP    16
 #define NGX_HTTP_WID_CACHE_EVICT    32
 
 
 static ngx_int_t ngx_http_wid_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_wid_cache_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_wid_cache_node_t *ngx_http_wid_cache_lookup(
-    ngx_http_wid_cache_t *cache, const u_char *key);
-static void ngx_http_wid_cache_delete(ngx_http_wid_cache_t *cache,
-    ngx_http_wid_cache_node_t *cn);
-static void ngx_http_wid_cache_expire(ngx_http_wid_cache_t *cache,
-    time_t now, ngx_uint_t n);
+    ngx_http_wid_cache_t *cache, const u_char *key, uint32_t **link);
+static void ngx_http_wid_cache_sweep(ngx_http_wid_cache_t *cache,
+    time_t now, ngx_uint_t n, ngx_uint_t expired_only);
 static void ngx_http_wid_ssl_free(void *parent, void *ptr,
     CRYPTO_EX_DATA *ad, int idx, long argl, void *argp);
 
 
 static int  ngx_http_wid_ssl_index = -1;
+static int  ngx_http_wid_ssl_jwt_index = -1;
 
 
 char *
@@ -119,6 +153,14 @@ ngx_http_wid_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* Entries are linked by 32-bit offsets into the zone. */
+    if ((uint64_t) size > 0xffffffffULL - ngx_pagesize) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too large (at most 4095m)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
     cache = ngx_pcalloc(cf->pool, sizeof(ngx_http_wid_cache_t));
     if (cache == NULL) {
         return NGX_CONF_ERROR;
@@ -149,6 +191,7 @@ ngx_http_wid_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_wid_cache_t  *ocache = data;
 
     size_t                 len;
+    ngx_uint_t             n;
     ngx_http_wid_cache_t  *cache;
 
     cache = shm_zone->data;
@@ -174,9 +217,21 @@ ngx_http_wid_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     cache->shpool->data = cache->sh;
 
-    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
-                    ngx_http_wid_cache_rbtree_insert);
-    ngx_queue_init(&cache->sh->lru);
+    /* A power of two, at least 64. */
+    for (n = 64; n < shm_zone->shm.size / NGX_HTTP_WID_CACHE_BUCKET_BYTES;
+         n <<= 1)
+    {
+        /* void */
+    }
+
+    cache->sh->buckets = ngx_slab_alloc(cache->shpool, n * sizeof(uint32_t));
+    if (cache->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(cache->sh->buckets, n * sizeof(uint32_t));
+    cache->sh->mask = n - 1;
+    cache->sh->hand = 0;
 
     len = sizeof(" in wid_cache_zone \"\"") + shm_zone->shm.name.len;
 
@@ -188,96 +243,47 @@ ngx_http_wid_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_sprintf(cache->shpool->log_ctx, " in wid_cache_zone \"%V\"%Z",
                 &shm_zone->shm.name);
 
-    /* A full zone evicts the least recently used entries, quietly. */
+    /* A full zone evicts entries, quietly. */
     cache->shpool->log_nomem = 0;
 
     return NGX_OK;
 }
 
 
-static void
-ngx_http_wid_cache_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+#define ngx_http_wid_cache_ptr(cache, off)                                    \
+    ((ngx_http_wid_cache_node_t *) ((u_char *) (cache)->shpool + (off)))
+
+#define ngx_http_wid_cache_off(cache, cn)                                     \
+    ((uint32_t) ((u_char *) (cn) - (u_char *) (cache)->shpool))
+
+
+static uint32_t *
+ngx_http_wid_cache_bucket(ngx_http_wid_cache_t *cache, const u_char *key)
 {
-    ngx_rbtree_node_t          **p;
-    ngx_http_wid_cache_node_t   *cn, *cnt;
+    uint64_t  k;
 
-    for ( ;; ) {
+    /* The key is a SHA-256: any of its bits are as good as a hash. */
+    ngx_memcpy(&k, key, sizeof(uint64_t));
 
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            cn = (ngx_http_wid_cache_node_t *) node;
-            cnt = (ngx_http_wid_cache_node_t *) temp;
-
-            p = (ngx_memcmp(cn->key, cnt->key, NGX_HTTP_WID_SHA256_LEN) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
+    return &cache->sh->buckets[k & cache->sh->mask];
 }
 
 
-static ngx_rbtree_key_t
-ngx_http_wid_cache_key(const u_char *key)
-{
-    ngx_rbtree_key_t  k;
-
-    ngx_memcpy(&k, key, sizeof(ngx_rbtree_key_t));
-
-    return k;
-}
-
-
+/* The entry for key, and the link that points to it (for unlinking). */
 static ngx_http_wid_cache_node_t *
-ngx_http_wid_cache_lookup(ngx_http_wid_cache_t *cache, const u_char *key)
+ngx_http_wid_cache_lookup(ngx_http_wid_cache_t *cache, const u_char *key,
+    uint32_t **link)
 {
-    ngx_int_t                   rc;
-    ngx_rbtree_key_t            k;
-    ngx_rbtree_node_t          *node, *sentinel;
+    uint32_t                   *l;
     ngx_http_wid_cache_node_t  *cn;
 
-    k = ngx_http_wid_cache_key(key);
+    for (l = ngx_http_wid_cache_bucket(cache, key); *l; l = &cn->next) {
+        cn = ngx_http_wid_cache_ptr(cache, *l);
 
-    node = cache->sh->rbtree.root;
-    sentinel = cache->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (k < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (k > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        cn = (ngx_http_wid_cache_node_t *) node;
-
-        rc = ngx_memcmp(key, cn->key, NGX_HTTP_WID_SHA256_LEN);
-
-        if (rc == 0) {
+        if (ngx_memcmp(cn->key, key, NGX_HTTP_WID_SHA256_LEN) == 0) {
+            *link = l;
             return cn;
         }
-
-        node = (rc < 0) ? node->left : node->right;
     }
 
     return NULL;
@@ -285,32 +291,46 @@ ngx_http_wid_cache_lookup(ngx_http_wid_cache_t *cache, const u_char *key)
 
 
 static void
-ngx_http_wid_cache_delete(ngx_http_wid_cache_t *cache,
+ngx_http_wid_cache_unlink(ngx_http_wid_cache_t *cache, uint32_t *link,
     ngx_http_wid_cache_node_t *cn)
 {
-    ngx_queue_remove(&cn->queue);
-    ngx_rbtree_delete(&cache->sh->rbtree, &cn->node);
+    *link = cn->next;
     ngx_slab_free_locked(cache->shpool, cn);
 }
 
 
-/* Drop up to n entries from the cold end that have expired. */
+/*
+ * Move the hand over n buckets: drop expired entries and, unless
+ * expired_only, entries not used since the hand last passed (clearing
+ * the mark of those that were).
+ */
 static void
-ngx_http_wid_cache_expire(ngx_http_wid_cache_t *cache, time_t now,
-    ngx_uint_t n)
+ngx_http_wid_cache_sweep(ngx_http_wid_cache_t *cache, time_t now,
+    ngx_uint_t n, ngx_uint_t expired_only)
 {
-    ngx_queue_t                *q;
+    uint32_t                   *l;
     ngx_http_wid_cache_node_t  *cn;
 
-    while (n-- && !ngx_queue_empty(&cache->sh->lru)) {
-        q = ngx_queue_last(&cache->sh->lru);
-        cn = ngx_queue_data(q, ngx_http_wid_cache_node_t, queue);
+    while (n--) {
+        l = &cache->sh->buckets[cache->sh->hand];
+        cache->sh->hand = (cache->sh->hand + 1) & cache->sh->mask;
 
-        if (cn->expires >= now) {
-            return;
+        while (*l) {
+            cn = ngx_http_wid_cache_ptr(cache, *l);
+
+            if ((time_t) cn->expires < now
+                || (!expired_only && !(cn->flags & NGX_HTTP_WID_CE_USED)))
+            {
+                ngx_http_wid_cache_unlink(cache, l, cn);
+                continue;
+            }
+
+            if (!expired_only) {
+                cn->flags &= ~NGX_HTTP_WID_CE_USED;
+            }
+
+            l = &cn->next;
         }
-
-        ngx_http_wid_cache_delete(cache, cn);
     }
 }
 
@@ -318,10 +338,16 @@ ngx_http_wid_cache_expire(ngx_http_wid_cache_t *cache, time_t now,
 ngx_int_t
 ngx_http_wid_jwt_cache_get(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     ngx_http_wid_trust_t *trust, const u_char key[NGX_HTTP_WID_SHA256_LEN],
+    const u_char token_sha256[NGX_HTTP_WID_SHA256_LEN],
     ngx_http_wid_ident_t **out, ngx_http_wid_attest_t **attest)
 {
+    u_char                      td[256];
+    u_char                      bundle[NGX_HTTP_WID_CE_BUNDLE];
+    u_char                     *p;
+    size_t                      id_len, td_len;
     time_t                      now;
-    ngx_uint_t                  nomem;
+    uint32_t                   *link;
+    ngx_uint_t                  found, nomem;
     ngx_http_wid_cache_t       *cache;
     ngx_http_wid_ident_t       *ident;
     ngx_http_wid_attest_t      *att;
@@ -331,37 +357,90 @@ ngx_http_wid_jwt_cache_get(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     now = ngx_time();
     ident = NULL;
     att = NULL;
+    found = 0;
     nomem = 0;
+    td_len = 0;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    cn = ngx_http_wid_cache_lookup(cache, key);
+    cn = ngx_http_wid_cache_lookup(cache, key, &link);
 
     if (cn != NULL) {
-        if (cn->expires < now) {
-            ngx_http_wid_cache_delete(cache, cn);
+        if ((time_t) cn->expires < now) {
+            ngx_http_wid_cache_unlink(cache, link, cn);
 
         } else {
-            ngx_queue_remove(&cn->queue);
-            ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+            found = 1;
+            cn->flags |= NGX_HTTP_WID_CE_USED;
 
-            /* Copied out: the entry may be evicted once we unlock. */
-            ident = ngx_http_wid_ident_dup(r->pool, &cn->ident);
+            /*
+             * Copied out, as the identity a request holds (C strings):
+             * the entry may be evicted once we unlock.
+             */
+            id_len = cn->id_len;
+            td_len = cn->td_len;
 
-            if (cn->has_attest) {
-                att = ngx_http_wid_attest_dup(r->pool, &cn->attest);
-                nomem = (att == NULL);
+            ident = ngx_pnalloc(r->pool, sizeof(ngx_http_wid_ident_t)
+                                + 2 * id_len + 3
+                                + NGX_HTTP_WID_SHA256_HEX + 2);
+            if (ident == NULL) {
+                nomem = 1;
+
+            } else {
+                p = (u_char *) (ident + 1);
+
+                ident->kind = NGX_HTTP_WID_CRED_JWT;
+                ident->not_after = (time_t) cn->not_after;
+
+                ident->spiffe_id.data = p;
+                ident->spiffe_id.len = id_len;
+                p = ngx_cpymem(p, cn->data, id_len);
+                *p++ = '\0';
+
+                ident->trust_domain.data = p;
+                ident->trust_domain.len = td_len;
+                p = ngx_cpymem(p, cn->data + sizeof("spiffe://") - 1, td_len);
+                *p++ = '\0';
+
+                ident->path.data = p;
+                ident->path.len = id_len - (sizeof("spiffe://") - 1) - td_len;
+                p = ngx_cpymem(p, cn->data + (sizeof("spiffe://") - 1)
+                                  + td_len, ident->path.len);
+                *p++ = '\0';
+
+                ident->serial.data = p;
+                ident->serial.len = NGX_HTTP_WID_SHA256_HEX;
+                p = ngx_hex_dump(p, (u_char *) token_sha256,
+                                 NGX_HTTP_WID_SHA256_LEN);
+                *p++ = '\0';
+
+                ident->fingerprint.data = p;
+                ident->fingerprint.len = 0;
+                *p = '\0';
+
+                ngx_memcpy(td, ident->trust_domain.data, td_len);
+                ngx_memcpy(bundle, cn->bundle, NGX_HTTP_WID_CE_BUNDLE);
+
+                if (cn->flags & NGX_HTTP_WID_CE_ATTEST) {
+                    att = ngx_http_wid_attest_dup(r->pool,
+                              (ngx_http_wid_attest_t *)
+                              ngx_align_ptr(cn->data + id_len, NGX_ALIGNMENT));
+                    nomem = (att == NULL);
+                }
             }
         }
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
-    if (ident == NULL || nomem) {
+    if (!found || nomem) {
         return NGX_DECLINED;
     }
 
-    if (ngx_http_wid_trust_current(trust, ident) != NGX_OK) {
+    if (ngx_http_wid_trust_match(trust, td, td_len, bundle,
+                                 NGX_HTTP_WID_CE_BUNDLE, ident->bundle_sha256)
+        != NGX_OK)
+    {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "wid: cached JWT-SVID of a replaced bundle");
         return NGX_DECLINED;
@@ -379,38 +458,64 @@ ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     const u_char key[NGX_HTTP_WID_SHA256_LEN], time_t expires,
     const ngx_http_wid_ident_t *ident, const ngx_http_wid_attest_t *attest)
 {
-    size_t                      size;
+    size_t                      size, off;
+    time_t                      now;
+    uint32_t                   *link;
     ngx_uint_t                  i;
-    ngx_queue_t                *q;
     ngx_http_wid_cache_t       *cache;
     ngx_http_wid_cache_node_t  *cn, *old;
 
     cache = zone->data;
-    size = sizeof(ngx_http_wid_cache_node_t) + ngx_http_wid_ident_size(ident)
-           + (attest ? ngx_http_wid_attest_size(attest) : 0);
+    now = ngx_time();
+
+    if (expires < now) {
+        return;
+    }
+
+    if (expires > (time_t) 0xffffffff) {
+        /* Kept no longer than 32 bits of time say: sooner is safe. */
+        expires = (time_t) 0xffffffff;
+    }
+
+    /* The trust domain and path are stored as parts of the SPIFFE ID. */
+    if (ident->trust_domain.len > 255
+        || ident->spiffe_id.len > 0xffff
+        || ident->spiffe_id.len != sizeof("spiffe://") - 1
+                                   + ident->trust_domain.len + ident->path.len
+        || ngx_strncmp(ident->spiffe_id.data, "spiffe://",
+                       sizeof("spiffe://") - 1) != 0
+        || ngx_memcmp(ident->spiffe_id.data + sizeof("spiffe://") - 1,
+                      ident->trust_domain.data, ident->trust_domain.len) != 0
+        || ngx_memcmp(ident->spiffe_id.data + sizeof("spiffe://") - 1
+                      + ident->trust_domain.len, ident->path.data,
+                      ident->path.len) != 0)
+    {
+        return;
+    }
+
+    off = NGX_HTTP_WID_CE_HEAD + ident->spiffe_id.len;
+    size = off;
+
+    if (attest) {
+        off = ngx_align(off, NGX_ALIGNMENT);
+        size = off + sizeof(ngx_http_wid_attest_t)
+               + ngx_http_wid_attest_size(attest);
+    }
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    old = ngx_http_wid_cache_lookup(cache, key);
+    old = ngx_http_wid_cache_lookup(cache, key, &link);
     if (old != NULL) {
-        ngx_http_wid_cache_delete(cache, old);
+        ngx_http_wid_cache_unlink(cache, link, old);
     }
 
-    ngx_http_wid_cache_expire(cache, ngx_time(), 2);
+    /* Expired entries go a little at a time, whether or not we are full. */
+    ngx_http_wid_cache_sweep(cache, now, 1, 1);
 
     cn = ngx_slab_alloc_locked(cache->shpool, size);
 
     for (i = 0; cn == NULL && i < NGX_HTTP_WID_CACHE_EVICT; i++) {
-
-        if (ngx_queue_empty(&cache->sh->lru)) {
-            break;
-        }
-
-        q = ngx_queue_last(&cache->sh->lru);
-        ngx_http_wid_cache_delete(cache,
-                                  ngx_queue_data(q, ngx_http_wid_cache_node_t,
-                                                 queue));
-
+        ngx_http_wid_cache_sweep(cache, now, NGX_HTTP_WID_CACHE_SWEEP, 0);
         cn = ngx_slab_alloc_locked(cache->shpool, size);
     }
 
@@ -423,19 +528,25 @@ ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     }
 
     ngx_memcpy(cn->key, key, NGX_HTTP_WID_SHA256_LEN);
-    cn->node.key = ngx_http_wid_cache_key(key);
-    cn->expires = expires;
-    ngx_http_wid_ident_pack(&cn->ident, (u_char *) (cn + 1), ident);
-
-    cn->has_attest = (attest != NULL);
+    cn->expires = (uint32_t) expires;
+    cn->not_after = (int64_t) ident->not_after;
+    ngx_memcpy(cn->bundle, ident->bundle_sha256, NGX_HTTP_WID_CE_BUNDLE);
+    cn->id_len = (uint16_t) ident->spiffe_id.len;
+    cn->td_len = (u_char) ident->trust_domain.len;
+    cn->flags = NGX_HTTP_WID_CE_USED;
+    ngx_memcpy(cn->data, ident->spiffe_id.data, ident->spiffe_id.len);
 
     if (attest) {
-        ngx_http_wid_attest_pack(&cn->attest, (u_char *) (cn + 1)
-                                 + ngx_http_wid_ident_size(ident), attest);
+        cn->flags |= NGX_HTTP_WID_CE_ATTEST;
+        ngx_http_wid_attest_pack((ngx_http_wid_attest_t *)
+                                 ((u_char *) cn + off),
+                                 (u_char *) cn + off
+                                 + sizeof(ngx_http_wid_attest_t), attest);
     }
 
-    ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
-    ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+    link = ngx_http_wid_cache_bucket(cache, key);
+    cn->next = *link;
+    *link = ngx_http_wid_cache_off(cache, cn);
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 }
@@ -448,6 +559,17 @@ ngx_http_wid_cache_init(ngx_conf_t *cf)
         ngx_http_wid_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
                                                       ngx_http_wid_ssl_free);
         if (ngx_http_wid_ssl_index == -1) {
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                          "SSL_get_ex_new_index() failed");
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_wid_ssl_jwt_index == -1) {
+        ngx_http_wid_ssl_jwt_index = SSL_get_ex_new_index(0, NULL, NULL,
+                                                          NULL,
+                                                          ngx_http_wid_ssl_free);
+        if (ngx_http_wid_ssl_jwt_index == -1) {
             ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
                           "SSL_get_ex_new_index() failed");
             return NGX_ERROR;
@@ -500,6 +622,7 @@ ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
     const ngx_http_wid_ident_t *ident)
 {
     u_char            *p;
+    void              *old;
     ngx_connection_t  *c;
 
     c = r->connection;
@@ -517,10 +640,113 @@ ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
     ngx_http_wid_ident_pack((ngx_http_wid_ident_t *) p,
                             p + sizeof(ngx_http_wid_ident_t), ident);
 
-    ngx_free(SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_index));
+    old = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_index);
 
     if (SSL_set_ex_data(c->ssl->connection, ngx_http_wid_ssl_index, p) == 0) {
-        SSL_set_ex_data(c->ssl->connection, ngx_http_wid_ssl_index, NULL);
         ngx_free(p);
+        return;
     }
+
+    ngx_free(old);
+}
+
+
+/* The connection's last JWT-SVID: one block, freed with the SSL object. */
+typedef struct {
+    time_t                      expires;      /* exp + leeway */
+    time_t                      leeway;
+    size_t                      token_len;
+    size_t                      audience_len;
+    ngx_http_wid_ident_t        ident;
+    /* the token, the audience, then the identity's strings */
+} ngx_http_wid_conn_jwt_t;
+
+
+/* Longer tokens are not kept on the connection (the zone still has them). */
+#define NGX_HTTP_WID_CONN_JWT_MAX   8192
+
+
+ngx_http_wid_ident_t *
+ngx_http_wid_conn_jwt_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust,
+    ngx_str_t *token, ngx_str_t *audience, time_t leeway)
+{
+    u_char                   *p;
+    ngx_connection_t         *c;
+    ngx_http_wid_conn_jwt_t  *cj;
+
+    c = r->connection;
+
+    if (c->ssl == NULL) {
+        return NULL;
+    }
+
+    cj = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_jwt_index);
+
+    if (cj == NULL
+        || cj->token_len != token->len
+        || cj->leeway != leeway
+        || cj->audience_len != audience->len)
+    {
+        return NULL;
+    }
+
+    p = (u_char *) (cj + 1);
+
+    /*
+     * Constant time: behind a proxy that reuses upstream connections the
+     * kept token may be another client's.
+     */
+    if (CRYPTO_memcmp(p, token->data, token->len) != 0
+        || ngx_memcmp(p + token->len, audience->data, audience->len) != 0
+        || cj->expires < ngx_time()
+        || ngx_http_wid_trust_current(trust, &cj->ident) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /* A copy: another HTTP/2 stream may replace the connection's entry. */
+    return ngx_http_wid_ident_dup(r->pool, &cj->ident);
+}
+
+
+void
+ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
+    ngx_str_t *audience, time_t leeway, time_t expires,
+    const ngx_http_wid_ident_t *ident)
+{
+    u_char                   *p;
+    ngx_connection_t         *c;
+    ngx_http_wid_conn_jwt_t  *cj, *old;
+
+    c = r->connection;
+
+    if (c->ssl == NULL || token->len > NGX_HTTP_WID_CONN_JWT_MAX) {
+        return;
+    }
+
+    cj = ngx_alloc(sizeof(ngx_http_wid_conn_jwt_t) + token->len
+                   + audience->len + ngx_http_wid_ident_size(ident), c->log);
+    if (cj == NULL) {
+        return;
+    }
+
+    cj->expires = expires;
+    cj->leeway = leeway;
+    cj->token_len = token->len;
+    cj->audience_len = audience->len;
+
+    p = ngx_cpymem((u_char *) (cj + 1), token->data, token->len);
+    p = ngx_cpymem(p, audience->data, audience->len);
+    ngx_http_wid_ident_pack(&cj->ident, p, ident);
+
+    old = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_jwt_index);
+
+    if (SSL_set_ex_data(c->ssl->connection, ngx_http_wid_ssl_jwt_index, cj)
+        == 0)
+    {
+        ngx_free(cj);
+        return;
+    }
+
+    ngx_free(old);
 }

@@ -10,6 +10,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/evp.h>
+
 #include "ngx_http_wid.h"
 #include "bundle.h"
 #include "identity.h"
@@ -39,8 +41,7 @@ ngx_http_wid_ident_size(const ngx_http_wid_ident_t *src)
 {
     return src->spiffe_id.len + 1 + src->trust_domain.len + 1
            + src->path.len + 1 + src->serial.len + 1
-           + src->fingerprint.len + 1 + src->bundle_sha256.len + 1
-           + src->audience.len + 1;
+           + src->fingerprint.len + 1;
 }
 
 
@@ -64,14 +65,14 @@ ngx_http_wid_ident_pack(ngx_http_wid_ident_t *dst, u_char *p,
 {
     dst->kind = src->kind;
     dst->not_after = src->not_after;
+    ngx_memcpy(dst->bundle_sha256, src->bundle_sha256,
+               NGX_HTTP_WID_SHA256_LEN);
 
     p = ngx_http_wid_pack_str(&dst->spiffe_id, p, &src->spiffe_id);
     p = ngx_http_wid_pack_str(&dst->trust_domain, p, &src->trust_domain);
     p = ngx_http_wid_pack_str(&dst->path, p, &src->path);
     p = ngx_http_wid_pack_str(&dst->serial, p, &src->serial);
-    p = ngx_http_wid_pack_str(&dst->fingerprint, p, &src->fingerprint);
-    p = ngx_http_wid_pack_str(&dst->bundle_sha256, p, &src->bundle_sha256);
-    (void) ngx_http_wid_pack_str(&dst->audience, p, &src->audience);
+    (void) ngx_http_wid_pack_str(&dst->fingerprint, p, &src->fingerprint);
 }
 
 
@@ -287,31 +288,148 @@ ngx_int_t
 ngx_http_wid_trust_current(ngx_http_wid_trust_t *trust,
     const ngx_http_wid_ident_t *ident)
 {
+    return ngx_http_wid_trust_match(trust, ident->trust_domain.data,
+                                    ident->trust_domain.len,
+                                    ident->bundle_sha256,
+                                    NGX_HTTP_WID_SHA256_LEN, NULL);
+}
+
+
+/*
+ * Whether a bundle file whose SHA-256 starts with sha (sha_len bytes, at
+ * least 16) is in force for the trust domain td; if so and full is not
+ * NULL, its whole SHA-256 goes there.  libcore keeps the hashes as hex.
+ */
+ngx_int_t
+ngx_http_wid_trust_match(ngx_http_wid_trust_t *trust, const u_char *td,
+    size_t td_len, const u_char *sha, size_t sha_len,
+    u_char full[NGX_HTTP_WID_SHA256_LEN])
+{
+    u_char             hex[NGX_HTTP_WID_SHA256_HEX];
     size_t             i, n;
-    const char        *sha;
+    const char        *src;
     const wid_bundle  *b;
 
-    b = wid_bundle_set_find(trust->set, (char *) ident->trust_domain.data,
-                            ident->trust_domain.len);
+    if (sha_len < 16 || sha_len > NGX_HTTP_WID_SHA256_LEN) {
+        return NGX_DECLINED;
+    }
+
+    b = wid_bundle_set_find(trust->set, (const char *) td, td_len);
     if (b == NULL) {
         return NGX_DECLINED;
     }
 
+    ngx_hex_dump(hex, (u_char *) sha, sha_len);
+
     n = wid_bundle_source_count(b);
 
     for (i = 0; i < n; i++) {
-        sha = wid_bundle_source_sha256(b, i);
+        src = wid_bundle_source_sha256(b, i);
 
-        if (sha != NULL
-            && ngx_strlen(sha) == ident->bundle_sha256.len
-            && ngx_strncmp(sha, ident->bundle_sha256.data,
-                           ident->bundle_sha256.len) == 0)
+        if (src == NULL
+            || ngx_strncmp(src, hex, 2 * sha_len) != 0
+            || ngx_strnlen((u_char *) src, NGX_HTTP_WID_SHA256_HEX + 1)
+               != NGX_HTTP_WID_SHA256_HEX)
         {
-            return NGX_OK;
+            continue;
         }
+
+        if (full != NULL
+            && ngx_http_wid_hex_decode(full, (u_char *) src,
+                                       NGX_HTTP_WID_SHA256_LEN)
+               != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
     }
 
     return NGX_DECLINED;
+}
+
+
+/* len bytes from 2 * len lowercase or uppercase hex digits. */
+ngx_int_t
+ngx_http_wid_hex_decode(u_char *dst, const u_char *hex, size_t len)
+{
+    u_char  c, hi, lo;
+    size_t  i, k;
+
+    for (i = 0; i < len; i++) {
+        hi = lo = 0;
+
+        for (k = 0; k < 2; k++) {
+            c = hex[2 * i + k];
+
+            if (c >= '0' && c <= '9') {
+                c -= '0';
+
+            } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+                c = (u_char) ((c | 0x20) - 'a' + 10);
+
+            } else {
+                return NGX_ERROR;
+            }
+
+            if (k == 0) {
+                hi = c;
+            } else {
+                lo = c;
+            }
+        }
+
+        dst[i] = (u_char) ((hi << 4) | lo);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * SHA-256 over the concatenation of n parts, with the algorithm fetched
+ * once and one context reused: OpenSSL 3's implicit fetch, context
+ * allocation and free on every request cost more than hashing a token.
+ * Request processing in a worker is single-threaded.
+ */
+ngx_int_t
+ngx_http_wid_sha256(u_char out[NGX_HTTP_WID_SHA256_LEN],
+    const ngx_str_t *parts, ngx_uint_t n)
+{
+    ngx_uint_t          i;
+
+    static EVP_MD      *md;
+    static EVP_MD_CTX  *ctx;
+
+    if (md == NULL) {
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        if (md == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) != 1) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (EVP_DigestFinal_ex(ctx, out, NULL) != 1) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -333,10 +451,16 @@ ngx_http_wid_ident_from(ngx_pool_t *pool, wid_identity *id, ngx_uint_t kind)
     v.serial.len = ngx_strlen(id->serial);
     v.fingerprint.data = (u_char *) id->fingerprint;
     v.fingerprint.len = ngx_strlen(id->fingerprint);
-    v.bundle_sha256.data = (u_char *) id->bundle_sha256;
-    v.bundle_sha256.len = ngx_strlen(id->bundle_sha256);
-    v.audience.data = (u_char *) id->audience;
-    v.audience.len = ngx_strlen(id->audience);
+
+    /* libcore gives the bundle's hash as hex; every user wants bytes. */
+    if (ngx_strlen(id->bundle_sha256) != NGX_HTTP_WID_SHA256_HEX
+        || ngx_http_wid_hex_decode(v.bundle_sha256,
+                                   (u_char *) id->bundle_sha256,
+                                   NGX_HTTP_WID_SHA256_LEN)
+           != NGX_OK)
+    {
+        return NULL;
+    }
 
     return ngx_http_wid_ident_dup(pool, &v);
 }

@@ -17,7 +17,6 @@
 #include <ngx_http.h>
 
 #include <sodium.h>
-#include <openssl/evp.h>
 
 #include "ngx_http_wid.h"
 #include "journal.h"
@@ -477,14 +476,24 @@ ngx_http_wid_journal_exit_process(ngx_cycle_t *cycle,
 }
 
 
+/* A receipt string field: pointer and byte length (no copy, no strlen). */
+#define ngx_http_wid_rf(f, p, n)                                              \
+    rcpt.str[f] = (const char *) (p);                                         \
+    len[f] = (n)
+
+#define ngx_http_wid_rf_cstr(f, s)                                            \
+    rcpt.str[f] = (s);                                                        \
+    len[f] = rcpt.str[f] ? ngx_strlen(rcpt.str[f]) : 0
+
+
 wid_reason_t
 ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_journal_t *journal, ngx_http_wid_loc_conf_t *wlcf,
     ngx_http_wid_ctx_t *ctx)
 {
-    u_char                *p;
     char                   id[WID_RECEIPT_ID_SIZE];
-    uint64_t               seq;
+    size_t                 len[WID_RECEIPT_NSTR];
+    uint64_t               seq, now;
     ngx_str_t              hex, host;
     wid_reason_t           rc;
     wid_receipt            rcpt;
@@ -495,7 +504,17 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     }
 
     ngx_memzero(&rcpt, sizeof(wid_receipt));
+    ngx_memzero(len, sizeof(len));
 
+    /*
+     * Every string goes to the encoder as pointer and length, straight
+     * from the request, the configuration and the identity: the encoder
+     * checks each is UTF-8 without NUL, as the receipt format demands.
+     */
+    rcpt.str_len = len;
+
+    now = ngx_http_wid_now_ms();
+    rcpt.time_ms = now;
     rcpt.surface = WID_SURFACE_HTTP;
 
     if (wlcf->mode == NGX_HTTP_WID_OBSERVE) {
@@ -513,39 +532,53 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
                                                  : WID_PREFER_UNMATCHED;
     }
 
-    rcpt.str[WID_RF_REASON] = wid_reason_code(ctx->reason);
-    rcpt.str[WID_RF_RULE] = (char *) wlcf->rule.data;
-    rcpt.str[WID_RF_POLICY_SIGNER] = ngx_http_wid_policy_signer(wlcf->policy);
+    ngx_http_wid_rf_cstr(WID_RF_REASON, wid_reason_code(ctx->reason));
+    ngx_http_wid_rf(WID_RF_RULE, wlcf->rule.data, wlcf->rule.len);
+    ngx_http_wid_rf_cstr(WID_RF_POLICY_SIGNER,
+                         ngx_http_wid_policy_signer(wlcf->policy));
 
     if (ngx_http_wid_utf8_ok(ctx->operation.data, ctx->operation.len)) {
-        rcpt.str[WID_RF_OPERATION] = (char *) ctx->operation.data;
+        ngx_http_wid_rf(WID_RF_OPERATION, ctx->operation.data,
+                        ctx->operation.len);
     }
 
-    hex.data = (u_char *) ngx_http_wid_policy_hash(wlcf->policy);
-    hex.len = ngx_strlen(hex.data);
-    ngx_http_wid_hex_hash(&rcpt.policy_hash, &hex);
+    rcpt.policy_hash.set = 1;
+    ngx_memcpy(rcpt.policy_hash.h, ngx_http_wid_policy_sha256(wlcf->policy),
+               NGX_HTTP_WID_SHA256_LEN);
 
     ident = ctx->ident;
 
     if (ident) {
         rcpt.not_after = ident->not_after > 0 ? (uint64_t) ident->not_after
                                               : 0;
-        rcpt.str[WID_RF_SPIFFE_ID] = (char *) ident->spiffe_id.data;
-        rcpt.str[WID_RF_TRUST_DOMAIN] = (char *) ident->trust_domain.data;
-        rcpt.str[WID_RF_ID_PATH] = (char *) ident->path.data;
-        rcpt.str[WID_RF_CREDENTIAL_ID] =
-            (char *) (ident->fingerprint.len ? ident->fingerprint.data
-                                             : ident->serial.data);
-        ngx_http_wid_hex_hash(&rcpt.bundle_hash, &ident->bundle_sha256);
+        ngx_http_wid_rf(WID_RF_SPIFFE_ID, ident->spiffe_id.data,
+                        ident->spiffe_id.len);
+        ngx_http_wid_rf(WID_RF_TRUST_DOMAIN, ident->trust_domain.data,
+                        ident->trust_domain.len);
+        ngx_http_wid_rf(WID_RF_ID_PATH, ident->path.data, ident->path.len);
+
+        if (ident->fingerprint.len) {
+            ngx_http_wid_rf(WID_RF_CREDENTIAL_ID, ident->fingerprint.data,
+                            ident->fingerprint.len);
+
+        } else {
+            ngx_http_wid_rf(WID_RF_CREDENTIAL_ID, ident->serial.data,
+                            ident->serial.len);
+        }
+
+        rcpt.bundle_hash.set = 1;
+        ngx_memcpy(rcpt.bundle_hash.h, ident->bundle_sha256,
+                   NGX_HTTP_WID_SHA256_LEN);
     }
 
     if (ctx->credential) {
-        rcpt.str[WID_RF_CREDENTIAL_KIND] =
-            ngx_http_wid_cred_name(ctx->credential);
+        ngx_http_wid_rf_cstr(WID_RF_CREDENTIAL_KIND,
+                             ngx_http_wid_cred_name(ctx->credential));
     }
 
-    rcpt.str[WID_RF_ATT_TIER] = ctx->decided && ctx->decision.tier
-                                ? ctx->decision.tier : "none";
+    ngx_http_wid_rf_cstr(WID_RF_ATT_TIER,
+                         ctx->decided && ctx->decision.tier
+                         ? ctx->decision.tier : "none");
 
     if (ctx->attest) {
         /*
@@ -553,13 +586,13 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
          * it, the result's schema and the hash of the raw evidence the
          * verifier checked.
          */
-        rcpt.str[WID_RF_ATT_SCHEMA] = ngx_http_wid_attest_schema();
+        ngx_http_wid_rf_cstr(WID_RF_ATT_SCHEMA, ngx_http_wid_attest_schema());
 
         if (ngx_http_wid_utf8_ok(ctx->attest->verifier.data,
                                  ctx->attest->verifier.len))
         {
-            rcpt.str[WID_RF_ATT_VERIFIER] =
-                (char *) ctx->attest->verifier.data;
+            ngx_http_wid_rf(WID_RF_ATT_VERIFIER, ctx->attest->verifier.data,
+                            ctx->attest->verifier.len);
         }
 
         rcpt.evidence_hash.set = 1;
@@ -573,64 +606,39 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
         ngx_http_wid_hex_hash(&rcpt.evidence_hash, &hex);
     }
 
-    /* Request facts: C strings from the pool; never the query string. */
+    /* Request facts, never the query string. */
 
-    p = ngx_pnalloc(r->pool, r->method_name.len + 1);
-    if (p == NULL) {
-        return WID_R_INTERNAL_NOMEM;
-    }
-
-    *ngx_cpymem(p, r->method_name.data, r->method_name.len) = '\0';
-    rcpt.str[WID_RF_METHOD] = (char *) p;
+    ngx_http_wid_rf(WID_RF_METHOD, r->method_name.data, r->method_name.len);
 
     host = r->headers_in.server;
 
     if (host.len && host.len <= NGX_HTTP_WID_PATH_MAX
         && ngx_http_wid_utf8_ok(host.data, host.len))
     {
-        p = ngx_pnalloc(r->pool, host.len + 1);
-        if (p == NULL) {
-            return WID_R_INTERNAL_NOMEM;
-        }
-
-        *ngx_cpymem(p, host.data, host.len) = '\0';
-        rcpt.str[WID_RF_HOST] = (char *) p;
+        ngx_http_wid_rf(WID_RF_HOST, host.data, host.len);
     }
 
     if (r->uri.len <= NGX_HTTP_WID_PATH_MAX
         && ngx_http_wid_utf8_ok(r->uri.data, r->uri.len))
     {
-        p = ngx_pnalloc(r->pool, r->uri.len + 1);
-        if (p == NULL) {
-            return WID_R_INTERNAL_NOMEM;
-        }
-
-        *ngx_cpymem(p, r->uri.data, r->uri.len) = '\0';
-        rcpt.str[WID_RF_REQ_PATH] = (char *) p;
+        ngx_http_wid_rf(WID_RF_REQ_PATH, r->uri.data, r->uri.len);
 
     } else {
         /* Too long or not UTF-8: the receipt keeps its SHA-256. */
-        if (EVP_Digest(r->uri.data, r->uri.len, rcpt.path_hash.h, NULL,
-                       EVP_sha256(), NULL)
-            != 1)
-        {
+        hex.data = r->uri.data;
+        hex.len = r->uri.len;
+
+        if (ngx_http_wid_sha256(rcpt.path_hash.h, &hex, 1) != NGX_OK) {
             return WID_R_INTERNAL_CRYPTO;
         }
 
         rcpt.path_hash.set = 1;
     }
 
-    p = ngx_pnalloc(r->pool, r->connection->addr_text.len + 1);
-    if (p == NULL) {
-        return WID_R_INTERNAL_NOMEM;
-    }
+    ngx_http_wid_rf(WID_RF_PEER, r->connection->addr_text.data,
+                    r->connection->addr_text.len);
 
-    *ngx_cpymem(p, r->connection->addr_text.data,
-                r->connection->addr_text.len) = '\0';
-    rcpt.str[WID_RF_PEER] = (char *) p;
-
-    rc = wid_journal_append(journal->writer, &rcpt, ngx_http_wid_now_ms(), id,
-                            &seq);
+    rc = wid_journal_append(journal->writer, &rcpt, now, id, &seq);
     if (rc != WID_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "wid: receipt not appended: %s (%s)",
@@ -638,14 +646,14 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
         return WID_R_HTTP_JOURNAL_UNAVAILABLE;
     }
 
-    ctx->receipt_id.len = ngx_strlen(id);
-    ctx->receipt_id.data = ngx_pnalloc(r->pool, ctx->receipt_id.len);
+    ctx->receipt_id.len = WID_RECEIPT_ID_LEN;
+    ctx->receipt_id.data = ngx_pnalloc(r->pool, WID_RECEIPT_ID_LEN);
     if (ctx->receipt_id.data == NULL) {
         ctx->receipt_id.len = 0;
         return WID_OK;
     }
 
-    ngx_memcpy(ctx->receipt_id.data, id, ctx->receipt_id.len);
+    ngx_memcpy(ctx->receipt_id.data, id, WID_RECEIPT_ID_LEN);
 
     return WID_OK;
 }
@@ -666,24 +674,10 @@ ngx_http_wid_now_ms(void)
 static void
 ngx_http_wid_hex_hash(wid_receipt_hash *h, ngx_str_t *hex)
 {
-    ngx_int_t   n;
-    ngx_uint_t  i;
-
-    if (hex->len != NGX_HTTP_WID_SHA256_HEX) {
-        return;
-    }
-
-    for (i = 0; i < NGX_HTTP_WID_SHA256_LEN; i++) {
-        n = ngx_hextoi(hex->data + 2 * i, 2);
-        if (n == NGX_ERROR) {
-            h->set = 0;
-            return;
-        }
-
-        h->h[i] = (uint8_t) n;
-    }
-
-    h->set = 1;
+    h->set = hex->len == NGX_HTTP_WID_SHA256_HEX
+             && ngx_http_wid_hex_decode(h->h, hex->data,
+                                        NGX_HTTP_WID_SHA256_LEN)
+                == NGX_OK;
 }
 
 

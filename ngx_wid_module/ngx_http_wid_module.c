@@ -14,8 +14,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/evp.h>
-
 #include "ngx_http_wid.h"
 
 
@@ -505,10 +503,9 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     u_char                 *key;
     u_char                  leeway[8], len[8];
     time_t                  expires;
-    ngx_uint_t              i;
+    ngx_str_t               parts[7];
+    ngx_uint_t              i, n;
     wid_reason_t            rc;
-    EVP_MD_CTX             *md;
-    const u_char           *policy_hash;
     ngx_http_wid_ident_t   *ident;
     ngx_http_wid_attest_t  *attest;
 
@@ -522,15 +519,38 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
         return rc;
     }
 
+    ctx->cache_used = 1;
+
     /*
-     * The cache key binds everything the verification depended on
-     * besides the bundles (checked on every hit) and the clock: the
-     * expected audience, the leeway and the exact token bytes.  With an
-     * attestation result the entry holds the verified result too, so the
-     * key also binds the exact result bytes and the policy whose trusted
-     * verifiers checked them (another policy, or a changed one, trusts
-     * other keys).
+     * The same token again on this TLS connection: recognised by its
+     * bytes, no hashing, no zone lock.  Not with an attestation result,
+     * whose verification binds more than the token.
      */
+    if (!ctx->has_att_header) {
+        ident = ngx_http_wid_conn_jwt_get(r, wmcf->trust, token,
+                                          &wlcf->audience, wlcf->jwt_leeway);
+        if (ident != NULL) {
+            ctx->ident = ident;
+            ctx->cache_hit = 1;
+            return WID_OK;
+        }
+    }
+
+    /*
+     * The token's SHA-256 is its credential id on the receipt; the cache
+     * key is a SHA-256 over it and everything else the verification
+     * depended on besides the bundles (checked on every hit) and the
+     * clock: the expected audience and the leeway.  With an attestation
+     * result the entry holds the verified result too, so the key also
+     * binds the exact result bytes and the policy whose trusted verifiers
+     * checked them (another policy, or a changed one, trusts other keys).
+     */
+    parts[0] = *token;
+
+    if (ngx_http_wid_sha256(ctx->token_sha256, parts, 1) != NGX_OK) {
+        return WID_R_INTERNAL_CRYPTO;
+    }
+
     key = ctx->cache_key;
 
     for (i = 0; i < 8; i++) {
@@ -538,55 +558,51 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
         len[i] = (u_char) ((uint64_t) ctx->att_header.len >> (56 - 8 * i));
     }
 
-    md = EVP_MD_CTX_new();
-    if (md == NULL) {
-        return WID_R_INTERNAL_NOMEM;
-    }
+    n = 0;
 
     if (ctx->has_att_header) {
-        policy_hash = ngx_http_wid_policy_sha256(wlcf->policy);
+        ngx_str_set(&parts[n], "wid-jwt-att-cache-v2"); n++;
+        parts[n].data = (u_char *) ngx_http_wid_policy_sha256(wlcf->policy);
+        parts[n].len = NGX_HTTP_WID_SHA256_LEN; n++;
+        parts[n].data = len;
+        parts[n].len = sizeof(len); n++;
+        parts[n] = ctx->att_header; n++;
 
-        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
-            || EVP_DigestUpdate(md, "wid-jwt-att-cache-v1", 21) != 1
-            || EVP_DigestUpdate(md, policy_hash, NGX_HTTP_WID_SHA256_LEN)
-               != 1
-            || EVP_DigestUpdate(md, len, sizeof(len)) != 1
-            || EVP_DigestUpdate(md, ctx->att_header.data,
-                                ctx->att_header.len) != 1)
-        {
-            EVP_MD_CTX_free(md);
-            return WID_R_INTERNAL_CRYPTO;
-        }
-
-    } else if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
-               || EVP_DigestUpdate(md, "wid-jwt-cache-v1", 17) != 1)
-    {
-        EVP_MD_CTX_free(md);
-        return WID_R_INTERNAL_CRYPTO;
+    } else {
+        ngx_str_set(&parts[n], "wid-jwt-cache-v2"); n++;
     }
 
-    if (EVP_DigestUpdate(md, wlcf->audience.data,
-                         wlcf->audience.len + 1) != 1
-        || EVP_DigestUpdate(md, leeway, sizeof(leeway)) != 1
-        || EVP_DigestUpdate(md, token->data, token->len) != 1
-        || EVP_DigestFinal_ex(md, key, NULL) != 1)
-    {
-        EVP_MD_CTX_free(md);
+    /* The audience with its NUL: no audience is a prefix of another. */
+    parts[n].data = wlcf->audience.data;
+    parts[n].len = wlcf->audience.len + 1; n++;
+    parts[n].data = leeway;
+    parts[n].len = sizeof(leeway); n++;
+    parts[n].data = ctx->token_sha256;
+    parts[n].len = NGX_HTTP_WID_SHA256_LEN; n++;
+
+    if (ngx_http_wid_sha256(key, parts, n) != NGX_OK) {
         return WID_R_INTERNAL_CRYPTO;
     }
-
-    EVP_MD_CTX_free(md);
-
-    ctx->cache_used = 1;
 
     if (ngx_http_wid_jwt_cache_get(r, wmcf->cache_zone, wmcf->trust, key,
-                                   &ident, &attest)
+                                   ctx->token_sha256, &ident, &attest)
         == NGX_OK
         && (attest != NULL || !ctx->has_att_header))
     {
         ctx->ident = ident;
         ctx->attest = attest;
         ctx->cache_hit = 1;
+
+        if (!ctx->has_att_header
+            && ident->not_after <= NGX_MAX_TIME_T_VALUE - wlcf->jwt_leeway)
+        {
+            /* Seen twice: worth keeping on the connection. */
+            ngx_http_wid_conn_jwt_set(r, token, &wlcf->audience,
+                                      wlcf->jwt_leeway,
+                                      ident->not_after + wlcf->jwt_leeway,
+                                      ident);
+        }
+
         return WID_OK;
     }
 
@@ -667,6 +683,23 @@ ngx_http_wid_find_header(ngx_http_request_t *r, ngx_str_t *name,
 }
 
 
+/* The characters of a b64token (RFC 6750 2.1), one bit each. */
+static uint32_t  ngx_http_wid_b64token[] = {
+    0x00000000, /* 0000 0000 0000 0000  0000 0000 0000 0000 */
+
+                /* ?>=< ;:98 7654 3210  /.-, +*)( '&%$ #"!  */
+    0x23ffe800, /* 0010 0011 1111 1111  1110 1000 0000 0000 */
+
+                /* _^]\ [ZYX WVUT SRQP  ONML KJIH GFED CBA@ */
+    0x87fffffe, /* 1000 0111 1111 1111  1111 1111 1111 1110 */
+
+                /*  ~}| {zyx wvut srqp  onml kjih gfed cba` */
+    0x47fffffe, /* 0100 0111 1111 1111  1111 1111 1111 1110 */
+
+    0x00000000, 0x00000000, 0x00000000, 0x00000000
+};
+
+
 static wid_reason_t
 ngx_http_wid_find_token(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
     ngx_str_t *token)
@@ -725,11 +758,7 @@ ngx_http_wid_find_token(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
 
     /* b64token (RFC 6750 2.1); a JWT uses only its base64url subset. */
     for (token->data = p; p < last; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')
-            || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'
-            || *p == '_' || *p == '~' || *p == '+' || *p == '/'
-            || *p == '=')
-        {
+        if (ngx_http_wid_b64token[*p >> 5] & (1U << (*p & 0x1f))) {
             continue;
         }
 
@@ -751,6 +780,17 @@ ngx_http_wid_operation(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
     ngx_str_t   value;
 
     if (wlcf->operation == NULL) {
+        value = r->method_name;
+
+    } else if (wlcf->operation->lengths == NULL) {
+        /* A constant. */
+        value = wlcf->operation->value;
+
+    } else if (wlcf->operation->value.len == sizeof("$request_method") - 1
+               && ngx_strncmp(wlcf->operation->value.data, "$request_method",
+                              sizeof("$request_method") - 1) == 0)
+    {
+        /* The usual value, without running the script. */
         value = r->method_name;
 
     } else if (ngx_http_complex_value(r, wlcf->operation, &value) != NGX_OK) {
@@ -786,8 +826,7 @@ static wid_reason_t
 ngx_http_wid_evidence(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
     ngx_http_wid_ctx_t *ctx)
 {
-    u_char            md[EVP_MAX_MD_SIZE];
-    unsigned int      len;
+    u_char            md[NGX_HTTP_WID_SHA256_LEN];
     ngx_int_t         rc;
     ngx_table_elt_t  *h;
 
@@ -806,13 +845,11 @@ ngx_http_wid_evidence(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
         return WID_R_HTTP_MULTIPLE_ATTESTATIONS;
     }
 
-    if (EVP_Digest(h->value.data, h->value.len, md, &len, EVP_sha256(), NULL)
-        != 1)
-    {
+    if (ngx_http_wid_sha256(md, &h->value, 1) != NGX_OK) {
         return WID_R_INTERNAL_CRYPTO;
     }
 
-    ngx_hex_dump(ctx->evidence_sha256, md, len);
+    ngx_hex_dump(ctx->evidence_sha256, md, NGX_HTTP_WID_SHA256_LEN);
     ctx->has_evidence = 1;
 
     ctx->att_header = h->value;

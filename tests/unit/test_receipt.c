@@ -252,6 +252,66 @@ test_known_answer_id(void **state)
     free(line);
 }
 
+/*
+ * Lengths given by the caller (wid_receipt.str_len): strings need no NUL
+ * terminator and encode exactly as the same C strings would; a NUL inside
+ * the given length, or bad UTF-8 after a long ASCII run (the encoder
+ * checks ASCII eight bytes at a time), is still refused.
+ */
+static void
+test_encode_lengths(void **state)
+{
+    uint8_t     a[WID_RECEIPT_MAX], b[WID_RECEIPT_MAX];
+    size_t      alen, blen, lens[WID_RECEIPT_NSTR];
+    wid_receipt r;
+    unsigned    i;
+    static const char *const bad[] = {
+        "0123456789abcdef\0x",               /* NUL after two words */
+        "01234567\xc3",                      /* cut short after a word */
+        "0123456789abcdef0123\xed\xa0\x80", /* surrogate after a run */
+        "abcdefg\x80hijklmno",               /* high bit inside a word */
+    };
+    static const size_t bad_len[] = { 18, 9, 23, 16 };
+    /* Not NUL-terminated where the length ends. */
+    static const char path[] = "/index.html?query-is-not-recorded";
+
+    (void) state;
+    memset(&r, 0, sizeof(r));
+    memset(lens, 0, sizeof(lens));
+    r.surface = WID_SURFACE_HTTP;
+    r.verdict = WID_VERDICT_ALLOW;
+    r.str[WID_RF_SPIFFE_ID] = "spiffe://example.org/ns/default/sa/\xc3\xa9t\xc3\xa9";
+    r.str[WID_RF_REQ_PATH] = "/index.html";
+    r.str[WID_RF_METHOD] = "GET";
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, a, sizeof(a), &alen),
+                     WID_OK);
+
+    r.str[WID_RF_REQ_PATH] = path;
+    lens[WID_RF_REQ_PATH] = strlen("/index.html");
+    lens[WID_RF_SPIFFE_ID] = strlen(r.str[WID_RF_SPIFFE_ID]);
+    lens[WID_RF_METHOD] = 3;
+    r.str_len = lens;
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, b, sizeof(b), &blen),
+                     WID_OK);
+    assert_int_equal(alen, blen);
+    assert_memory_equal(a, b, alen);
+
+    /* Too long by length alone. */
+    lens[WID_RF_HOST] = WID_RECEIPT_STR_MAX + 1;
+    r.str[WID_RF_HOST] = path;
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, b, sizeof(b), &blen),
+                     WID_R_RECEIPT_FIELD_TOO_LONG);
+    lens[WID_RF_HOST] = 0;
+    r.str[WID_RF_HOST] = NULL;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r.str[WID_RF_RULE] = bad[i];
+        lens[WID_RF_RULE] = bad_len[i];
+        assert_int_equal(wid_receipt_encode(&r, "w", 1, b, sizeof(b), &blen),
+                         WID_R_RECEIPT_FIELD_INVALID);
+    }
+}
+
 static void
 test_encode_refusals(void **state)
 {
@@ -550,6 +610,7 @@ main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_known_answer_id),
         cmocka_unit_test(test_encode_refusals),
+        cmocka_unit_test(test_encode_lengths),
         cmocka_unit_test(test_from_json_refusals),
         cmocka_unit_test(test_serial_u64_json),
         cmocka_unit_test(test_decode_malformed),
