@@ -202,12 +202,16 @@ for my $c (@creds) {
 
 sub workers { my @w = `pgrep -P $master`; chomp @w; grep { /^\d+$/ } @w }
 
+# RSS (KiB) and descriptors other than sockets: connections move between
+# workers when one is killed, files (logs, journal segments, bundles) must
+# not pile up.
 sub proc_sample {
     my ($pid) = @_;
     open my $fh, '<', "/proc/$pid/status" or return;
     my ($rss) = join('', <$fh>) =~ /^VmRSS:\s+(\d+)/m;
     opendir my $dh, "/proc/$pid/fd" or return;
-    my $fds = grep { /^\d+$/ } readdir $dh;
+    my $fds = grep { /^\d+$/ && (readlink("/proc/$pid/fd/$_") // '')
+                                  !~ /^socket:/ } readdir $dh;
     return ($rss // 0, $fds);
 }
 
@@ -486,7 +490,8 @@ if (@samples >= 10) {
     violation("worker RSS grew from $r0 to $r1 KiB")
         if $r1 > $r0 * 1.25 && $r1 - $r0 > 8192;
     my ($f0, $f1) = @{$flat{wfds}};
-    violation("worker descriptors grew from $f0 to $f1") if $f1 > $f0 + 8;
+    violation("worker file descriptors grew from $f0 to $f1")
+        if $f1 > $f0 + 2;
     my ($m0, $m1) = @{$flat{mrss}};
     violation("master RSS grew from $m0 to $m1 KiB")
         if $m1 > $m0 * 1.25 && $m1 - $m0 > 8192;
@@ -508,10 +513,13 @@ for my $pid (keys %life) {
     $grow_rss = $l->[1] - $f->[1] if $l->[1] - $f->[1] > $grow_rss;
     $grow_fds = $l->[2] - $f->[2] if $l->[2] - $f->[2] > $grow_fds;
 }
+# A worker's RSS also follows its share of the connections (up to all
+# twelve after the other one is killed): 16 MiB, the bound of the cache
+# benchmark, is far above that and far below a per-request leak.
 violation("a worker's RSS grew by $grow_rss KiB in its life")
-    if $grow_rss > 4096;
-violation("a worker's descriptors grew by $grow_fds in its life")
-    if $grow_fds > 4;
+    if $grow_rss > 16384;
+violation("a worker's file descriptors grew by $grow_fds in its life")
+    if $grow_fds > 2;
 
 # --- summary ------------------------------------------------------------------
 
@@ -537,12 +545,12 @@ printf "  receipts   %d responses without receipt (killed within %d ms of "
     . "kill\n", $lost // 0, $LOSS_WINDOW_MS, $lost_max // '-', $inflight;
 print "  journal    $verify\n";
 if (%flat) {
-    printf "  worker     RSS (max of two) %d -> %d KiB, descriptors (sum) "
+    printf "  worker     RSS (max of two) %d -> %d KiB, file descriptors (sum) "
         . "%d -> %d\n", @{$flat{wrss}}, @{$flat{wfds}};
-    printf "  master     RSS %d -> %d KiB, descriptors %d -> %d\n",
+    printf "  master     RSS %d -> %d KiB, file descriptors %d -> %d\n",
         @{$flat{mrss}}, @{$flat{mfds}};
     printf "  lifetimes  %d workers sampled over >= 5 s (longest %.0f s): "
-        . "largest growth RSS %d KiB, descriptors %d\n",
+        . "largest growth RSS %d KiB, file descriptors %d\n",
         $lived, $oldest, $grow_rss, $grow_fds;
 }
 if (@violations) {
