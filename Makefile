@@ -182,6 +182,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory prove
+	@$(MAKE) --no-print-directory test-nginx-asan
 
 # libFuzzer targets (clang, ASan+UBSan): tests/fuzz/fuzz_<name>.c with a
 # seed corpus in tests/fuzz/corpus/<name>/.  `make fuzz FUZZ_SECONDS=N`
@@ -348,3 +349,60 @@ $(BENCH_BINDIR)/jwtmint: $(OBJDIR)/bench/jwtmint.o
 bench: all
 	@$(MAKE) --no-print-directory bench-tools
 	perl bench/run.pl $(BENCH_ARGS)
+
+# ---- hardening (issue 10): valgrind, the module under ASan+UBSan, soak ----
+#
+#   make valgrind          unit tests and a representative set of wid CLI
+#                          runs under valgrind memcheck (mk/valgrind.sh)
+#   make test-nginx-asan   prove -r t/ with the module and the libraries
+#                          built with ASan+UBSan, loaded into the stock
+#                          /usr/sbin/nginx with libasan preloaded
+#   make soak              bench/soak.pl: load, bundle rewrites, reloads and
+#                          SIGKILLed workers for SOAK_SECONDS (default 180)
+
+.PHONY: valgrind test-nginx-asan nginx-asan soak
+
+valgrind: unit
+	@./mk/valgrind.sh $(BUILD) $(UNIT_BINS)
+
+ASAN_LIBBUILD := build/asan
+ASAN_NGX_TREE := build/asan-nginx-src
+ASAN_NGX_DIR  := build/asan-nginx
+ASAN_MODULE   := $(ASAN_NGX_DIR)/ngx_http_wid_module.so
+ASAN_NGX_CC   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+                 -fno-sanitize-recover=all -fPIC
+ASAN_NGX_LD   := -fsanitize=address,undefined -fPIC
+
+$(ASAN_NGX_DIR).stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(MODULE_SRCS) $(MODULE_DEPS)" | cmp -s - $@ \
+	    || echo "$(MODULE_SRCS) $(MODULE_DEPS)" > $@
+
+$(ASAN_NGX_DIR)/Makefile: config $(ASAN_NGX_DIR).stamp
+	@test -d $(NGX_SRC) || { echo "missing $(NGX_SRC): run make deps"; exit 1; }
+	rm -rf $(ASAN_NGX_TREE) && mkdir -p $(ASAN_NGX_TREE) $(ASAN_NGX_DIR)
+	cp -a $(NGX_SRC)/. $(ASAN_NGX_TREE)/
+	cd $(ASAN_NGX_TREE) && . ./conf_flags && \
+	    WID_LIBDIR=$(abspath $(ASAN_LIBBUILD)/lib) ./configure \
+	    "$${NGX_CONF_FLAGS[@]}" --with-cc-opt="$(ASAN_NGX_CC)" \
+	    --with-ld-opt="$(ASAN_NGX_LD)" --add-dynamic-module=$(CURDIR) \
+	    --builddir=$(abspath $(ASAN_NGX_DIR)) \
+	    > $(abspath $(ASAN_NGX_DIR))/configure.log
+
+# The sanitizer libraries and CLI first (the module links them).
+nginx-asan: deps
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_LIBBUILD) SANITIZE=1 libs cli
+	@$(MAKE) --no-print-directory $(ASAN_NGX_DIR)/Makefile
+	rm -f $(ASAN_MODULE)
+	$(MAKE) --no-print-directory -f $(abspath $(ASAN_NGX_DIR))/Makefile \
+	    -C $(ASAN_NGX_TREE) modules
+
+test-nginx-asan: nginx-asan
+	@./mk/nginx-asan.sh $(abspath $(ASAN_MODULE)) \
+	    $(abspath $(ASAN_LIBBUILD)/bin/wid)
+
+SOAK_SECONDS ?= 180
+
+soak: all
+	@$(MAKE) --no-print-directory bench-tools
+	SOAK_SECONDS=$(SOAK_SECONDS) perl bench/soak.pl

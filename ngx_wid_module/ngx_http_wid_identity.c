@@ -82,8 +82,9 @@ ngx_http_wid_ident_dup(ngx_pool_t *pool, const ngx_http_wid_ident_t *src)
     u_char                *p;
     ngx_http_wid_ident_t  *dst;
 
-    p = ngx_pnalloc(pool, sizeof(ngx_http_wid_ident_t)
-                          + ngx_http_wid_ident_size(src));
+    /* Aligned (ngx_palloc, not ngx_pnalloc): a struct heads the block. */
+    p = ngx_palloc(pool, sizeof(ngx_http_wid_ident_t)
+                         + ngx_http_wid_ident_size(src));
     if (p == NULL) {
         return NULL;
     }

@@ -322,7 +322,6 @@ http {
         ssl_certificate     %%PKI%%/server.pem;
         ssl_certificate_key %%PKI%%/server.key;
         ssl_verify_client   optional_no_ca;
-        ssl_verify_depth    16;
         ssl_session_cache   off;
         ssl_session_tickets off;
         root %%PREFIX%%/www;
