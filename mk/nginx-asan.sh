@@ -46,6 +46,7 @@ export WID_BIN="$wid"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$reports/cli-asan"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/cli-ubsan"
 
+echo "nginx-asan: prove with the ASan+UBSan module (no sanitizer report may appear)"
 cd "$root" && prove -r "$@"
 rc=$?
 
@@ -57,5 +58,5 @@ if [ -n "$(ls -A "$reports")" ]; then
     done
     exit 1
 fi
-[ $rc = 0 ] || exit $rc
-echo "nginx-asan: t/ passed with the ASan+UBSan module, no sanitizer report"
+# Success prints nothing more: prove's summary stays the last line.
+exit $rc
