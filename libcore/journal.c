@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "bytes.h"
 #include "checkpoint.h"
 #include "journal.h"
 #include "journal_format.h"
@@ -101,26 +102,6 @@ wid_journal_origin(const wid_journal *j)
 }
 
 
-static int
-wid_write_all(int fd, const uint8_t *p, size_t n)
-{
-    ssize_t w;
-
-    while (n > 0) {
-        w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        p += w;
-        n -= (size_t) w;
-    }
-    return 0;
-}
-
-
 /*
  * Hand the buffered frames to the kernel.  If that fails the records the
  * caller was told are written are gone: cut the segment back to what is
@@ -132,7 +113,7 @@ wid_journal_flush(wid_journal *j)
     if (j->wlen == 0) {
         return WID_OK;
     }
-    if (wid_write_all(j->fd, j->wbuf, j->wlen) != 0) {
+    if (wid_fd_write_all(j->fd, j->wbuf, j->wlen) != 0) {
         if (ftruncate(j->fd, (off_t) j->disk_size) != 0) {
             /* Nothing more to do: the journal is closed below anyway. */
             j->failed = 1;
@@ -177,7 +158,7 @@ wid_journal_put(wid_journal *j, uint8_t type, uint32_t len)
     if (rc != WID_OK) {
         return rc;
     }
-    if (wid_write_all(j->fd, j->buf, n) != 0) {
+    if (wid_fd_write_all(j->fd, j->buf, n) != 0) {
         if (ftruncate(j->fd, (off_t) j->disk_size) != 0) {
             j->failed = 1;
         }
