@@ -751,6 +751,13 @@ ssh_issue_record(ssh_issuer *is, const ssh_issue_state *st, wid_reason_t rc,
     r.str[WID_RF_OPERATION] = SSH_OPERATION_ISSUE;
     r.str[WID_RF_HOST] = is->conf->audience;
     r.str[WID_RF_PEER] = peer;
+    /* The policy in force goes on every receipt, also on a refusal
+     * decided before the policy was asked (bad evidence, bad request). */
+    if (is->policy != NULL) {
+        r.policy_hash.set = 1;
+        memcpy(r.policy_hash.h, wid_policy_sha256(is->policy), 32);
+        r.str[WID_RF_POLICY_SIGNER] = wid_policy_signer(is->policy);
+    }
     if (st->have_dec) {
         if (st->dec.policy_hash != NULL) {
             r.policy_hash.set = 1;

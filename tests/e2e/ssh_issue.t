@@ -138,6 +138,13 @@ spew("$d/aud.jwt", mint_jwt($p, aud => ['someone-else']));
 ($rc, $out, $err) = cli('--jwt', "\@$d/aud.jwt");
 is($rc, 1, 'JWT-SVID for another audience refused');
 like($err, qr/deny jwt\.aud_mismatch/, 'jwt.aud_mismatch');
+{
+    # Refused before the policy was asked: the policy in force is still named.
+    my ($id) = $err =~ /receipt (wr1-[0-9a-f]+)/;
+    my ($r) = grep { $_->{id} eq ($id // '') } @{ journal_receipts($p) };
+    like($r && $r->{policy}{hash} // '', qr/^[0-9a-f]{64}$/,
+         '... its receipt names the policy in force');
+}
 ($rc, $out, $err) = cli('--jwt', "\@$d/jwt/tok/valid_es256.jwt");
 like($err, qr/deny jwt\.aud_mismatch/, 'mint-jwt token for wid-test: wrong audience');
 spew("$d/other.jwt", mint_jwt($p, sub => 'spiffe://a.org/other'));
