@@ -358,6 +358,32 @@ wid_seg_name_parse(const char *name, uint64_t *segno)
 
 
 wid_reason_t
+wid_writer_open_read(const char *dir, const char *writer, int *dirfd,
+                     uint64_t **segs, size_t *n)
+{
+    wid_reason_t  rc;
+    int           top;
+
+    top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (top < 0) {
+        return WID_R_INTERNAL_IO;
+    }
+    *dirfd = openat(top, writer, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+                    | O_CLOEXEC);
+    close(top);
+    if (*dirfd < 0) {
+        return WID_R_INTERNAL_IO;
+    }
+    rc = wid_seg_list(*dirfd, segs, n);
+    if (rc != WID_OK) {
+        close(*dirfd);
+        *dirfd = -1;
+    }
+    return rc;
+}
+
+
+wid_reason_t
 wid_seg_list(int writer_dirfd, uint64_t **out, size_t *n)
 {
     DIR           *d;

@@ -120,6 +120,13 @@ int wid_leaf_seq(uint8_t type, const uint8_t *d, size_t len, uint64_t *seq);
 /* Segment numbers of DIR/<writer>, sorted; caller frees *out. */
 wid_reason_t wid_seg_list(int writer_dirfd, uint64_t **out, size_t *n);
 
+/*
+ * Open DIR/<writer> for reading (never through a symlink) and list its
+ * segments; on success the caller closes *dirfd and frees *segs.
+ */
+wid_reason_t wid_writer_open_read(const char *dir, const char *writer,
+                                  int *dirfd, uint64_t **segs, size_t *n);
+
 /* Map a segment read-only (size 0 gives a NULL map).  Unmap with
  * wid_seg_unmap. */
 wid_reason_t wid_seg_map(int writer_dirfd, uint64_t segno,

@@ -20,25 +20,14 @@ wid_scan_writer(const char *dir, const char *writer, wid_journal_rec_fn fn,
     const uint8_t  *map;
     uint64_t       *segs, size, off;
     size_t          n, i;
-    int             top, dirfd;
+    int             dirfd;
     wid_frame       f;
     wid_seg_header  h;
     wid_journal_rec r;
     wid_reason_t    rc;
 
-    top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (top < 0) {
-        return WID_R_INTERNAL_IO;
-    }
-    dirfd = openat(top, writer, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                   | O_CLOEXEC);
-    close(top);
-    if (dirfd < 0) {
-        return WID_R_INTERNAL_IO;
-    }
-    rc = wid_seg_list(dirfd, &segs, &n);
+    rc = wid_writer_open_read(dir, writer, &dirfd, &segs, &n);
     if (rc != WID_OK) {
-        close(dirfd);
         return rc;
     }
     for (i = 0; i < n && !*stop; i++) {

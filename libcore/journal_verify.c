@@ -833,22 +833,11 @@ wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
     const uint8_t *map;
     uint64_t      *segs, size;
     size_t         n, i;
-    int            top, dirfd, live;
+    int            dirfd, live;
     wid_reason_t   rc;
 
-    top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (top < 0) {
-        return WID_R_INTERNAL_IO;
-    }
-    dirfd = openat(top, writer, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                   | O_CLOEXEC);
-    close(top);
-    if (dirfd < 0) {
-        return WID_R_INTERNAL_IO;
-    }
-    rc = wid_seg_list(dirfd, &segs, &n);
+    rc = wid_writer_open_read(dir, writer, &dirfd, &segs, &n);
     if (rc != WID_OK) {
-        close(dirfd);
         return rc;
     }
     /* Running before or after the segments are read: either way it may
