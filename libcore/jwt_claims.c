@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "jws.h"
+#include "json_arena.h"
 #include "jwt_claims.h"
 
 /* A NumericDate (RFC 7519): integer or real seconds, rounded down. */
@@ -89,9 +90,12 @@ wid_jwt_claims_read(const unsigned char *buf, size_t len, unsigned max_depth,
     wid_reason_t  r;
 
     memset(c, 0, sizeof(*c));
+    /* The tree lives until wid_jwt_claims_clear(): the thread's arena. */
+    c->arena = wid_json_arena_take();
     /* Members are looked up by name: no unpack format to interpret. */
     r = wid_jws_json_object(buf, len, max_depth, WID_R_JWT_PAYLOAD_INVALID,
                             &c->json);
+    wid_json_arena_stop();
     if (r != WID_OK) {
         return r;
     }
@@ -115,5 +119,8 @@ wid_jwt_claims_clear(wid_jwt_claims *c)
         return;
     }
     json_decref(c->json);
+    if (c->arena) {
+        wid_json_arena_give();
+    }
     memset(c, 0, sizeof(*c));
 }

@@ -25,6 +25,7 @@ typedef struct {
 
 typedef struct {
     json_t       *json;      /* owned; the jansson tree */
+    int           arena;     /* json lives in this thread's JSON arena */
     const char   *sub;       /* NULL when absent or not a string */
     size_t        sub_len;
     wid_jwt_time  exp, nbf, iat;
