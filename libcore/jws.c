@@ -4,6 +4,7 @@
  * file only applies the rules and keeps per-key contexts.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -468,9 +469,34 @@ fail:
 static EVP_MD        *wid_jws_md_fetched[3];
 static pthread_once_t wid_jws_md_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Two digest contexts per thread, kept from token to token: making and
+ * freeing them costs about as much as hashing a token.  Freed when the
+ * thread exits.
+ */
+typedef struct {
+    EVP_MD_CTX *in;             /* the signing input */
+    EVP_MD_CTX *tok;            /* the whole token */
+} wid_jws_md_ctxs;
+
+static pthread_key_t wid_jws_md_key;
+static int           wid_jws_md_key_ok;
+
+static void
+wid_jws_md_ctxs_free(void *data)
+{
+    wid_jws_md_ctxs *c = data;
+
+    EVP_MD_CTX_free(c->in);
+    EVP_MD_CTX_free(c->tok);
+    free(c);
+}
+
 static void
 wid_jws_md_init(void)
 {
+    wid_jws_md_key_ok = pthread_key_create(&wid_jws_md_key,
+                                           wid_jws_md_ctxs_free) == 0;
     wid_jws_md_fetched[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
     wid_jws_md_fetched[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
     wid_jws_md_fetched[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
@@ -489,13 +515,43 @@ wid_jws_md(size_t md_len)
     return i == 0 ? EVP_sha256() : i == 1 ? EVP_sha384() : EVP_sha512();
 }
 
+/* This thread's digest contexts; NULL when they cannot be made. */
+static wid_jws_md_ctxs *
+wid_jws_md_ctxs_get(void)
+{
+    wid_jws_md_ctxs *c;
+
+    pthread_once(&wid_jws_md_once, wid_jws_md_init);
+    if (!wid_jws_md_key_ok) {
+        return NULL;
+    }
+    c = pthread_getspecific(wid_jws_md_key);
+    if (c != NULL) {
+        return c;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->in = EVP_MD_CTX_new();
+    c->tok = EVP_MD_CTX_new();
+    if (c->in == NULL || c->tok == NULL
+        || pthread_setspecific(wid_jws_md_key, c) != 0)
+    {
+        wid_jws_md_ctxs_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 wid_reason_t
 wid_jws_digest(wid_jws *jws, unsigned char *token_sha256)
 {
-    EVP_MD_CTX  *ctx, *tok = NULL;
-    size_t       md_len;
-    unsigned int n;
-    int          ok;
+    EVP_MD_CTX      *ctx, *tok;
+    wid_jws_md_ctxs *c;
+    size_t           md_len;
+    unsigned int     n;
+    int              ok;
 
     if (jws->alg <= WID_JWS_ALG_NONE || jws->alg >= WID_JWS_ALG_COUNT
         || jws->signing_input == NULL)
@@ -503,32 +559,33 @@ wid_jws_digest(wid_jws *jws, unsigned char *token_sha256)
         return WID_R_JWT_ALG_NOT_ALLOWED;
     }
     md_len = wid_jws_algs[jws->alg].md_len;
-    ctx = EVP_MD_CTX_new();
-    ok = ctx != NULL
-         && EVP_DigestInit_ex2(ctx, wid_jws_md(md_len), NULL) == 1
+    c = wid_jws_md_ctxs_get();
+    if (c == NULL) {
+        jws->md_len = 0;
+        return WID_R_INTERNAL_NOMEM;
+    }
+    ctx = c->in;
+    tok = c->tok;
+    ok = EVP_DigestInit_ex2(ctx, wid_jws_md(md_len), NULL) == 1
          && EVP_DigestUpdate(ctx, jws->signing_input,
                              jws->signing_input_len) == 1;
     if (ok && token_sha256 != NULL) {
-        tok = EVP_MD_CTX_new();
         if (md_len == 32) {
             /* The token begins with the signing input: continue from it. */
-            ok = tok != NULL && EVP_MD_CTX_copy_ex(tok, ctx) == 1
+            ok = EVP_MD_CTX_copy_ex(tok, ctx) == 1
                  && EVP_DigestUpdate(tok,
                                      jws->signing_input
                                      + jws->signing_input_len,
                                      jws->token_len - jws->signing_input_len)
                     == 1;
         } else {
-            ok = tok != NULL
-                 && EVP_DigestInit_ex2(tok, wid_jws_md(32), NULL) == 1
+            ok = EVP_DigestInit_ex2(tok, wid_jws_md(32), NULL) == 1
                  && EVP_DigestUpdate(tok, jws->signing_input,
                                      jws->token_len) == 1;
         }
         ok = ok && EVP_DigestFinal_ex(tok, token_sha256, &n) == 1 && n == 32;
     }
     ok = ok && EVP_DigestFinal_ex(ctx, jws->md, &n) == 1 && n == md_len;
-    EVP_MD_CTX_free(tok);
-    EVP_MD_CTX_free(ctx);
     if (!ok) {
         ERR_clear_error();
         jws->md_len = 0;
