@@ -154,9 +154,8 @@ typedef struct {
     time_t                      cache_expires;
     ngx_str_t                   receipt_id;
     ngx_int_t                   status;
+    ngx_uint_t                  cache;        /* NGX_HTTP_WID_CACHE_* */
     unsigned                    done:1;
-    unsigned                    cache_hit:1;
-    unsigned                    cache_used:1;
     unsigned                    cache_put:1;  /* after the attestation */
     unsigned                    has_att_header:1;
     unsigned                    attest_failed:1;
@@ -165,6 +164,12 @@ typedef struct {
 
 #define NGX_HTTP_WID_VERDICT_DENY   0
 #define NGX_HTTP_WID_VERDICT_ALLOW  1
+
+/* Where the credential's verification came from ($wid_cache). */
+#define NGX_HTTP_WID_CACHE_NONE     0         /* no cache in play */
+#define NGX_HTTP_WID_CACHE_MISS     1         /* verified now */
+#define NGX_HTTP_WID_CACHE_ZONE     2         /* wid_cache_zone entry */
+#define NGX_HTTP_WID_CACHE_CONN     3         /* kept on the connection */
 
 
 extern ngx_module_t  ngx_http_wid_module;
@@ -250,10 +255,10 @@ ngx_http_wid_ident_t *ngx_http_wid_conn_ident_get(ngx_http_request_t *r,
 void ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
     const ngx_http_wid_ident_t *ident);
 ngx_http_wid_ident_t *ngx_http_wid_conn_jwt_get(ngx_http_request_t *r,
-    ngx_http_wid_trust_t *trust, ngx_str_t *token, ngx_str_t *audience,
-    time_t leeway);
+    ngx_http_wid_trust_t *trust, ngx_str_t *token,
+    ngx_http_wid_loc_conf_t *wlcf);
 void ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
-    ngx_str_t *audience, time_t leeway, time_t expires,
+    ngx_http_wid_loc_conf_t *wlcf, time_t expires,
     const ngx_http_wid_ident_t *ident);
 
 

@@ -473,12 +473,12 @@ ngx_http_wid_verify_peer(ngx_http_request_t *r,
     ngx_http_wid_ident_t  *ident;
 
     /* One verification per TLS connection, while its bundle stands. */
-    ctx->cache_used = 1;
+    ctx->cache = NGX_HTTP_WID_CACHE_MISS;
 
     ident = ngx_http_wid_conn_ident_get(r, wmcf->trust);
     if (ident != NULL) {
         ctx->ident = ident;
-        ctx->cache_hit = 1;
+        ctx->cache = NGX_HTTP_WID_CACHE_CONN;
         return WID_OK;
     }
 
@@ -519,7 +519,7 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
         return rc;
     }
 
-    ctx->cache_used = 1;
+    ctx->cache = NGX_HTTP_WID_CACHE_MISS;
 
     /*
      * The same token again on this TLS connection: recognised by its
@@ -527,11 +527,10 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
      * whose verification binds more than the token.
      */
     if (!ctx->has_att_header) {
-        ident = ngx_http_wid_conn_jwt_get(r, wmcf->trust, token,
-                                          &wlcf->audience, wlcf->jwt_leeway);
+        ident = ngx_http_wid_conn_jwt_get(r, wmcf->trust, token, wlcf);
         if (ident != NULL) {
             ctx->ident = ident;
-            ctx->cache_hit = 1;
+            ctx->cache = NGX_HTTP_WID_CACHE_CONN;
             return WID_OK;
         }
     }
@@ -591,15 +590,14 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     {
         ctx->ident = ident;
         ctx->attest = attest;
-        ctx->cache_hit = 1;
+        ctx->cache = NGX_HTTP_WID_CACHE_ZONE;
 
         if (!ctx->has_att_header
             && ident->not_after <= NGX_MAX_TIME_T_VALUE - wlcf->jwt_leeway)
         {
             /* Seen twice: worth keeping on the connection. */
-            ngx_http_wid_conn_jwt_set(r, token, &wlcf->audience,
-                                      wlcf->jwt_leeway,
-                                      ident->not_after + wlcf->jwt_leeway,
+            ngx_http_wid_conn_jwt_set(r, token, wlcf,
+                                      ident->not_after + wlcf->jwt_leeway - 1,
                                       ident);
         }
 
@@ -615,7 +613,12 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     ctx->ident = ident;
 
     if (ident->not_after <= NGX_MAX_TIME_T_VALUE - wlcf->jwt_leeway) {
-        expires = ident->not_after + wlcf->jwt_leeway;
+        /*
+         * The last second the verifier accepts the token: it is expired
+         * once now - leeway >= exp.  Verified just now, so exp + leeway
+         * is later than now: no underflow.
+         */
+        expires = ident->not_after + wlcf->jwt_leeway - 1;
 
         if (ctx->has_att_header) {
             /* Cached once the attestation result has verified too. */
