@@ -127,6 +127,7 @@ typedef struct {
     ngx_str_t                   jwt_header;   /* lowercase */
     ngx_uint_t                  jwt_header_hash;
     time_t                      jwt_leeway;
+    time_t                      jwt_max_lifetime;  /* 0: no limit */
     ngx_str_t                   attestation_header;  /* lowercase */
     ngx_uint_t                  attestation_header_hash;
     ngx_str_t                   realm;
@@ -208,8 +209,9 @@ ngx_int_t ngx_http_wid_sha256(u_char out[NGX_HTTP_WID_SHA256_LEN],
 wid_reason_t ngx_http_wid_verify_x509(ngx_http_wid_trust_t *trust,
     ngx_connection_t *c, ngx_pool_t *pool, ngx_http_wid_ident_t **out);
 wid_reason_t ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust,
-    ngx_str_t *token, ngx_str_t *audience, time_t leeway, ngx_pool_t *pool,
-    ngx_http_wid_ident_t **out);
+    ngx_str_t *token, ngx_str_t *audience, time_t leeway,
+    time_t max_lifetime, ngx_pool_t *pool, ngx_http_wid_ident_t **out);
+time_t ngx_http_wid_jwt_lifetime_max(void);
 
 
 /* ngx_http_wid_policy.c */

@@ -3,10 +3,10 @@
  * Verified identities, reused instead of verified again:
  *
  * - JWT-SVIDs in a shared-memory zone that all workers use: a hash table
- *   keyed by a SHA-256 over the token's SHA-256 (bound to the audience and
- *   leeway it was verified for), CLOCK eviction that bounds it to the
- *   zone's size, entries that expire with the token (the last second the
- *   verifier accepts it).  A hit counts only while the
+ *   keyed by a SHA-256 over the token's SHA-256 (bound to the audience,
+ *   leeway and maximum lifetime it was verified for), CLOCK eviction that
+ *   bounds it to the zone's size, entries that expire with the token (the
+ *   last second the verifier accepts it).  A hit counts only while the
  *   bundle that verified the token is still the one this worker holds
  *   for its trust domain (content hash), so a rotated or withdrawn
  *   authority invalidates its entries in every worker, and so does a
@@ -656,6 +656,7 @@ ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
 typedef struct {
     time_t                      expires;      /* last second accepted */
     time_t                      leeway;
+    time_t                      max_lifetime;
     size_t                      token_len;
     size_t                      audience_len;
     ngx_http_wid_ident_t        ident;
@@ -685,12 +686,13 @@ ngx_http_wid_conn_jwt_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust,
 
     /*
      * Everything the verification depended on besides the token, the
-     * bundle and the clock: the location's audience and leeway (another
-     * location of this connection may differ).
+     * bundle and the clock: the location's audience, leeway and maximum
+     * lifetime (another location of this connection may differ).
      */
     if (cj == NULL
         || cj->token_len != token->len
         || cj->leeway != wlcf->jwt_leeway
+        || cj->max_lifetime != wlcf->jwt_max_lifetime
         || cj->audience_len != wlcf->audience.len)
     {
         return NULL;
@@ -740,6 +742,7 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
 
     cj->expires = expires;
     cj->leeway = wlcf->jwt_leeway;
+    cj->max_lifetime = wlcf->jwt_max_lifetime;
     cj->token_len = token->len;
     cj->audience_len = wlcf->audience.len;
 
