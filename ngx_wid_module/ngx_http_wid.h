@@ -127,6 +127,7 @@ typedef struct {
     ngx_str_t                   jwt_header;   /* lowercase */
     ngx_uint_t                  jwt_header_hash;
     time_t                      jwt_leeway;
+    time_t                      jwt_max_lifetime;  /* 0: no limit */
     ngx_str_t                   attestation_header;  /* lowercase */
     ngx_uint_t                  attestation_header_hash;
     ngx_str_t                   realm;
@@ -154,9 +155,8 @@ typedef struct {
     time_t                      cache_expires;
     ngx_str_t                   receipt_id;
     ngx_int_t                   status;
+    ngx_uint_t                  cache;        /* NGX_HTTP_WID_CACHE_* */
     unsigned                    done:1;
-    unsigned                    cache_hit:1;
-    unsigned                    cache_used:1;
     unsigned                    cache_put:1;  /* after the attestation */
     unsigned                    has_att_header:1;
     unsigned                    attest_failed:1;
@@ -165,6 +165,12 @@ typedef struct {
 
 #define NGX_HTTP_WID_VERDICT_DENY   0
 #define NGX_HTTP_WID_VERDICT_ALLOW  1
+
+/* Where the credential's verification came from ($wid_cache). */
+#define NGX_HTTP_WID_CACHE_NONE     0         /* no cache in play */
+#define NGX_HTTP_WID_CACHE_MISS     1         /* verified now */
+#define NGX_HTTP_WID_CACHE_ZONE     2         /* wid_cache_zone entry */
+#define NGX_HTTP_WID_CACHE_CONN     3         /* kept on the connection */
 
 
 extern ngx_module_t  ngx_http_wid_module;
@@ -203,8 +209,9 @@ ngx_int_t ngx_http_wid_sha256(u_char out[NGX_HTTP_WID_SHA256_LEN],
 wid_reason_t ngx_http_wid_verify_x509(ngx_http_wid_trust_t *trust,
     ngx_connection_t *c, ngx_pool_t *pool, ngx_http_wid_ident_t **out);
 wid_reason_t ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust,
-    ngx_str_t *token, ngx_str_t *audience, time_t leeway, ngx_pool_t *pool,
-    ngx_http_wid_ident_t **out);
+    ngx_str_t *token, ngx_str_t *audience, time_t leeway,
+    time_t max_lifetime, ngx_pool_t *pool, ngx_http_wid_ident_t **out);
+time_t ngx_http_wid_jwt_lifetime_max(void);
 
 
 /* ngx_http_wid_policy.c */
@@ -250,10 +257,10 @@ ngx_http_wid_ident_t *ngx_http_wid_conn_ident_get(ngx_http_request_t *r,
 void ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
     const ngx_http_wid_ident_t *ident);
 ngx_http_wid_ident_t *ngx_http_wid_conn_jwt_get(ngx_http_request_t *r,
-    ngx_http_wid_trust_t *trust, ngx_str_t *token, ngx_str_t *audience,
-    time_t leeway);
+    ngx_http_wid_trust_t *trust, ngx_str_t *token,
+    ngx_http_wid_loc_conf_t *wlcf);
 void ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
-    ngx_str_t *audience, time_t leeway, time_t expires,
+    ngx_http_wid_loc_conf_t *wlcf, time_t expires,
     const ngx_http_wid_ident_t *ident);
 
 

@@ -3,9 +3,10 @@
  * Verified identities, reused instead of verified again:
  *
  * - JWT-SVIDs in a shared-memory zone that all workers use: a hash table
- *   keyed by a SHA-256 over the token's SHA-256 (bound to the audience and
- *   leeway it was verified for), CLOCK eviction that bounds it to the
- *   zone's size, entries that expire with the token.  A hit counts only while the
+ *   keyed by a SHA-256 over the token's SHA-256 (bound to the audience,
+ *   leeway and maximum lifetime it was verified for), CLOCK eviction that
+ *   bounds it to the zone's size, entries that expire with the token (the
+ *   last second the verifier accepts it).  A hit counts only while the
  *   bundle that verified the token is still the one this worker holds
  *   for its trust domain (content hash), so a rotated or withdrawn
  *   authority invalidates its entries in every worker, and so does a
@@ -653,8 +654,9 @@ ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
 
 /* The connection's last JWT-SVID: one block, freed with the SSL object. */
 typedef struct {
-    time_t                      expires;      /* exp + leeway */
+    time_t                      expires;      /* last second accepted */
     time_t                      leeway;
+    time_t                      max_lifetime;
     size_t                      token_len;
     size_t                      audience_len;
     ngx_http_wid_ident_t        ident;
@@ -668,7 +670,7 @@ typedef struct {
 
 ngx_http_wid_ident_t *
 ngx_http_wid_conn_jwt_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust,
-    ngx_str_t *token, ngx_str_t *audience, time_t leeway)
+    ngx_str_t *token, ngx_http_wid_loc_conf_t *wlcf)
 {
     u_char                   *p;
     ngx_connection_t         *c;
@@ -682,10 +684,16 @@ ngx_http_wid_conn_jwt_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust,
 
     cj = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_jwt_index);
 
+    /*
+     * Everything the verification depended on besides the token, the
+     * bundle and the clock: the location's audience, leeway and maximum
+     * lifetime (another location of this connection may differ).
+     */
     if (cj == NULL
         || cj->token_len != token->len
-        || cj->leeway != leeway
-        || cj->audience_len != audience->len)
+        || cj->leeway != wlcf->jwt_leeway
+        || cj->max_lifetime != wlcf->jwt_max_lifetime
+        || cj->audience_len != wlcf->audience.len)
     {
         return NULL;
     }
@@ -697,7 +705,8 @@ ngx_http_wid_conn_jwt_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust,
      * kept token may be another client's.
      */
     if (CRYPTO_memcmp(p, token->data, token->len) != 0
-        || ngx_memcmp(p + token->len, audience->data, audience->len) != 0
+        || ngx_memcmp(p + token->len, wlcf->audience.data,
+                      wlcf->audience.len) != 0
         || cj->expires < ngx_time()
         || ngx_http_wid_trust_current(trust, &cj->ident) != NGX_OK)
     {
@@ -711,7 +720,7 @@ ngx_http_wid_conn_jwt_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust,
 
 void
 ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
-    ngx_str_t *audience, time_t leeway, time_t expires,
+    ngx_http_wid_loc_conf_t *wlcf, time_t expires,
     const ngx_http_wid_ident_t *ident)
 {
     u_char                   *p;
@@ -725,18 +734,20 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
     }
 
     cj = ngx_alloc(sizeof(ngx_http_wid_conn_jwt_t) + token->len
-                   + audience->len + ngx_http_wid_ident_size(ident), c->log);
+                   + wlcf->audience.len + ngx_http_wid_ident_size(ident),
+                   c->log);
     if (cj == NULL) {
         return;
     }
 
     cj->expires = expires;
-    cj->leeway = leeway;
+    cj->leeway = wlcf->jwt_leeway;
+    cj->max_lifetime = wlcf->jwt_max_lifetime;
     cj->token_len = token->len;
-    cj->audience_len = audience->len;
+    cj->audience_len = wlcf->audience.len;
 
     p = ngx_cpymem((u_char *) (cj + 1), token->data, token->len);
-    p = ngx_cpymem(p, audience->data, audience->len);
+    p = ngx_cpymem(p, wlcf->audience.data, wlcf->audience.len);
     ngx_http_wid_ident_pack(&cj->ident, p, ident);
 
     old = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_jwt_index);

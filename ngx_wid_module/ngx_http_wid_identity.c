@@ -508,17 +508,24 @@ ngx_http_wid_verify_x509(ngx_http_wid_trust_t *trust, ngx_connection_t *c,
 
 wid_reason_t
 ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust, ngx_str_t *token,
-    ngx_str_t *audience, time_t leeway, ngx_pool_t *pool,
+    ngx_str_t *audience, time_t leeway, time_t max_lifetime, ngx_pool_t *pool,
     ngx_http_wid_ident_t **out)
 {
-    wid_reason_t  rc;
-    wid_identity  id;
+    wid_reason_t      rc;
+    wid_identity      id;
+    wid_jwtsvid_opts  opts;
+
+    ngx_memzero(&opts, sizeof(wid_jwtsvid_opts));
+
+    opts.audience = (char *) audience->data;
+    opts.now = (int64_t) ngx_time();
+    opts.leeway = (int64_t) leeway;
+    opts.max_lifetime = (int64_t) max_lifetime;
 
     id.detail = WID_OK;
 
-    rc = wid_jwtsvid_verify(trust->set, (char *) token->data, token->len,
-                            (char *) audience->data, (int64_t) ngx_time(),
-                            (int64_t) leeway, &id);
+    rc = wid_jwtsvid_verify_opts(trust->set, (char *) token->data, token->len,
+                                 &opts, &id);
     if (rc != WID_OK) {
         if (id.detail != WID_OK) {
             ngx_log_error(NGX_LOG_INFO, pool->log, 0,
@@ -532,4 +539,12 @@ ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust, ngx_str_t *token,
     *out = ngx_http_wid_ident_from(pool, &id, NGX_HTTP_WID_CRED_JWT);
 
     return *out ? WID_OK : WID_R_INTERNAL_NOMEM;
+}
+
+
+/* The longest wid_jwt_max_lifetime the verifier takes, in seconds. */
+time_t
+ngx_http_wid_jwt_lifetime_max(void)
+{
+    return (time_t) WID_JWTSVID_LIFETIME_MAX;
 }

@@ -68,6 +68,8 @@ static char *ngx_http_wid_header_name(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_wid_check_leeway(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_wid_max_lifetime(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_wid_check_token(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_wid_make_challenges(ngx_conf_t *cf,
@@ -175,6 +177,13 @@ static ngx_command_t  ngx_http_wid_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_wid_loc_conf_t, jwt_leeway),
       &ngx_http_wid_leeway_post },
+
+    { ngx_string("wid_jwt_max_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_wid_max_lifetime,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wid_loc_conf_t, jwt_max_lifetime),
+      NULL },
 
     { ngx_string("wid_attestation_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -473,12 +482,12 @@ ngx_http_wid_verify_peer(ngx_http_request_t *r,
     ngx_http_wid_ident_t  *ident;
 
     /* One verification per TLS connection, while its bundle stands. */
-    ctx->cache_used = 1;
+    ctx->cache = NGX_HTTP_WID_CACHE_MISS;
 
     ident = ngx_http_wid_conn_ident_get(r, wmcf->trust);
     if (ident != NULL) {
         ctx->ident = ident;
-        ctx->cache_hit = 1;
+        ctx->cache = NGX_HTTP_WID_CACHE_CONN;
         return WID_OK;
     }
 
@@ -501,9 +510,9 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     ngx_http_wid_ctx_t *ctx, ngx_str_t *token)
 {
     u_char                 *key;
-    u_char                  leeway[8], len[8];
+    u_char                  leeway[8], lifetime[8], len[8];
     time_t                  expires;
-    ngx_str_t               parts[7];
+    ngx_str_t               parts[8];
     ngx_uint_t              i, n;
     wid_reason_t            rc;
     ngx_http_wid_ident_t   *ident;
@@ -511,7 +520,8 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
 
     if (wmcf->cache_zone == NULL) {
         rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience,
-                                     wlcf->jwt_leeway, r->pool, &ident);
+                                     wlcf->jwt_leeway, wlcf->jwt_max_lifetime,
+                                     r->pool, &ident);
         if (rc == WID_OK) {
             ctx->ident = ident;
         }
@@ -519,7 +529,7 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
         return rc;
     }
 
-    ctx->cache_used = 1;
+    ctx->cache = NGX_HTTP_WID_CACHE_MISS;
 
     /*
      * The same token again on this TLS connection: recognised by its
@@ -527,11 +537,10 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
      * whose verification binds more than the token.
      */
     if (!ctx->has_att_header) {
-        ident = ngx_http_wid_conn_jwt_get(r, wmcf->trust, token,
-                                          &wlcf->audience, wlcf->jwt_leeway);
+        ident = ngx_http_wid_conn_jwt_get(r, wmcf->trust, token, wlcf);
         if (ident != NULL) {
             ctx->ident = ident;
-            ctx->cache_hit = 1;
+            ctx->cache = NGX_HTTP_WID_CACHE_CONN;
             return WID_OK;
         }
     }
@@ -540,10 +549,11 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
      * The token's SHA-256 is its credential id on the receipt; the cache
      * key is a SHA-256 over it and everything else the verification
      * depended on besides the bundles (checked on every hit) and the
-     * clock: the expected audience and the leeway.  With an attestation
-     * result the entry holds the verified result too, so the key also
-     * binds the exact result bytes and the policy whose trusted verifiers
-     * checked them (another policy, or a changed one, trusts other keys).
+     * clock: the expected audience, the leeway and the maximum lifetime.
+     * With an attestation result the entry holds the verified result
+     * too, so the key also binds the exact result bytes and the policy
+     * whose trusted verifiers checked them (another policy, or a changed
+     * one, trusts other keys).
      */
     parts[0] = *token;
 
@@ -555,13 +565,15 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
 
     for (i = 0; i < 8; i++) {
         leeway[i] = (u_char) ((uint64_t) wlcf->jwt_leeway >> (56 - 8 * i));
+        lifetime[i] = (u_char) ((uint64_t) wlcf->jwt_max_lifetime
+                                >> (56 - 8 * i));
         len[i] = (u_char) ((uint64_t) ctx->att_header.len >> (56 - 8 * i));
     }
 
     n = 0;
 
     if (ctx->has_att_header) {
-        ngx_str_set(&parts[n], "wid-jwt-att-cache-v2"); n++;
+        ngx_str_set(&parts[n], "wid-jwt-att-cache-v3"); n++;
         parts[n].data = (u_char *) ngx_http_wid_policy_sha256(wlcf->policy);
         parts[n].len = NGX_HTTP_WID_SHA256_LEN; n++;
         parts[n].data = len;
@@ -569,7 +581,7 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
         parts[n] = ctx->att_header; n++;
 
     } else {
-        ngx_str_set(&parts[n], "wid-jwt-cache-v2"); n++;
+        ngx_str_set(&parts[n], "wid-jwt-cache-v3"); n++;
     }
 
     /* The audience with its NUL: no audience is a prefix of another. */
@@ -577,6 +589,8 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     parts[n].len = wlcf->audience.len + 1; n++;
     parts[n].data = leeway;
     parts[n].len = sizeof(leeway); n++;
+    parts[n].data = lifetime;
+    parts[n].len = sizeof(lifetime); n++;
     parts[n].data = ctx->token_sha256;
     parts[n].len = NGX_HTTP_WID_SHA256_LEN; n++;
 
@@ -591,15 +605,14 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     {
         ctx->ident = ident;
         ctx->attest = attest;
-        ctx->cache_hit = 1;
+        ctx->cache = NGX_HTTP_WID_CACHE_ZONE;
 
         if (!ctx->has_att_header
             && ident->not_after <= NGX_MAX_TIME_T_VALUE - wlcf->jwt_leeway)
         {
             /* Seen twice: worth keeping on the connection. */
-            ngx_http_wid_conn_jwt_set(r, token, &wlcf->audience,
-                                      wlcf->jwt_leeway,
-                                      ident->not_after + wlcf->jwt_leeway,
+            ngx_http_wid_conn_jwt_set(r, token, wlcf,
+                                      ident->not_after + wlcf->jwt_leeway - 1,
                                       ident);
         }
 
@@ -607,7 +620,8 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     }
 
     rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience,
-                                 wlcf->jwt_leeway, r->pool, &ident);
+                                 wlcf->jwt_leeway, wlcf->jwt_max_lifetime,
+                                 r->pool, &ident);
     if (rc != WID_OK) {
         return rc;
     }
@@ -615,7 +629,12 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     ctx->ident = ident;
 
     if (ident->not_after <= NGX_MAX_TIME_T_VALUE - wlcf->jwt_leeway) {
-        expires = ident->not_after + wlcf->jwt_leeway;
+        /*
+         * The last second the verifier accepts the token: it is expired
+         * once now - leeway >= exp.  Verified just now, so exp + leeway
+         * is later than now: no underflow.
+         */
+        expires = ident->not_after + wlcf->jwt_leeway - 1;
 
         if (ctx->has_att_header) {
             /* Cached once the attestation result has verified too. */
@@ -1032,6 +1051,7 @@ ngx_http_wid_create_loc_conf(ngx_conf_t *cf)
     conf->operation = NGX_CONF_UNSET_PTR;
     conf->credential = NGX_CONF_UNSET_UINT;
     conf->jwt_leeway = NGX_CONF_UNSET;
+    conf->jwt_max_lifetime = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -1051,6 +1071,8 @@ ngx_http_wid_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->operation, prev->operation, NULL);
     ngx_conf_merge_str_value(conf->audience, prev->audience, "");
     ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 0);
+    ngx_conf_merge_sec_value(conf->jwt_max_lifetime, prev->jwt_max_lifetime,
+                             0);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "wid");
 
     if (conf->jwt_header.data == NULL) {
@@ -1341,6 +1363,47 @@ ngx_http_wid_check_leeway(ngx_conf_t *cf, void *post, void *data)
 
     if (*sp > NGX_HTTP_WID_MAX_LEEWAY) {
         return "must be at most 1h";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "off" (no limit, the default) or a time up to the verifier's maximum.
+ * A zero time is refused: it would read as "no lifetime at all".
+ */
+static char *
+ngx_http_wid_max_lifetime(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    time_t     *sp, max;
+    ngx_str_t  *value;
+
+    sp = (time_t *) (p + cmd->offset);
+
+    if (*sp != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        *sp = 0;
+        return NGX_CONF_OK;
+    }
+
+    *sp = ngx_parse_time(&value[1], 1);
+    max = ngx_http_wid_jwt_lifetime_max();
+
+    if (*sp == (time_t) NGX_ERROR || *sp == 0 || *sp > max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"wid_jwt_max_lifetime\" \"%V\" is invalid: "
+                           "expected \"off\" or a time from 1s to %Td "
+                           "(%T seconds)",
+                           &value[1], max / 86400, max);
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

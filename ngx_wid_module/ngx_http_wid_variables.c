@@ -30,6 +30,12 @@ typedef enum {
 } ngx_http_wid_var_e;
 
 
+/* $wid_cache, by NGX_HTTP_WID_CACHE_*: empty where no cache was used. */
+static const char  *ngx_http_wid_cache_names[] = {
+    NULL, "miss", "zone_hit", "conn_hit"
+};
+
+
 static ngx_int_t ngx_http_wid_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_wid_version_variable(ngx_http_request_t *r,
@@ -153,7 +159,7 @@ ngx_http_wid_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     case NGX_HTTP_WID_VAR_CACHE:
-        s = ctx->cache_used ? (ctx->cache_hit ? "hit" : "miss") : NULL;
+        s = ngx_http_wid_cache_names[ctx->cache];
         break;
     }
 

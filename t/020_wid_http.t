@@ -289,7 +289,7 @@ wid_is($r, 403, 'policy.operation_denied', 'wid_operation decides');
         . "Connection: close\r\n\r\n";
     my $raw = $t->raw($req, @{$cert{front}});
     my @caches = $raw =~ /^X-Wid-Cache: (\w+)/mg;
-    is_deeply(\@caches, [qw(miss hit)],
+    is_deeply(\@caches, [qw(miss conn_hit)],
               'X.509 result verified once per connection');
     $decisions += 2;
 }
@@ -305,7 +305,7 @@ is($r->{headers}{'x-wid-cache'}, 'miss', 'first use verifies');
 
 $r = $t->get('/index.html', headers => { Authorization => "bearer $tok" });
 wid_is($r, 200, 'ok', 'scheme is case-insensitive');
-is($r->{headers}{'x-wid-cache'}, 'hit', 'same token: cache hit');
+is($r->{headers}{'x-wid-cache'}, 'zone_hit', 'same token: zone cache hit');
 
 # A token beats the peer certificate when both are sent.
 $r = $t->get('/index.html', @{$cert{evil}},

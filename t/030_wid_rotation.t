@@ -123,14 +123,15 @@ for (1 .. 40) {
                     headers => { Authorization => "Bearer $tok" });
     is($r->{status}, 200, 'JWT-SVID allowed') if $_ == 1;
     push @{$by_pid{$r->{headers}{'x-pid'}}}, $r->{headers}{'x-wid-cache'};
-    last if keys %by_pid >= 2 && grep { $_->[0] eq 'hit' } values %by_pid;
+    last if keys %by_pid >= 2
+        && grep { $_->[0] eq 'zone_hit' } values %by_pid;
 }
 my @pids = keys %by_pid;
 my $misses = grep { $_ eq 'miss' } map { @$_ } values %by_pid;
 SKIP: {
     skip 'all requests reached one worker', 2 if @pids < 2;
     is($misses, 1, 'verified once for both workers');
-    ok((grep { $_->[0] eq 'hit' } values %by_pid),
+    ok((grep { $_->[0] eq 'zone_hit' } values %by_pid),
        'the other worker starts with a cache hit');
 }
 

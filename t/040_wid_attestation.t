@@ -424,7 +424,8 @@ allows($r, 'verified', 'JWT-SVID with a result');
 is($r->{headers}{'x-wid-cache'}, 'miss', '... verified');
 $r = req('/index.html', undef, $jws, headers => [ @bearer ]);
 allows($r, 'verified', 'same token, same result');
-is($r->{headers}{'x-wid-cache'}, 'hit', '... from the cache, with its tier');
+is($r->{headers}{'x-wid-cache'}, 'zone_hit',
+   '... from the cache, with its tier');
 
 $r = req('/index.html', undef, undef, headers => [ @bearer ]);
 denies($r, 403, 'policy.attestation_missing',
@@ -445,7 +446,7 @@ $now = time;
 $r = req('/index.html', undef, $jws, headers => [ @bearer ]);
 allows($r, 'verified', 'result near its age limit');
 $r = req('/index.html', undef, $jws, headers => [ @bearer ]);
-is($r->{headers}{'x-wid-cache'}, 'hit', '... cached');
+is($r->{headers}{'x-wid-cache'}, 'zone_hit', '... cached');
 sleep 3.2;
 $r = req('/index.html', undef, $jws, headers => [ @bearer ]);
 denies($r, 403, 'attest.evidence_stale', '... past its age: stale');

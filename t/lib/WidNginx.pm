@@ -345,6 +345,20 @@ sub get_h2 {
     return \%r;
 }
 
+# A keepalive HTTP/1.1 connection over TLS (optionally with a client
+# certificate): requests one after the other on the same TLS connection,
+# so the same worker and the same per-connection state.
+#
+#   my $c = $t->conn(cert => ..., key => ...);
+#   my $r = $c->get('/path', headers => {...});    # parsed as get() does
+#
+# A request on a connection the server has closed dies: a test that
+# asserts per-connection behaviour must not silently reconnect.
+sub conn {
+    my ($self, %o) = @_;
+    return WidNginx::Conn->new($self, %o);
+}
+
 sub error_log { $_[0]->read_file('logs/error.log') }
 
 # Assert a line in the error log (waits briefly: workers log async).
@@ -460,6 +474,71 @@ sub journal_query {
     my ($rc, $out) = $self->wid('journal', 'query', $dir, '--json', @args);
     die "wid journal query: $out" if $rc > 1;
     return map { JSON::PP::decode_json($_) } grep { /^\{/ } split /\n/, $out;
+}
+
+package WidNginx::Conn;
+
+use IO::Select;
+use IO::Socket::SSL;
+
+sub new {
+    my ($class, $t, %o) = @_;
+    my $port = $o{port} // $t->port(0);
+    my $s = IO::Socket::SSL->new(
+        PeerAddr        => "127.0.0.1:$port",
+        Timeout         => 5,
+        SSL_verify_mode => SSL_VERIFY_NONE,
+        SSL_ca          => [],
+        SSL_hostname    => 'localhost',
+        ($o{cert} ? (SSL_cert_file => $o{cert},
+                     SSL_key_file  => $o{key}) : ()),
+    ) or die "connect: $! $SSL_ERROR";
+    return bless { s => $s, buf => '' }, $class;
+}
+
+# Bytes until the buffer holds at least $n, or until EOF when $n is undef.
+sub _fill {
+    my ($self, $n) = @_;
+    my $s = $self->{s};
+    while (!defined $n || length $self->{buf} < $n) {
+        unless ($s->pending) {
+            IO::Select->new($s)->can_read(10)
+                or die "keepalive connection: no reply within 10 s";
+        }
+        my $got = sysread($s, my $chunk, 65536);
+        die "keepalive connection: read: $!" unless defined $got;
+        if ($got == 0) {
+            return if !defined $n;
+            die "keepalive connection closed by the server";
+        }
+        $self->{buf} .= $chunk;
+    }
+}
+
+sub get {
+    my ($self, $uri, %o) = @_;
+    my $req = ($o{method} || 'GET') . " $uri HTTP/1.1\r\nHost: localhost\r\n";
+    my $h = $o{headers} || {};
+    $req .= "$_: $h->{$_}\r\n" for sort keys %$h;
+    print { $self->{s} } "$req\r\n";
+
+    my $end;
+    while (($end = index($self->{buf}, "\r\n\r\n")) < 0) {
+        $self->_fill(length($self->{buf}) + 1);
+    }
+    my $head = substr($self->{buf}, 0, $end + 4, '');
+    my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
+    die "keepalive connection: reply without Content-Length:\n$head"
+        unless defined $len;
+    $self->_fill($len);
+    my $body = substr($self->{buf}, 0, $len, '');
+    return WidNginx::parse_response($head . $body);
+}
+
+sub close {
+    my ($self) = @_;
+    CORE::close($self->{s}) if $self->{s};
+    delete $self->{s};
 }
 
 1;
