@@ -25,7 +25,11 @@ typedef struct {
     char          trust_domain[WID_TRUST_DOMAIN_MAX + 1];
     char          path[WID_SPIFFE_ID_MAX + 1];    /* "" or "/a/b" */
     wid_cred_kind_t kind;
-    int64_t       not_after;                      /* unix seconds */
+    /*
+     * Unix seconds.  X.509: the earliest notAfter of the verified path
+     * (leaf, intermediates, anchor); JWT: exp.
+     */
+    int64_t       not_after;
 
     /*
      * X.509: the leaf serial number, lowercase hex of its magnitude.

@@ -361,11 +361,28 @@ wid_x509svid_verify(const wid_bundle_set *set, X509 *leaf,
     if (r != WID_OK) {
         goto done;
     }
-    if (!X509_digest(leaf, EVP_sha256(), md, &md_len) || md_len != 32
-        || wid_asn1_time(X509_get0_notAfter(leaf), &out->not_after) != 0)
-    {
+    if (!X509_digest(leaf, EVP_sha256(), md, &md_len) || md_len != 32) {
         r = WID_R_INTERNAL_CRYPTO;
         goto done;
+    }
+    /*
+     * The SVID is good only while its whole path is: the earliest
+     * notAfter of leaf, intermediates and anchor.  Caches that keep the
+     * result (a TLS connection's) and certificates cut from it (SSH)
+     * end there.
+     */
+    for (i = 0; i < (size_t) n; i++) {
+        int64_t t;
+
+        if (wid_asn1_time(X509_get0_notAfter(sk_X509_value(chain, (int) i)),
+                          &t) != 0)
+        {
+            r = WID_R_INTERNAL_CRYPTO;
+            goto done;
+        }
+        if (i == 0 || t < out->not_after) {
+            out->not_after = t;
+        }
     }
     wid_hex(md, md_len, out->fingerprint);
 

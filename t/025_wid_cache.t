@@ -285,6 +285,29 @@ $x->close;
 $t->write_file('pki/example.org.pem', $old_pem);
 sleep 0.6;
 
+# --- an authority that ends before the leaf ------------------------------
+
+# The connection keeps its X.509-SVID result only until the earliest
+# notAfter of the verified path, here the bundle authority's.
+my $t0 = time;
+$t->pki('td', "$pki/short", 'example.org', '--not-after=+6s');
+$t->pki('leaf', "$pki/short", 'example.org', "$pki/short-svid",
+        '--id', 'spiffe://example.org/w/x509', '--not-after=+1d');
+$t->write_file('pki/example.org.pem',
+               $old_pem . $t->read_file("$pki/short/example.org.pem"));
+sleep 0.6;
+$x = $t->conn(cert => "$pki/short-svid.pem", key => "$pki/short-svid.key");
+check($x, '/index.html', undef, 200, 'ok', 'miss',
+      'authority valid for seconds: verified');
+check($x, '/index.html', undef, 200, 'ok', 'conn_hit', '... and kept');
+my $wait = $t0 + 7.5 - time;
+sleep $wait if $wait > 0;
+check($x, '/index.html', undef, 401, 'x509.expired', 'miss',
+      'the authority expired: refused on the same connection');
+$x->close;
+$t->write_file('pki/example.org.pem', $old_pem);
+sleep 0.6;
+
 # --- a policy change ------------------------------------------------------
 
 # An attestation result sent with the token is cached with it, under the

@@ -325,6 +325,50 @@ test_chain_parse(void **state)
     free(der);
 }
 
+/*
+ * An SVID is good only while its whole path is: not_after is the earliest
+ * notAfter of leaf, intermediate and anchor (a TLS connection's cached
+ * result and SSH certificates end there), not the leaf's own.
+ */
+static void
+test_not_after_of_the_path(void **state)
+{
+    wid_bundle_set *s;
+    wid_identity    id;
+    char            arg[512], path[512];
+    unsigned char  *buf;
+    size_t          len;
+    X509           *leaf;
+    STACK_OF(X509) *rest;
+    const char     *t = idt_tools_dir();
+
+    (void) state;
+    assert_int_equal(idt_run("%s/widpki td %s/short e.org --intermediates 1"
+                             " --not-after=+2d >/dev/null", t, dir), 0);
+    assert_int_equal(idt_run("%s/widpki leaf %s/short e.org %s/short/svid"
+                             " --id spiffe://e.org/svc --not-after=+30d"
+                             " >/dev/null", t, dir, dir), 0);
+    s = wid_bundle_set_new();
+    assert_non_null(s);
+    snprintf(arg, sizeof(arg), "e.org=%s/short/e.org.pem", dir);
+    assert_int_equal(wid_bundle_set_add_arg(s, arg), WID_OK);
+    snprintf(path, sizeof(path), "%s/short/svid.pem", dir);
+    buf = (unsigned char *) idt_slurp(path, &len);
+    assert_non_null(buf);
+    assert_int_equal(wid_x509_chain_parse(buf, len, &leaf, &rest), WID_OK);
+    free(buf);
+    assert_int_equal(wid_x509svid_verify(s, leaf, rest, now, 0, &id),
+                     WID_OK);
+    assert_true(id.not_after > now + 2 * 86400 - 600
+                && id.not_after < now + 2 * 86400 + 600);
+    /* The authorities' end, not the leaf's own. */
+    assert_true(X509_cmp_time(X509_get0_notAfter(leaf),
+                              &(time_t) { (time_t) now + 20 * 86400 }) > 0);
+    X509_free(leaf);
+    sk_X509_pop_free(rest, X509_free);
+    wid_bundle_set_free(s);
+}
+
 static int
 setup(void **state)
 {
@@ -391,6 +435,7 @@ main(void)
         cmocka_unit_test(test_cross_with_foreign_root_presented),
         cmocka_unit_test(test_bad_signature),
         cmocka_unit_test(test_chain_parse),
+        cmocka_unit_test(test_not_after_of_the_path),
     };
     return cmocka_run_group_tests_name("x509svid", tests, setup, teardown);
 }
