@@ -148,6 +148,7 @@ wid_journal_seal_orphans(const char *dir, const wid_seckey *key,
                          wid_seal_summary *sum)
 {
     wid_journal_options  o;
+    uint8_t              pk[WID_ED25519_PK_LEN];
     char               **names;
     uint64_t            *segs;
     size_t               n, i, nsegs, opened = 0, plen;
@@ -168,6 +169,8 @@ wid_journal_seal_orphans(const char *dir, const wid_seckey *key,
             return WID_R_JOURNAL_KEY_REFUSED;
         }
     }
+    /* The key that signs: what the first checkpoint must verify with. */
+    crypto_sign_ed25519_sk_to_pk(pk, key->sk);
     plen = scope->prefix ? strlen(scope->prefix) : 0;
 
     topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -218,7 +221,7 @@ wid_journal_seal_orphans(const char *dir, const wid_seckey *key,
             sum->empty++;
         } else if (scope->max_logs && opened == scope->max_logs) {
             sum->deferred++;
-        } else if ((rc = wid_seal_foreign(wdir, segs[0], key->pub.pk))
+        } else if ((rc = wid_seal_foreign(wdir, segs[0], pk))
                    != WID_OK)
         {
             wid_seal_refused(scope, names[i], WID_SEAL_FOREIGN, rc);

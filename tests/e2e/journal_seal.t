@@ -201,4 +201,15 @@ is($out, "sealed nginx-106-1: adopted 2 record(s)\n", '2 records adopted');
 like($out, qr/nginx-105-1.*journal\.gap_recorded/, 'verify reports the gap');
 unlike($out, qr/journal\.unsigned_tail/, 'and no unsigned tail anywhere');
 
+# A log that cannot be reopened: reported, the others sealed, exit 2.
+killed('nginx-107-1', 1);
+killed('nginx-108-1', 2);
+mkdir "$J/nginx-107-1/closed" or die;      # no marker: open cannot remove it
+($rc, $out, $err) = run('journal', 'seal', $J, '--key', "$d/k.key",
+                        '--prefix', 'nginx-10');
+is($rc, 2, 'a log that cannot be reopened: exit 2');
+like($out, qr/^not sealed nginx-107-1: internal\.io_error /m, 'it is named');
+like($out, qr/^sealed nginx-108-1: adopted 2 record\(s\)$/m, 'the other one is sealed');
+like($err, qr/1 failed/, 'summary counts it');
+
 done_testing;

@@ -487,6 +487,38 @@ test_scope_and_foreign_key(void **state)
 }
 
 
+/* A log that cannot be reopened is reported and skipped; the others are
+ * sealed all the same. */
+static void
+test_failure_is_reported(void **state)
+{
+    char             dir[64], path[256];
+    reports          c;
+    wid_seal_summary sum;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    killed_writer(dir, "nginx-114-1", &sk, 2);
+    killed_writer(dir, "nginx-115-1", &sk, 3);
+    /* Not a marker (a directory), and open cannot remove it. */
+    snprintf(path, sizeof(path), "%s/nginx-114-1/" WID_CLOSED_NAME, dir);
+    assert_int_equal(mkdir(path, 0750), 0);
+
+    assert_int_equal(seal(dir, &sk, "nginx-", NULL, 0, &c, &sum), WID_OK);
+    assert_int_equal(sum.failed, 1);
+    assert_int_equal(sum.sealed, 1);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.r[0].writer, "nginx-114-1");
+    assert_int_equal(c.r[0].outcome, WID_SEAL_FAILED);
+    assert_int_equal(c.r[0].reason, WID_R_INTERNAL_IO);
+    assert_int_equal(nsegs(dir, "nginx-114-1"), 1);
+    assert_string_equal(c.r[1].writer, "nginx-115-1");
+    assert_int_equal(c.r[1].outcome, WID_SEAL_ADOPTED);
+    assert_int_equal(c.r[1].rec.adopted, 3);
+    jt_rmrf(dir);
+}
+
+
 static void
 test_bound(void **state)
 {
@@ -578,6 +610,7 @@ main(void)
         cmocka_unit_test(test_closed_log_is_not_reopened),
         cmocka_unit_test(test_damaged_orphan_gets_gap),
         cmocka_unit_test(test_scope_and_foreign_key),
+        cmocka_unit_test(test_failure_is_reported),
         cmocka_unit_test(test_bound),
         cmocka_unit_test(test_two_sealers),
     };
