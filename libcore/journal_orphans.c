@@ -67,8 +67,9 @@ wid_seal_report_one(const wid_seal_scope *scope, wid_seal_report *r)
 }
 
 
+/* A log not reopened: another key, or it could not be looked at. */
 static void
-wid_seal_refused(const wid_seal_scope *scope, const char *name,
+wid_seal_skipped(const wid_seal_scope *scope, const char *name,
                  wid_seal_outcome outcome, wid_reason_t why)
 {
     wid_seal_report r;
@@ -196,7 +197,7 @@ wid_journal_seal_orphans(const char *dir, const wid_seckey *key,
         wdir = openat(topfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW
                       | O_CLOEXEC);
         if (wdir < 0) {
-            wid_seal_refused(scope, names[i], WID_SEAL_FAILED,
+            wid_seal_skipped(scope, names[i], WID_SEAL_FAILED,
                              WID_R_INTERNAL_IO);
             sum->failed++;
             continue;
@@ -209,13 +210,12 @@ wid_journal_seal_orphans(const char *dir, const wid_seckey *key,
          */
         segs = NULL;
         nsegs = 0;
-        rc = WID_OK;
         if (wid_writer_live(wdir)) {
             sum->live++;
         } else if (wid_seal_marked(topfd, names[i])) {
             sum->closed++;
         } else if ((rc = wid_seg_list(wdir, &segs, &nsegs)) != WID_OK) {
-            wid_seal_refused(scope, names[i], WID_SEAL_FAILED, rc);
+            wid_seal_skipped(scope, names[i], WID_SEAL_FAILED, rc);
             sum->failed++;
         } else if (nsegs == 0) {
             sum->empty++;
@@ -224,7 +224,7 @@ wid_journal_seal_orphans(const char *dir, const wid_seckey *key,
         } else if ((rc = wid_seal_foreign(wdir, segs[0], pk))
                    != WID_OK)
         {
-            wid_seal_refused(scope, names[i], WID_SEAL_FOREIGN, rc);
+            wid_seal_skipped(scope, names[i], WID_SEAL_FOREIGN, rc);
             sum->foreign++;
         } else {
             opened++;
