@@ -1,5 +1,5 @@
 /*
- * wid journal verify|query|export|prove|append: the receipt journal from
+ * wid journal verify|query|export|prove|append|seal: the receipt journal from
  * the command line.  Exit codes: 0 valid/done, 1 invalid (reason code on
  * stderr or in --json), 2 usage or operational error.
  */
@@ -20,6 +20,7 @@
 #include "bytes.h"
 #include "commands.h"
 #include "journal.h"
+#include "journal_orphans.h"
 #include "journal_read.h"
 #include "keyfile.h"
 #include "receipt.h"
@@ -44,6 +45,9 @@ wid_journal_usage(void)
         "              [--fsync always|interval|never] [--checkpoint-every N]\n"
         "              [--checkpoint-ms MS] [--segment-bytes B]\n"
         "              [--origin PREFIX] [--refuse-key PUB]...  < receipts.jsonl\n"
+        "       wid journal seal DIR --key KEY [--prefix P]\n"
+        "              [--checkpoint-every N] [--checkpoint-ms MS]\n"
+        "              [--origin PREFIX] [--refuse-key PUB]...\n"
         "T is Unix seconds or YYYY-MM-DDTHH:MM:SSZ.\n");
 }
 
@@ -1001,6 +1005,147 @@ wid_journal_append_cmd(int argc, char **argv)
 }
 
 
+/* -------------------------------------------------------------- seal */
+
+typedef struct {
+    wid_reason_t first;         /* first gap or refusal, for stderr */
+} wid_seal_ctx;
+
+static void
+wid_seal_print(void *ctx, const wid_seal_report *r)
+{
+    wid_seal_ctx               *c = ctx;
+    const wid_journal_recovery *rec = &r->rec;
+
+    switch (r->outcome) {
+    case WID_SEAL_CLEAN:
+    case WID_SEAL_ADOPTED:
+        printf("sealed %s: adopted %llu record(s)", r->writer,
+               (unsigned long long) rec->adopted);
+        if (rec->torn_tail) {
+            printf(", torn write of %llu byte(s) cut at segment %llu"
+                   " offset %llu", (unsigned long long) rec->torn_bytes,
+                   (unsigned long long) rec->torn_segment,
+                   (unsigned long long) rec->torn_offset);
+        }
+        putchar('\n');
+        return;
+    case WID_SEAL_GAP:
+        printf("sealed %s: damage (%s) at segment %llu offset %llu left in"
+               " place; gap recorded, epoch %u\n", r->writer,
+               wid_reason_code(r->reason),
+               (unsigned long long) rec->gap_segment,
+               (unsigned long long) rec->gap_offset, (unsigned) rec->epoch);
+        break;
+    default:
+        printf("not sealed %s: %s (%s)\n", r->writer,
+               wid_reason_code(r->reason), wid_reason_text(r->reason));
+        break;
+    }
+    if (c->first == WID_OK) {
+        c->first = r->outcome == WID_SEAL_GAP ? WID_R_JOURNAL_GAP : r->reason;
+    }
+}
+
+
+static int
+wid_journal_seal_cmd(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "key", required_argument, NULL, 'k' },
+        { "prefix", required_argument, NULL, 'p' },
+        { "checkpoint-every", required_argument, NULL, 'n' },
+        { "checkpoint-ms", required_argument, NULL, 't' },
+        { "origin", required_argument, NULL, 'o' },
+        { "refuse-key", required_argument, NULL, 'R' },
+        { NULL, 0, NULL, 0 }
+    };
+    wid_journal_options  o;
+    wid_pubkey           refuse[WID_MAX_REFUSE];
+    wid_seckey           key;
+    wid_seal_scope       scope;
+    wid_seal_summary     sum;
+    wid_seal_ctx         c;
+    const char          *keyp = NULL;
+    int                  ch;
+    wid_reason_t         rc;
+
+    memset(&o, 0, sizeof(o));
+    memset(&scope, 0, sizeof(scope));
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'k': keyp = optarg; break;
+        case 'o': o.origin_prefix = optarg; break;
+        case 'p':
+            if (!wid_journal_writer_name_ok(optarg)) {
+                fprintf(stderr, "wid journal seal: a prefix is 1-64 of"
+                        " [A-Za-z0-9._-]\n");
+                return WID_EXIT_USAGE;
+            }
+            scope.prefix = optarg;
+            break;
+        case 'n':
+        case 't':
+            if (wid_parse_u64(optarg, ch == 'n' ? &o.checkpoint_every_records
+                                                : &o.checkpoint_every_ms)
+                != 0)
+            {
+                wid_journal_usage();
+                return WID_EXIT_USAGE;
+            }
+            break;
+        case 'R':
+            if (o.nrefuse_keys == WID_MAX_REFUSE) {
+                wid_journal_usage();
+                return WID_EXIT_USAGE;
+            }
+            rc = wid_pubkey_load(optarg, &refuse[o.nrefuse_keys]);
+            if (rc != WID_OK) {
+                return wid_fail("seal", rc);
+            }
+            o.nrefuse_keys++;
+            break;
+        default:
+            wid_journal_usage();
+            return WID_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || keyp == NULL) {
+        wid_journal_usage();
+        return WID_EXIT_USAGE;
+    }
+    o.refuse_keys = refuse;
+    rc = wid_seckey_load(keyp, &key);
+    if (rc != WID_OK) {
+        return wid_fail("seal", rc);
+    }
+    memset(&c, 0, sizeof(c));
+    scope.report = wid_seal_print;
+    scope.ctx = &c;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    rc = wid_journal_seal_orphans(argv[optind], &key, &o, &scope,
+                                  wid_now_ms(), &sum);
+    wid_seckey_wipe(&key);
+    if (rc != WID_OK) {
+        return wid_fail("seal", rc);
+    }
+    fprintf(stderr, "wid journal seal: %zu log(s) sealed (%llu record(s)"
+            " adopted, %zu with a gap); %zu closed, %zu running, %zu"
+            " empty; %zu of another key, %zu failed\n", sum.sealed,
+            (unsigned long long) sum.adopted, sum.gaps, sum.closed,
+            sum.live, sum.empty, sum.foreign, sum.failed);
+    if (sum.failed) {
+        return WID_EXIT_USAGE;
+    }
+    if (sum.gaps || sum.foreign) {
+        fprintf(stderr, "wid journal seal: %s (%s)\n",
+                wid_reason_code(c.first), wid_reason_text(c.first));
+        return WID_EXIT_REJECTED;
+    }
+    return WID_EXIT_OK;
+}
+
+
 int
 wid_cmd_journal(int argc, char **argv)
 {
@@ -1025,6 +1170,9 @@ wid_cmd_journal(int argc, char **argv)
     }
     if (strcmp(argv[0], "append") == 0) {
         return wid_journal_append_cmd(argc, argv);
+    }
+    if (strcmp(argv[0], "seal") == 0) {
+        return wid_journal_seal_cmd(argc, argv);
     }
     wid_journal_usage();
     return WID_EXIT_USAGE;

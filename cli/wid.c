@@ -21,7 +21,7 @@ static const struct {
     { "policy", wid_cmd_policy, "policy lint|explain|sign|verify ..." },
     { "keygen", wid_cmd_keygen, "keygen --out PREFIX" },
     { "journal", wid_cmd_journal,
-      "journal verify|query|export|prove DIR ..." },
+      "journal verify|query|export|prove|append|seal DIR ..." },
     { "receipt", wid_cmd_receipt, "receipt verify PROOF --pubkey PUB" },
     { "attest", wid_cmd_attest,
       "attest verify --kind KIND --evidence FILE ..." },

@@ -1087,6 +1087,14 @@ wid_journal_open(const char *dir, const char *writer_name,
         }
         (void) usleep(WID_LOCK_RETRY_US);
     }
+    /*
+     * Open again, so no longer cleanly closed.  The removal is made
+     * durable with the new segment's directory entry (sync below).
+     */
+    if (unlinkat(j->dirfd, WID_CLOSED_NAME, 0) != 0 && errno != ENOENT) {
+        wid_journal_free(j);
+        return WID_R_INTERNAL_IO;
+    }
 
     rc = wid_journal_recover(j, prefix, now_ms, rec);
     if (rc == WID_OK) {
@@ -1103,6 +1111,25 @@ wid_journal_open(const char *dir, const char *writer_name,
     j->sync_ms = now_ms;
     *out = j;
     return WID_OK;
+}
+
+
+/*
+ * Leave DIR/<writer>/closed once the final checkpoint is durable: the
+ * log has nothing unsigned, so wid_journal_seal_orphans need not replay
+ * it.  Only a hint (see journal_orphans.h): without it the log is merely
+ * reopened and closed again, so a failure here is not the close's.
+ */
+static void
+wid_journal_mark_closed(wid_journal *j)
+{
+    int fd;
+
+    fd = openat(j->dirfd, WID_CLOSED_NAME,
+                O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd >= 0) {
+        close(fd);
+    }
 }
 
 
@@ -1127,6 +1154,9 @@ wid_journal_close(wid_journal *j, uint64_t now_ms)
             if (rc == WID_OK) {
                 rc = rc2;
             }
+        }
+        if (rc == WID_OK) {
+            wid_journal_mark_closed(j);
         }
     }
     wid_journal_free(j);

@@ -3,6 +3,8 @@
  *
  *   DIR/<writer>/lock                 held (flock) while a writer is open
  *   DIR/<writer>/seg-<16 digits>.wjl  segment files, numbered from 1
+ *   DIR/<writer>/closed               empty; left by a clean close, removed
+ *                                     by the next open (a hint only)
  *
  * Each writer appends only to its own log, so the append path takes no
  * cross-process lock.  Records are framed (CRC-32C, length, type); the
@@ -141,8 +143,8 @@ void wid_journal_sync_begin(wid_journal *j, uint64_t now_ms,
 void wid_journal_sync_run(wid_journal_sync_job *job);
 wid_reason_t wid_journal_sync_end(wid_journal *j, wid_journal_sync_job *job);
 
-/* Final checkpoint, fsync (unless never), close, unlock, wipe the key.
- * Frees j whatever the result. */
+/* Final checkpoint, fsync (unless never), then the "closed" marker,
+ * close, unlock, wipe the key.  Frees j whatever the result. */
 wid_reason_t wid_journal_close(wid_journal *j, uint64_t now_ms);
 
 /* The origin of the log being written (for logs and tests). */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -354,6 +355,35 @@ wid_seg_name_parse(const char *name, uint64_t *segno)
     }
     *segno = v;
     return 0;
+}
+
+
+/*
+ * Is a writer running on this log?  It holds an exclusive flock on
+ * DIR/<writer>/lock for as long as it has the log open.  Probe with a
+ * non-blocking shared lock, released at once (a writer opening just then
+ * retries for a moment).  A missing or odd lock file means no writer.
+ */
+int
+wid_writer_live(int dirfd)
+{
+    struct stat st;
+    int         fd, live = 0;
+
+    fd = openat(dirfd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK
+                | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+            (void) flock(fd, LOCK_UN);
+        } else {
+            live = errno == EWOULDBLOCK;
+        }
+    }
+    close(fd);
+    return live;
 }
 
 

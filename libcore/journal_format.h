@@ -34,6 +34,10 @@
 #define WID_RCV_MAGIC        "WIDRCV01"
 #define WID_SEG_NAME_FMT     "seg-%016llu.wjl"
 #define WID_SEG_NAME_LEN     24
+/* Empty file left by a clean close, removed by the next open: a hint
+ * that the log has nothing unsigned (see journal_orphans.h).  Readers
+ * look only at segment files, so they never see it. */
+#define WID_CLOSED_NAME      "closed"
 
 typedef struct {
     uint64_t segment;           /* its number, as in the file name */
@@ -126,6 +130,12 @@ wid_reason_t wid_seg_list(int writer_dirfd, uint64_t **out, size_t *n);
  */
 wid_reason_t wid_writer_open_read(const char *dir, const char *writer,
                                   int *dirfd, uint64_t **segs, size_t *n);
+
+/*
+ * Does a writer hold DIR/<writer>/lock (writer_dirfd: the writer's
+ * directory)?  A probe with a shared lock, released at once.
+ */
+int wid_writer_live(int writer_dirfd);
 
 /* Map a segment read-only (size 0 gives a NULL map).  Unmap with
  * wid_seg_unmap. */

@@ -158,6 +158,12 @@ size=$(stat -c %s "$seg")
 printf '\xff' | dd of="$seg" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 cli 1 journal verify "$d/j" --pubkey "$d/k.pub"
 cli 2 journal verify "$d/nonexistent" --pubkey "$d/k.pub"
+# Seal it as if its writer had died: the damage gets a gap (exit 1); then
+# it is marked closed and left alone.
+rm -f "$d/j/w1/closed"
+cli 1 journal seal "$d/j" --key "$d/k.key"
+cli 0 journal seal "$d/j" --key "$d/k.key" --prefix w
+cli 2 journal seal "$d/nonexistent" --key "$d/k.key"
 
 end=$(date +%s)
 echo "valgrind: $ncli wid CLI invocations run, $((end - start)) s in all"

@@ -20,6 +20,7 @@
 
 #include "ngx_http_wid.h"
 #include "journal.h"
+#include "journal_orphans.h"
 #include "keyfile.h"
 #include "receipt.h"
 
@@ -241,8 +242,12 @@ ngx_http_wid_journal_key_cleanup(void *data)
 
 #define NGX_HTTP_WID_TICK        100
 #define NGX_HTTP_WID_PATH_MAX    1024
+#define NGX_HTTP_WID_SEAL_MAX    8
 
 
+static void ngx_http_wid_journal_seal(ngx_cycle_t *cycle,
+    ngx_http_wid_journal_t *journal, char *self, wid_journal_options *opts);
+static void ngx_http_wid_journal_sealed(void *ctx, const wid_seal_report *r);
 static void ngx_http_wid_journal_tick(ngx_event_t *ev);
 #if (NGX_THREADS)
 static void ngx_http_wid_journal_sync_thread(void *data, ngx_log_t *log);
@@ -319,10 +324,9 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
                           journal->key, &opts, ngx_http_wid_now_ms(), &j,
                           &rec);
 
-    /* The journal keeps its own locked copy; this one is not needed. */
-    wid_seckey_wipe(journal->key);
-
     if (rc != WID_OK) {
+        wid_seckey_wipe(journal->key);
+
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
                       "wid: journal \"%V\" writer \"%s\" not opened: "
                       "%s (%s)", &journal->path->name, writer,
@@ -336,6 +340,11 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
                   "wid: journal writer \"%s\" open, origin \"%s\"",
                   writer, wid_journal_origin(j));
 
+    ngx_http_wid_journal_seal(cycle, journal, writer, &opts);
+
+    /* The journal keeps its own locked copy; this one is not needed. */
+    wid_seckey_wipe(journal->key);
+
     journal->tick.handler = ngx_http_wid_journal_tick;
     journal->tick.data = journal;
     journal->tick.log = cycle->log;
@@ -344,6 +353,99 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
     ngx_add_timer(&journal->tick, NGX_HTTP_WID_TICK);
 
     return NGX_OK;
+}
+
+
+/*
+ * Seal the logs of workers that are gone (killed, crashed): nothing else
+ * ever reopens a log named after a dead pid, so its records after the
+ * last checkpoint would stay unsigned.  Logs closed cleanly cost one stat
+ * each; at most NGX_HTTP_WID_SEAL_MAX are reopened per worker start, so a
+ * journal full of old logs cannot stall it (the rest wait for the next
+ * start, or "wid journal seal").
+ */
+static void
+ngx_http_wid_journal_seal(ngx_cycle_t *cycle, ngx_http_wid_journal_t *journal,
+    char *self, wid_journal_options *opts)
+{
+    wid_reason_t      rc;
+    wid_seal_scope    scope;
+    wid_seal_summary  sum;
+
+    ngx_memzero(&scope, sizeof(wid_seal_scope));
+
+    scope.prefix = "nginx-";
+    scope.self = self;
+    scope.max_logs = NGX_HTTP_WID_SEAL_MAX;
+    scope.report = ngx_http_wid_journal_sealed;
+    scope.ctx = cycle->log;
+
+    rc = wid_journal_seal_orphans((char *) journal->path->name.data,
+                                  journal->key, opts, &scope,
+                                  ngx_http_wid_now_ms(), &sum);
+
+    if (rc != WID_OK) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "wid: journal \"%V\": logs of stopped workers not "
+                      "sealed: %s (%s)", &journal->path->name,
+                      wid_reason_code(rc), wid_reason_text(rc));
+        return;
+    }
+
+    if (sum.deferred) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "wid: journal \"%V\": %uz more logs of stopped "
+                      "workers left for a later worker start (at most %d "
+                      "per start)", &journal->path->name, sum.deferred,
+                      NGX_HTTP_WID_SEAL_MAX);
+    }
+}
+
+
+static void
+ngx_http_wid_journal_sealed(void *ctx, const wid_seal_report *r)
+{
+    ngx_log_t *log = ctx;
+
+    const wid_journal_recovery  *rec;
+
+    rec = &r->rec;
+
+    switch (r->outcome) {
+
+    case WID_SEAL_CLEAN:
+    case WID_SEAL_ADOPTED:
+        if (rec->torn_tail) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "wid: sealed journal log of a stopped worker "
+                          "\"%s\": adopted %uL records, cut a torn write "
+                          "of %uL bytes", r->writer, rec->adopted,
+                          rec->torn_bytes);
+
+        } else {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "wid: sealed journal log of a stopped worker "
+                          "\"%s\": adopted %uL records", r->writer,
+                          rec->adopted);
+        }
+
+        break;
+
+    case WID_SEAL_GAP:
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "wid: sealed journal log of a stopped worker \"%s\": "
+                      "damage (%s) at segment %uL offset %uL left in place, "
+                      "gap recorded, epoch %uD", r->writer,
+                      wid_reason_code(r->reason), rec->gap_segment,
+                      rec->gap_offset, rec->epoch);
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "wid: journal log of a stopped worker \"%s\" not "
+                      "sealed: %s (%s)", r->writer,
+                      wid_reason_code(r->reason), wid_reason_text(r->reason));
+    }
 }
 
 

@@ -451,6 +451,8 @@ test_trusted_checkpoint(void **state)
     seg_restore(&s);
     snprintf(path, sizeof(path), "%s/w1/lock", dir);
     remove(path);
+    snprintf(path, sizeof(path), "%s/w1/closed", dir);
+    remove(path);
     remove(s.path);
     snprintf(path, sizeof(path), "%s/w1", dir);
     assert_int_equal(rmdir(path), 0);
