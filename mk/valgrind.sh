@@ -116,7 +116,7 @@ for t in valid_es256 valid_ps384 valid_nokid; do
         --audience wid-test --json
 done
 for t in alg_none hs256_pubkey rs256_on_ec der_es256 dup_payload \
-         json_serialization kid_other_td exp_past sub_root bad_base64_sig; do
+         json_serialization kid_other_td exp_past sub_root_path bad_base64_sig; do
     cli 1 svid verify --bundle "a.org=$d/jwt/a.org.json" \
         --bundle "b.org=$d/jwt/b.org.json" --jwt "@$tok/$t.jwt" \
         --audience wid-test
