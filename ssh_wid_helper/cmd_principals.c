@@ -108,6 +108,8 @@ ssh_wid_cmd_principals(int argc, char **argv)
     }
     if (rc == WID_OK) {
         rc = ssh_login_decide(&conf, &req, &res);
+    } else {
+        ssh_login_note_policy(&conf, &res);
     }
     lrc = ssh_login_record_result(&conf, &req, &res, rc, receipt);
     if (rc == WID_OK && lrc != WID_OK) {
