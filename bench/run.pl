@@ -80,9 +80,6 @@ my $CONF = abs_path($opt{conf} // "$ROOT/bench/conf");
 my $NCPU = `nproc` + 0 || 1;
 my $json = JSON::PP->new->canonical->pretty;
 
-for ($LOADGEN, $JWTMINT) {
-    -x $_ or die "bench: $_ is not built: run make bench\n";
-}
 
 my $DIR = tempdir('wid-bench-XXXXXX', TMPDIR => 1, CLEANUP => 0);
 chmod 0755, $DIR;
@@ -488,8 +485,9 @@ my %SCEN = map { $_->{id} => $_ } @SCEN;
 # in reverse order, so that a drift in the machine's load hits both sides
 # of a ratio alike.
 my @ORDER = qw(a e_rs256 e_es256 f b c b_new d);
+my %ONLY = map { $_ => 1 } split /,/, $opt{only} // '';
 if ($opt{only}) {
-    my %want = map { $_ => 1 } split /,/, $opt{only};
+    my %want = %ONLY;
     # Baselines of the chosen scenarios come along.
     for my $s (@SCEN) {
         next unless $want{$s->{id}};
@@ -500,6 +498,9 @@ if ($opt{only}) {
     $want{b} = 1 if $want{b_new};
     $_->{skip} = !$want{$_->{id}} for @SCEN;
 }
+# nginx is started only for a run that measures one of its scenarios
+# (--only i: the SSH helper alone).
+my $NGINX_RUN = grep { !$_->{skip} } @SCEN;
 
 my %BLOCKS = (x509 => 'wid-x509.conf', jwt => 'wid-jwt.conf');
 my %AVAIL;          # block => { ok, why }
@@ -787,8 +788,10 @@ sub openssl_speed {
 
 sub rss_test {
     my $s = $SCEN{f};
+    return { status => 'not run', why => 'not selected (--only)' }
+        if $s->{skip};
     return { status => 'not available', why => $AVAIL{jwt}{why} }
-        unless available($s) && !$s->{skip};
+        unless available($s);
     my $n = $opt{rss_tokens};
     my $need = $n / (($R{openssl}{ecdsap256_verify_per_s} || 10000) * 0.5)
                + 30;
@@ -865,6 +868,12 @@ my @SUBS = (
     { id => 'identity', target => 'bench-identity',
       title => 'SVID verification (identity core)' },
 );
+{
+    my %known = map { $_->{id} => 1 } @SCEN, @SUBS;
+    my @bad = grep { !$known{$_} } sort keys %ONLY;
+    die "bench: --only: unknown id(s) @bad; known: "
+        . join(',', (map { $_->{id} } @SCEN, @SUBS)) . "\n" if @bad;
+}
 
 sub sub_bench {
     my ($sb, $until) = @_;
@@ -1053,7 +1062,8 @@ sub judge {
         my $c = $R{components}{$id} || {};
         my %ct = (id => $id, target => $title);
         if (($c->{status} // '') ne 'measured') {
-            @ct{qw(verdict why)} = ('not available',
+            @ct{qw(verdict why)} = (($c->{status} // '') eq 'not run'
+                                    ? 'not run' : 'not available',
                                     $c->{why} // 'not run');
         } else {
             my ($k, $v) = find_num($c->{json}, $re);
@@ -1067,7 +1077,61 @@ sub judge {
         }
         push @t, \%ct;
     }
+    push @t, judge_ssh();
     return \@t;
+}
+
+# (i): the SSH helper (issue 7).  Issuance is judged on certificates per
+# second of the daemon's own CPU time ("on one core"); one principals run
+# on its median wall time through the daemon, shown beside /bin/true and
+# a do-nothing program loading the same libraries, measured in the same
+# loop, so that a figure from a loaded machine can be read.
+sub judge_ssh {
+    my $c = $R{components}{i} || {};
+    my $j = $c->{json} || {};
+    my @t = (
+        { id => 'i', digits => 0, unit => 'certs/CPU-s',
+          target => '(i) helper issuance through serve >= 1,000 '
+                    . 'certificates per second of one core',
+          key => 'issue_certs_per_cpu_s', ok => sub { $_[0] >= 1000 } },
+        { id => 'i', digits => 2, unit => 'ms',
+          target => '(i) one principals run (through serve), median <= 5 ms',
+          key => 'principals_via_serve_median_ms', ok => sub { $_[0] <= 5 } },
+    );
+    for my $t (@t) {
+        my ($key, $ok) = delete @$t{qw(key ok)};
+        if (($c->{status} // '') ne 'measured') {
+            @$t{qw(verdict why)} = ($c->{status} && $c->{status} eq 'not run'
+                                    ? 'not run' : 'not available',
+                                    $c->{why} // 'not run');
+            next;
+        }
+        my $v = $j->{$key};
+        if (!defined $v || $v !~ /^[\d.]+(e[-+]?\d+)?$/i) {
+            @$t{qw(verdict why)} = ('not available',
+                                    "no $key in bench-ssh's JSON");
+            next;
+        }
+        @$t{qw(value key)} = ($v + 0, $key);
+        $t->{verdict} = $ok->($v) ? 'pass' : 'FAIL';
+        if ($key eq 'issue_certs_per_cpu_s') {
+            $t->{basis} = sprintf('daemon CPU time, journal_fsync interval; '
+                . '%.0f/s wall; fsync always %.0f/CPU-s',
+                $j->{issue_certs_per_s} // 0,
+                $j->{issue_fsync_always_certs_per_cpu_s} // 0);
+        } else {
+            my $tru = $j->{principals_via_serve_baseline_true_median_ms};
+            my $triv = $j->{principals_via_serve_baseline_trivial_median_ms};
+            my $st = $j->{principals_static_via_serve_median_ms};
+            $t->{basis} = sprintf('wall; CPU %.2f ms; same loop: /bin/true '
+                . '%.2f ms (%.1f x), same-libraries no-op %s ms, '
+                . 'HELPER_STATIC %s ms; load %.1f',
+                $j->{principals_via_serve_cpu_median_ms} // 0, $tru // 0,
+                $tru ? $v / $tru : 0, fmt($triv), fmt($st),
+                $j->{loadavg_1min} // 0);
+        }
+    }
+    return @t;
 }
 
 # ---------------------------------------------------------------------
@@ -1137,6 +1201,49 @@ sub fmt {
     return sprintf("%.${\($d // 2)}f", $v);
 }
 
+# (i) in detail: issuance, then one principals run per set-up beside its
+# baselines from the same loop.
+sub ssh_section {
+    my $j = ($R{components}{i} || {})->{json} or return '';
+    my $md = "### (i) SSH helper (`make bench-ssh`)\n\n"
+        . sprintf("Issuance through `serve` (%d requests, daemon pinned to "
+                  . "core 0): %.0f certificates per daemon CPU second, "
+                  . "%.0f/s wall (journal_fsync interval); %.0f per CPU "
+                  . "second, %.0f/s wall with journal_fsync always.  Load "
+                  . "average %.1f.\n\n", $j->{issue_n} // 0,
+                  $j->{issue_certs_per_cpu_s} // 0,
+                  $j->{issue_certs_per_s} // 0,
+                  $j->{issue_fsync_always_certs_per_cpu_s} // 0,
+                  $j->{issue_fsync_always_certs_per_s} // 0,
+                  $j->{loadavg_1min} // 0);
+    my $rows = '';
+    for my $r (['through serve, daemon fsync interval', 'via_serve'],
+               ['through serve, daemon fsync always',
+                'via_serve_fsync_always'],
+               ['through serve, 250 ms of quiet before each',
+                'via_serve_after_idle'],
+               ['own writer log, fsync always', 'own_writer_fsync_always'],
+               ['own writer log, fsync never', 'own_writer_fsync_never']) {
+        my ($name, $k) = @$r;
+        my $p = "principals_$k";
+        next unless defined $j->{"${p}_median_ms"};
+        my $tru = $j->{"${p}_baseline_true_median_ms"};
+        $rows .= sprintf("| %s | %s (%s) | %s | %s | %s | %s | %s |\n", $name,
+                       fmt($j->{"${p}_median_ms"}), fmt($j->{"${p}_p90_ms"}),
+                       fmt($j->{"${p}_cpu_median_ms"}), fmt($tru),
+                       fmt($j->{"${p}_baseline_trivial_median_ms"}),
+                       $tru ? fmt($j->{"${p}_median_ms"} / $tru, 1) : '-',
+                       fmt($j->{"principals_static_${k}_median_ms"}));
+    }
+    $md .= "One `principals` run, spawn to exit, medians of "
+        . ($j->{principals_runs} // '?') . " runs (after quiet: 16); the "
+        . "commands of a row ran in turn, in the same loop:\n\n"
+        . "| set-up | principals ms (p90) | CPU ms | /bin/true ms | "
+        . "same-libraries no-op ms | x /bin/true | HELPER_STATIC ms |\n"
+        . "|---|---|---|---|---|---|---|\n$rows\n" if $rows;
+    return $md;
+}
+
 sub write_results {
     my $targets = $R{targets};
     my $npass = grep { $_->{verdict} eq 'pass' } @$targets;
@@ -1171,12 +1278,12 @@ sub write_results {
     $md .= "## Targets (issue 9)\n\n"
         . "$R{summary}{pass} of $R{summary}{targets} met; "
         . "$R{summary}{fail} missed; $R{summary}{not_available} not "
-        . "available yet (never counted as met).\n\n"
+        . "available yet or not run (never counted as met).\n\n"
         . "| target | workers | value | basis | verdict |\n"
         . "|---|---|---|---|---|\n";
     for my $t (@$targets) {
         my $val = defined $t->{value} ? fmt($t->{value},
-            $t->{id} =~ /^[gh]$/ ? 0 : 3) : '-';
+            $t->{digits} // ($t->{id} =~ /^[gh]$/ ? 0 : 3)) : '-';
         $val .= " $t->{unit}" if $t->{unit} && defined $t->{value};
         $val .= " MiB" if $t->{id} eq 'rss' && defined $t->{value};
         my $basis = $t->{basis} // '';
@@ -1294,7 +1401,7 @@ sub write_results {
         $md .= "| ($sb->{id}) $sb->{title} | `$sb->{target}` | "
             . ($c->{status} // 'not run') . " | $fig |\n";
     }
-    $md .= "\n";
+    $md .= "\n" . ssh_section();
     for my $sb (@SUBS) {
         my $c = $R{components}{$sb->{id}} || {};
         next unless $c->{output_tail};
@@ -1352,24 +1459,36 @@ note("load average at start is $R{machine}{load_at_start}: "
      . "other work shares the machine, so absolute figures are noisy; "
      . "ratios share the noise")
     if (split ' ', $R{machine}{load_at_start})[0] > 0.5;
-setup_pki();
-$R{openssl} = openssl_speed();
-say_("openssl speed: ES256 verify "
-     . fmt($R{openssl}{ecdsap256_verify_us}, 1) . " us");
-probe();
-$R{availability} = { map { ("wid_$_" => $AVAIL{$_}) } keys %AVAIL };
-say_("wid $_: " . ($AVAIL{$_}{ok} ? 'available' : $AVAIL{$_}{why}))
-    for sort keys %AVAIL;
+if ($NGINX_RUN) {
+    for ($LOADGEN, $JWTMINT) {
+        -x $_ or die "bench: $_ is not built: run make bench\n";
+    }
+    setup_pki();
+    $R{openssl} = openssl_speed();
+    say_("openssl speed: ES256 verify "
+         . fmt($R{openssl}{ecdsap256_verify_us}, 1) . " us");
+    probe();
+    $R{availability} = { map { ("wid_$_" => $AVAIL{$_}) } keys %AVAIL };
+    say_("wid $_: " . ($AVAIL{$_}{ok} ? 'available' : $AVAIL{$_}{why}))
+        for sort keys %AVAIL;
+} else {
+    note("--only $opt{only}: no nginx scenario selected, nginx not started");
+}
 
 # The component benchmarks first, each within its share of the budget,
 # so that the nginx phases (which adapt their rounds) cannot starve them.
 my $sub_budget = $T0 + 210;
 for my $sb (@SUBS) {
+    if ($opt{only} && !$ONLY{$sb->{id}}) {
+        $R{components}{$sb->{id}} = { status => 'not run',
+                                      why => 'not selected (--only)' };
+        next;
+    }
     $R{components}{$sb->{id}} = sub_bench($sb, $sub_budget);
     say_("$sb->{target}: $R{components}{$sb->{id}}{status}");
 }
 
-my @phases = split /,/, $opt{workers};
+my @phases = $NGINX_RUN ? split /,/, $opt{workers} : ();
 for my $k (0 .. $#phases) {
     my $w = $phases[$k];
     if (left() < 60) {

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "attest.h"
+#include "base64.h"
 
 static const struct {
     const char      *name;
@@ -249,44 +249,24 @@ int
 wid_attest_b64_decode(const char *in, size_t max, unsigned char **out,
                       size_t *out_len)
 {
-    size_t         len = strlen(in), pad = 0, n;
-    unsigned char *buf;
-    int            r;
+    size_t len = strlen(in);
 
     *out = NULL;
     *out_len = 0;
-    /* EVP_DecodeBlock takes an int and skips white space: bound the
-     * input and insist on the canonical alphabet and length. */
-    if (len == 0 || len % 4 != 0 || len > (size_t) INT32_MAX / 2
-        || strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                      "0123456789+/=") != len)
+    /* Canonical alphabet, length and padding; the last character's
+     * unused bits as OpenSSL decodes them (base64.h). */
+    if (len == 0 || len > (size_t) INT32_MAX / 2
+        || wid_b64_decode_alloc(in, len, WID_B64_ANY_LAST_BITS, out,
+                                out_len) != 0)
     {
         return -1;
     }
-    if (in[len - 1] == '=') {
-        pad++;
-        if (in[len - 2] == '=') {
-            pad++;
-        }
-    }
-    if (memchr(in, '=', len - pad) != NULL) {
+    if (*out_len > max) {
+        free(*out);
+        *out = NULL;
+        *out_len = 0;
         return -1;
     }
-    n = len / 4 * 3 - pad;
-    if (n > max) {
-        return -1;
-    }
-    buf = malloc(len / 4 * 3 + 1);
-    if (buf == NULL) {
-        return -1;
-    }
-    r = EVP_DecodeBlock(buf, (const unsigned char *) in, (int) len);
-    if (r < 0 || (size_t) r != len / 4 * 3) {
-        free(buf);
-        return -1;
-    }
-    *out = buf;
-    *out_len = n;
     return 0;
 }
 
@@ -294,19 +274,10 @@ wid_attest_b64_decode(const char *in, size_t max, unsigned char **out,
 char *
 wid_attest_b64_encode(const unsigned char *in, size_t len)
 {
-    char   *out;
-    size_t  n;
-
     if (len > (size_t) INT32_MAX / 2) {
         return NULL;
     }
-    n = (len + 2) / 3 * 4 + 1;
-    out = malloc(n);
-    if (out == NULL) {
-        return NULL;
-    }
-    EVP_EncodeBlock((unsigned char *) out, in, (int) len);
-    return out;
+    return wid_b64_encode_alloc(in, len);
 }
 
 

@@ -141,8 +141,9 @@ json_t *wid_attestation_to_json(const wid_attestation *a);
 void wid_attest_hex(const unsigned char *in, size_t len, char *out);
 
 /*
- * Strict standard base64 (with padding, no whitespace) via OpenSSL into
- * a fresh buffer of at most max bytes.  Returns 0 or -1.
+ * Standard base64 (with padding, no whitespace; the last character's
+ * unused bits are not checked) into a fresh buffer of at most max bytes
+ * (base64.h).  Returns 0 or -1.
  */
 int wid_attest_b64_decode(const char *in, size_t max, unsigned char **out,
                           size_t *out_len);

@@ -5,44 +5,21 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "attest_result.h"
+#include "base64.h"
 #include "spiffe_id.h"
 
 
-static char *
-wid_result_b64url(const unsigned char *in, size_t len)
-{
-    size_t  n = sodium_base64_ENCODED_LEN(len,
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char   *out = malloc(n);
-
-    if (out != NULL) {
-        sodium_bin2base64(out, n, in, len,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    }
-    return out;
-}
-
-
-/* Strict base64url (no padding, no ignored characters). */
+/* Strict base64url (no padding, no ignored characters), never empty. */
 static int
 wid_result_unb64url(const char *in, size_t in_len, unsigned char *out,
                     size_t max, size_t *out_len)
 {
-    const char *end;
-
     if (in_len == 0) {
         return -1;
     }
-    if (sodium_base642bin(out, max, in, in_len, NULL, out_len, &end,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0
-        || end != in + in_len)
-    {
-        return -1;
-    }
-    return 0;
+    return wid_b64url_decode(in, in_len, out, max, out_len);
 }
 
 
@@ -114,8 +91,8 @@ wid_attest_result_sign(const wid_attestation *a, const wid_seckey *key,
     if (h == NULL || p == NULL) {
         goto done;
     }
-    hb = wid_result_b64url((const unsigned char *) h, strlen(h));
-    pb = wid_result_b64url((const unsigned char *) p, strlen(p));
+    hb = wid_b64url_encode_alloc((const unsigned char *) h, strlen(h));
+    pb = wid_b64url_encode_alloc((const unsigned char *) p, strlen(p));
     if (hb == NULL || pb == NULL) {
         goto done;
     }
@@ -128,7 +105,7 @@ wid_attest_result_sign(const wid_attestation *a, const wid_seckey *key,
     out[strlen(hb)] = '.';
     memcpy(out + strlen(hb) + 1, pb, strlen(pb) + 1);
     wid_sign(key, (const unsigned char *) out, n, sig);
-    sb = wid_result_b64url(sig, sizeof(sig));
+    sb = wid_b64url_encode_alloc(sig, sizeof(sig));
     if (sb == NULL) {
         free(out);
         out = NULL;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <sodium.h>
 
 #include "base64.h"
 
@@ -54,7 +55,8 @@ wid_b64_is_ws(unsigned char c)
  * standard base64; *pad gets the number of '=' (0-2).
  */
 static int
-wid_b64_canonical(const unsigned char *s, size_t len, size_t *pad)
+wid_b64_canonical(const unsigned char *s, size_t len, unsigned flags,
+                  size_t *pad)
 {
     size_t i, data;
 
@@ -79,6 +81,9 @@ wid_b64_canonical(const unsigned char *s, size_t len, size_t *pad)
      * that belong to no output byte: they must be zero, otherwise
      * several texts would decode to the same bytes.
      */
+    if (flags & WID_B64_ANY_LAST_BITS) {
+        return 0;
+    }
     if (*pad == 1 && ((wid_b64_std_val[s[data - 1]] - 1) & 0x3) != 0) {
         return -1;
     }
@@ -90,13 +95,15 @@ wid_b64_canonical(const unsigned char *s, size_t len, size_t *pad)
 
 /* Canonical input without whitespace: validate, then let OpenSSL decode. */
 static int
-wid_b64_decode_plain(const unsigned char *s, size_t len, unsigned char *out,
-                     size_t out_max, size_t *out_len)
+wid_b64_decode_plain(const unsigned char *s, size_t len, unsigned flags,
+                     unsigned char *out, size_t out_max, size_t *out_len)
 {
     unsigned char last[3];
     size_t        pad, need, head;
 
-    if (len > (size_t) INT_MAX || wid_b64_canonical(s, len, &pad) != 0) {
+    if (len > (size_t) INT_MAX
+        || wid_b64_canonical(s, len, flags, &pad) != 0)
+    {
         return -1;
     }
     if (len == 0) {
@@ -141,7 +148,8 @@ wid_b64_decode(const char *in, size_t in_len, unsigned flags,
         ws += wid_b64_is_ws(s[i]);
     }
     if (ws == 0) {
-        return wid_b64_decode_plain(s, in_len, out, out_max, out_len);
+        return wid_b64_decode_plain(s, in_len, flags, out, out_max,
+                                    out_len);
     }
     if (!(flags & WID_B64_ALLOW_WS)) {
         return -1;
@@ -155,7 +163,7 @@ wid_b64_decode(const char *in, size_t in_len, unsigned flags,
             tmp[n++] = s[i];
         }
     }
-    rc = wid_b64_decode_plain(tmp, n, out, out_max, out_len);
+    rc = wid_b64_decode_plain(tmp, n, flags, out, out_max, out_len);
     free(tmp);
     return rc;
 }
@@ -195,6 +203,78 @@ wid_b64_encode(const unsigned char *in, size_t len, char *out,
     /* EVP_EncodeBlock writes the padding and the terminating NUL. */
     return EVP_EncodeBlock((unsigned char *) out, in, (int) len)
            == (int) need ? (int) need : -1;
+}
+
+char *
+wid_b64_encode_alloc(const unsigned char *in, size_t len)
+{
+    char   *out;
+    size_t  cap;
+
+    if (len > (size_t) INT_MAX / 4 * 3 - 3) {
+        return NULL;
+    }
+    cap = WID_B64_ENCODED_LEN(len) + 1;
+    if ((out = malloc(cap)) != NULL && wid_b64_encode(in, len, out, cap) < 0)
+    {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* libsodium's encoder for the unpadded variants (it aborts when out is
+ * too small: the size is checked first). */
+static int
+wid_b64_sodium_encode(const unsigned char *in, size_t len, char *out,
+                      size_t out_max, int variant)
+{
+    size_t need;
+
+    if (len > (SIZE_MAX - 2) / 4) {
+        return -1;
+    }
+    need = WID_B64_UNPADDED_LEN(len);
+    if (out_max < need + 1 || need > (size_t) INT_MAX) {
+        return -1;
+    }
+    sodium_bin2base64(out, out_max, in, len, variant);
+    return (int) need;
+}
+
+int
+wid_b64_encode_nopad(const unsigned char *in, size_t len, char *out,
+                     size_t out_max)
+{
+    return wid_b64_sodium_encode(in, len, out, out_max,
+                                 sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+}
+
+int
+wid_b64url_encode(const unsigned char *in, size_t len, char *out,
+                  size_t out_max)
+{
+    return wid_b64_sodium_encode(in, len, out, out_max,
+                                 sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+char *
+wid_b64url_encode_alloc(const unsigned char *in, size_t len)
+{
+    char   *out;
+    size_t  cap;
+
+    if (len > (SIZE_MAX - 2) / 4) {
+        return NULL;
+    }
+    cap = WID_B64_UNPADDED_LEN(len) + 1;
+    if ((out = malloc(cap)) != NULL
+        && wid_b64url_encode(in, len, out, cap) < 0)
+    {
+        free(out);
+        out = NULL;
+    }
+    return out;
 }
 
 int

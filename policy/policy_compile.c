@@ -301,7 +301,7 @@ wid_map_fields(wid_cctx *c, const wid_ynode *map, const char *where,
                const char *const *allowed, size_t nallowed, wid_ynode **vals)
 {
     const wid_ynode *k, *v;
-    size_t           i, best_i = 0, best_d, d;
+    size_t           i, j, best_i = 0, best_d, d;
     int              ok = 0;
 
     for (i = 0; i < nallowed; i++) {
@@ -327,26 +327,30 @@ wid_map_fields(wid_cctx *c, const wid_ynode *map, const char *where,
             ok = -1;
             continue;
         }
-        best_d = 99;
         for (i = 0; i < nallowed; i++) {
             if (strcmp(k->value, allowed[i]) == 0) {
                 break;
             }
-            d = wid_edit_distance(k->value, allowed[i]);
-            /* A truncated or extended name is a likely typo too. */
-            if (strlen(k->value) >= 4 && strlen(allowed[i]) >= 4
-                && (strncmp(k->value, allowed[i], strlen(k->value)) == 0
-                    || strncmp(k->value, allowed[i], strlen(allowed[i]))
-                       == 0))
-            {
-                d = 1;
-            }
-            if (d < best_d) {
-                best_d = d;
-                best_i = i;
-            }
         }
         if (i == nallowed) {
+            /* Only an unknown key needs a suggestion (principals loads
+             * the policy at every login). */
+            best_d = 99;
+            for (j = 0; j < nallowed; j++) {
+                d = wid_edit_distance(k->value, allowed[j]);
+                /* A truncated or extended name is a likely typo too. */
+                if (strlen(k->value) >= 4 && strlen(allowed[j]) >= 4
+                    && (strncmp(k->value, allowed[j], strlen(k->value)) == 0
+                        || strncmp(k->value, allowed[j], strlen(allowed[j]))
+                           == 0))
+                {
+                    d = 1;
+                }
+                if (d < best_d) {
+                    best_d = d;
+                    best_i = j;
+                }
+            }
             if (best_d <= 3) {
                 wid_cerr(c, WID_R_POLICY_UNKNOWN_KEY, k,
                          "unknown key '%s' in %s (did you mean '%s'?)",

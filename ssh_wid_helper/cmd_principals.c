@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
+#include <sodium.h>
 
 #include "commands.h"
 #include "conf.h"
@@ -77,9 +79,14 @@ ssh_wid_cmd_principals(int argc, char **argv)
     /*
      * sshd runs this twice per login: no start-up work that is not
      * needed.  OpenSSL's configuration file plays no part here (keys are
-     * parsed, nothing is negotiated), and reading it costs milliseconds.
+     * parsed, nothing is negotiated), and reading it costs milliseconds;
+     * its clean-up at exit frees what the exit frees anyway.  jansson
+     * seeds its hash function from libsodium's generator instead of
+     * opening /dev/urandom.
      */
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT,
+                        NULL);
+    json_object_seed((size_t) randombytes_random());
 
     memset(&req, 0, sizeof(req));
     memset(&res, 0, sizeof(res));
@@ -108,6 +115,8 @@ ssh_wid_cmd_principals(int argc, char **argv)
     }
     if (rc == WID_OK) {
         rc = ssh_login_decide(&conf, &req, &res);
+    } else {
+        ssh_login_note_policy(&conf, &res);
     }
     lrc = ssh_login_record_result(&conf, &req, &res, rc, receipt);
     if (rc == WID_OK && lrc != WID_OK) {

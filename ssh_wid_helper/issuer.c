@@ -61,6 +61,9 @@ ssh_journal_open(const ssh_conf *conf, const char *role,
              (long) getpid(), now);
     memset(&opts, 0, sizeof(opts));
     opts.fsync = conf->journal_fsync;
+    /* The daemon's interval fsync runs from its loop between requests
+     * (ssh_issuer_tick), never while a client waits for its answer. */
+    opts.external_sync = strcmp(role, "serve") == 0;
     memcpy(refuse.pk, ca_pk, sizeof(refuse.pk));
     opts.refuse_keys = &refuse;         /* the receipt key is never the CA */
     opts.nrefuse_keys = 1;
@@ -317,10 +320,18 @@ ssh_issuer_close(ssh_issuer *is)
 wid_reason_t
 ssh_issuer_tick(ssh_issuer *is)
 {
-    uint64_t now = ssh_now_ms();
+    wid_journal_sync_job job;
+    uint64_t             now = ssh_now_ms();
+    wid_reason_t         rc;
 
     (void) wid_bundle_set_refresh(is->bundles, (int64_t) (now / 1000));
-    return wid_journal_tick(is->journal, now);
+    rc = wid_journal_tick(is->journal, now);
+    if (rc == WID_OK && wid_journal_sync_due(is->journal, now)) {
+        wid_journal_sync_begin(is->journal, now, &job);
+        wid_journal_sync_run(&job);
+        rc = wid_journal_sync_end(is->journal, &job);
+    }
+    return rc;
 }
 
 

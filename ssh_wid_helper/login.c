@@ -32,21 +32,71 @@ ssh_login_policy_exts(unsigned bits)
 
 
 /*
+ * The policy in force: read afresh on every run (with its signature when
+ * policy_signer is set).  Its hash and signer go into out for the
+ * receipt, whatever is decided and whichever check decides.  Returns
+ * WID_OK with *p set (NULL without a policy), or why it does not load.
+ */
+static wid_reason_t
+ssh_login_policy_load(const ssh_conf *conf, ssh_login_result *out,
+                      wid_policy **p)
+{
+    wid_policy_load_opts lo;
+    wid_pubkey           signer;
+    wid_reason_t         rc;
+
+    *p = NULL;
+    if (conf->policy_path == NULL) {
+        return WID_OK;
+    }
+    memset(&lo, 0, sizeof(lo));
+    if (conf->policy_signer_path != NULL) {
+        if ((rc = wid_pubkey_load(conf->policy_signer_path, &signer))
+            != WID_OK)
+        {
+            return rc;
+        }
+        lo.required_signer = &signer;
+    }
+    if ((rc = wid_policy_load_file(conf->policy_path, &lo, p, NULL))
+        != WID_OK)
+    {
+        return rc;
+    }
+    out->have_policy = 1;
+    memcpy(out->policy_hash, wid_policy_sha256(*p), 32);
+    snprintf(out->policy_signer, sizeof(out->policy_signer), "%s",
+             wid_policy_signer(*p));
+    return WID_OK;
+}
+
+
+void
+ssh_login_note_policy(const ssh_conf *conf, ssh_login_result *out)
+{
+    wid_policy *p;
+
+    memset(out, 0, sizeof(*out));
+    (void) ssh_login_policy_load(conf, out, &p);
+    wid_policy_free(p);
+}
+
+
+/*
  * The rule the certificate was issued under, as it stands now: the
- * policy file is read afresh, the identity the key id names is decided
- * for "ssh_login" with the tier established at issuance, and the
- * certificate must not grant more than the rule's ssh block grants now.
- * A rule that asks for source addresses gets them as from="..." on the
- * printed line, which sshd enforces.
+ * identity the key id names is decided for "ssh_login" with the tier
+ * established at issuance, and the certificate must not grant more than
+ * the rule's ssh block grants now.  p is the policy in force, or NULL
+ * with prc saying why it did not load (fail closed: the login is
+ * denied).  A rule that asks for source addresses gets them as
+ * from="..." on the printed line, which sshd enforces.
  */
 static wid_reason_t
 ssh_login_policy(const ssh_conf *conf, const ssh_login_req *req,
+                 const wid_policy *p, wid_reason_t prc,
                  ssh_login_result *out)
 {
     const ssh_cert        *c = req->cert;
-    wid_policy_load_opts   lo;
-    wid_policy            *p = NULL;
-    wid_pubkey             signer;
     const wid_policy_rule *rule;
     const wid_policy_ssh  *sb;
     wid_policy_identity    pid;
@@ -67,21 +117,8 @@ ssh_login_policy(const ssh_conf *conf, const ssh_login_req *req,
     if (!ssh_conf_has_rule(conf, out->kid.rule)) {
         return WID_R_SSH_RULE_NOT_OFFERED;
     }
-
-    memset(&lo, 0, sizeof(lo));
-    if (conf->policy_signer_path != NULL) {
-        if ((rc = wid_pubkey_load(conf->policy_signer_path, &signer))
-            != WID_OK)
-        {
-            return rc;
-        }
-        lo.required_signer = &signer;
-    }
-    /* Fail closed: a policy that does not load denies the login. */
-    if ((rc = wid_policy_load_file(conf->policy_path, &lo, &p, NULL))
-        != WID_OK)
-    {
-        return rc;
+    if (p == NULL) {
+        return prc;
     }
 
     memset(&pid, 0, sizeof(pid));
@@ -104,27 +141,20 @@ ssh_login_policy(const ssh_conf *conf, const ssh_login_req *req,
     rc = wid_policy_decide(p, &in, &dec);
     out->have_dec = 1;
     out->effective_tier = dec.effective_tier;
-    if (dec.policy_hash != NULL) {
-        memcpy(out->policy_hash, dec.policy_hash, 32);
-    }
-    snprintf(out->policy_signer, sizeof(out->policy_signer), "%s",
-             dec.signer ? dec.signer : "");
     if (rc != WID_OK) {
-        goto done;
+        return rc;
     }
 
     rule = wid_policy_rule_find(p, out->kid.rule);
     sb = rule != NULL ? wid_policy_rule_ssh(rule) : NULL;
     if (sb == NULL) {
-        rc = WID_R_SSH_RULE_NO_SSH;
-        goto done;
+        return WID_R_SSH_RULE_NO_SSH;
     }
     for (i = 0; i < sb->nprincipals; i++) {
         found |= strcmp(sb->principals[i], req->user) == 0;
     }
     if (!found) {
-        rc = WID_R_SSH_PRINCIPAL_NOT_ALLOWED;
-        goto done;
+        return WID_R_SSH_PRINCIPAL_NOT_ALLOWED;
     }
     max = sb->max_ttl_seconds;
     if (dec.max_ttl_seconds != 0 && dec.max_ttl_seconds < max) {
@@ -137,8 +167,7 @@ ssh_login_policy(const ssh_conf *conf, const ssh_login_req *req,
             && (c->force_command == NULL
                 || strcmp(c->force_command, sb->force_command) != 0)))
     {
-        rc = WID_R_SSH_CERT_EXCEEDS_RULE;
-        goto done;
+        return WID_R_SSH_CERT_EXCEEDS_RULE;
     }
 
     if (sb->nsource_addresses > 0) {
@@ -149,35 +178,30 @@ ssh_login_policy(const ssh_conf *conf, const ssh_login_req *req,
             n = snprintf(out->options + off, sizeof(out->options) - off,
                          "%s%s", i ? "," : "", sb->source_addresses[i]);
             if (n < 0 || (size_t) n >= sizeof(out->options) - off) {
-                rc = WID_R_SSH_SOURCE_ADDRESS_INVALID;
-                goto done;
+                return WID_R_SSH_SOURCE_ADDRESS_INVALID;
             }
             off += (size_t) n;
         }
         if (off + 2 > sizeof(out->options)) {
-            rc = WID_R_SSH_SOURCE_ADDRESS_INVALID;
-            goto done;
+            return WID_R_SSH_SOURCE_ADDRESS_INVALID;
         }
         out->options[off++] = '"';
         out->options[off] = '\0';
     }
-
-done:
-    wid_policy_free(p);
-    return rc;
+    return WID_OK;
 }
 
 
-wid_reason_t
-ssh_login_decide(const ssh_conf *conf, const ssh_login_req *req,
-                 ssh_login_result *out)
+/* Everything but the policy's own verdict on the rule. */
+static wid_reason_t
+ssh_login_check(const ssh_conf *conf, const ssh_login_req *req,
+                const wid_policy *p, wid_reason_t prc, ssh_login_result *out)
 {
     const ssh_cert *c = req->cert;
     ssh_krl         krl;
     wid_reason_t    rc;
     size_t          i;
 
-    memset(out, 0, sizeof(*out));
     if (c == NULL) {
         return WID_R_SSH_CERT_MALFORMED;
     }
@@ -216,8 +240,23 @@ ssh_login_decide(const ssh_conf *conf, const ssh_login_req *req,
     if (out->principal == NULL) {
         return WID_R_SSH_PRINCIPAL_MISMATCH;
     }
+    return ssh_login_policy(conf, req, p, prc, out);
+}
 
-    rc = ssh_login_policy(conf, req, out);
+
+wid_reason_t
+ssh_login_decide(const ssh_conf *conf, const ssh_login_req *req,
+                 ssh_login_result *out)
+{
+    wid_policy   *p;
+    wid_reason_t  prc, rc;
+
+    memset(out, 0, sizeof(*out));
+    /* First, so that every receipt names the policy in force, also one
+     * refused before the rule is looked at. */
+    prc = ssh_login_policy_load(conf, out, &p);
+    rc = ssh_login_check(conf, req, p, prc, out);
+    wid_policy_free(p);
     if (rc != WID_OK) {
         out->principal = NULL;
         out->options[0] = '\0';
@@ -379,10 +418,13 @@ ssh_login_receipt(const ssh_conf *conf, const ssh_login_req *req,
          * receipt names the SVID that justified it. */
         r.str[WID_RF_CREDENTIAL_ID] = res->kid.receipt;
     }
-    if (res != NULL && res->have_dec) {
+    /* The policy in force, on every receipt once it was read. */
+    if (res != NULL && res->have_policy) {
         r.policy_hash.set = 1;
         memcpy(r.policy_hash.h, res->policy_hash, 32);
         r.str[WID_RF_POLICY_SIGNER] = res->policy_signer;
+    }
+    if (res != NULL && res->have_dec) {
         r.str[WID_RF_ATT_TIER] = wid_tier_name(res->effective_tier);
     }
     if (req->user != NULL && strlen(req->user) > WID_RECEIPT_STR_MAX) {

@@ -39,12 +39,22 @@ typedef struct {
     int             have_kid;
     int             have_dec;
     wid_tier_t      effective_tier;
+    /* The policy in force (configured and loaded): on every receipt. */
+    int             have_policy;
     unsigned char   policy_hash[32];
     char            policy_signer[96];
 } ssh_login_result;
 
+/* Decide; out is reset first and filled whatever the verdict. */
 wid_reason_t ssh_login_decide(const ssh_conf *conf, const ssh_login_req *req,
                               ssh_login_result *out);
+
+/*
+ * For a refusal decided before ssh_login_decide could run (the
+ * certificate does not parse, sshd's arguments disagree with it): reset
+ * out and note the policy in force in it, for the receipt.
+ */
+void ssh_login_note_policy(const ssh_conf *conf, ssh_login_result *out);
 
 /*
  * Record the decision rc for req (res may be NULL): syslog, the optional

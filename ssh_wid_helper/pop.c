@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include "base64.h"
 #include "pop.h"
 #include "util.h"
 
@@ -175,7 +176,7 @@ ssh_pop_sign(EVP_PKEY *key, const char *audience, uint64_t t,
     n = snprintf(out, cap, "%s %llu ", SSH_POP_VERSION,
                  (unsigned long long) t);
     if (n < 0 || (size_t) n >= cap
-        || EVP_EncodeBlock((unsigned char *) out + n, sig, (int) siglen) < 0)
+        || wid_b64_encode(sig, siglen, out + n, cap - (size_t) n) < 0)
     {
         free(out);
         goto done;

@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "base64.h"
 #include "sshcert.h"
 
 /* Sorted by strcmp: the bit order is also the order they are emitted. */
@@ -673,7 +674,6 @@ ssh_base64_decode(const char *s, size_t len, unsigned char **out,
                   size_t *out_len)
 {
     unsigned char *bin;
-    const char    *end = NULL;
     size_t         cap, n = 0;
 
     *out = NULL;
@@ -685,11 +685,8 @@ ssh_base64_decode(const char *s, size_t len, unsigned char **out,
     if ((bin = malloc(cap)) == NULL) {
         return WID_R_INTERNAL_NOMEM;
     }
-    /* libsodium's decoder is strict about padding and stray bytes. */
-    if (sodium_base642bin(bin, cap, s, len, NULL, &n, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0
-        || end != s + len)
-    {
+    /* Canonical padded standard base64, no stray bytes (base64.h). */
+    if (wid_b64_decode(s, len, 0, bin, cap, &n) != 0) {
         free(bin);
         return WID_R_SSH_CERT_MALFORMED;
     }
@@ -809,7 +806,7 @@ ssh_format_line(const char *type, const unsigned char *blob, size_t len,
     if (clen > SSH_BUF_MAX) {
         return WID_R_INTERNAL_NOMEM;
     }
-    b64len = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+    b64len = WID_B64_ENCODED_LEN(len) + 1;
     /* type + ' ' + base64 (includes NUL) + ' ' + comment + '\n' */
     total = tlen + 1 + b64len + 1 + clen + 1;
     if ((s = malloc(total)) == NULL) {
@@ -817,8 +814,10 @@ ssh_format_line(const char *type, const unsigned char *blob, size_t len,
     }
     memcpy(s, type, tlen);
     s[tlen] = ' ';
-    sodium_bin2base64(s + tlen + 1, b64len, blob, len,
-                      sodium_base64_VARIANT_ORIGINAL);
+    if (wid_b64_encode(blob, len, s + tlen + 1, b64len) < 0) {
+        free(s);
+        return WID_R_INTERNAL_NOMEM;
+    }
     p = s + strlen(s);
     if (clen > 0) {
         *p++ = ' ';
@@ -851,6 +850,5 @@ ssh_pubkey_fingerprint(const unsigned char pk[SSH_ED25519_PK_LEN],
     crypto_hash_sha256(digest, b.data, b.len);
     ssh_wbuf_free(&b);
     memcpy(out, "SHA256:", 7);
-    sodium_bin2base64(out + 7, 64 - 7, digest, sizeof(digest),
-                      sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    (void) wid_b64_encode_nopad(digest, sizeof(digest), out + 7, 64 - 7);
 }

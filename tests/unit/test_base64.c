@@ -2,8 +2,11 @@
  * libcore/base64.h: the one base64 module.  Standard base64 against the
  * RFC 4648 vectors, OpenSSL's encoder and libsodium's strict decoder
  * (an independent implementation); everything non-canonical refused;
- * base64url against OpenSSL's EVP_DecodeBlock on the mapped alphabet.
- * Random inputs come from a fixed-seed generator (reproducible).
+ * base64url against OpenSSL's EVP_DecodeBlock on the mapped alphabet
+ * and libsodium's strict url decoder; the unpadded encoders against
+ * libsodium; WID_B64_ANY_LAST_BITS against the attestation decoder it
+ * replaced.  Random inputs come from a fixed-seed generator
+ * (reproducible).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -305,6 +308,223 @@ test_b64url_vs_openssl(void **state)
     assert_int_equal(wid_b64url_decode("-_9", 3, a, sizeof(a), &alen), -1);
 }
 
+
+/* 1 when the strict decoder refuses what the lenient one took. */
+static int
+dec_strict_fails(const char *s, size_t len)
+{
+    unsigned char out[64];
+    size_t        n;
+
+    return wid_b64_decode(s, len, 0, out, sizeof(out), &n) != 0;
+}
+
+/*
+ * base64url decoding agrees with libsodium's strict decoder (no padding,
+ * nothing ignored, all input consumed), which the attestation result
+ * parser used before.
+ */
+static void
+test_b64url_vs_sodium(void **state)
+{
+    static const char alpha[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        "+/= .\n";
+    unsigned char a[64], b[64];
+    char          enc[64];
+    const char   *end;
+    size_t        i, k, len, alen, blen;
+    int           ra, rb, ok = 0;
+
+    (void) state;
+    for (i = 0; i < 300000; i++) {
+        len = rnd(12);
+        for (k = 0; k < len; k++) {
+            enc[k] = rnd(10) != 0 ? alpha[rnd(64)]
+                                  : alpha[rnd(sizeof(alpha) - 1)];
+        }
+        ra = wid_b64url_decode(enc, len, a, sizeof(a), &alen);
+        rb = sodium_base642bin(b, sizeof(b), enc, len, NULL, &blen, &end,
+                               sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0
+             && end == enc + len ? 0 : -1;
+        if (ra != rb) {
+            fail_msg("'%.*s': decoder %d, libsodium %d", (int) len, enc, ra,
+                     rb);
+        }
+        if (ra == 0) {
+            assert_int_equal(alen, blen);
+            assert_memory_equal(a, b, alen);
+            ok++;
+        }
+    }
+    assert_true(ok > 30000);
+}
+
+/* The unpadded encoders: libsodium's output, exact bounds, round trips. */
+static void
+test_unpadded_encoders(void **state)
+{
+    unsigned char raw[200], back[200];
+    char          enc[300], ref[300], *p;
+    size_t        k, len, n;
+
+    (void) state;
+    assert_int_equal(sodium_init() >= 0, 1);
+    for (len = 0; len < sizeof(raw); len++) {
+        for (k = 0; k < len; k++) {
+            raw[k] = (unsigned char) rnd(256);
+        }
+        /* Standard alphabet, no padding (OpenSSH fingerprints). */
+        assert_int_equal(wid_b64_encode_nopad(raw, len, enc, sizeof(enc)),
+                         (int) WID_B64_UNPADDED_LEN(len));
+        sodium_bin2base64(ref, sizeof(ref), raw, len,
+                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+        assert_string_equal(enc, ref);
+        assert_null(strchr(enc, '='));
+        assert_int_equal(wid_b64_encode_nopad(raw, len, enc,
+                                              WID_B64_UNPADDED_LEN(len)), -1);
+        assert_int_equal(wid_b64_encode_nopad(raw, len, enc,
+                                              WID_B64_UNPADDED_LEN(len) + 1),
+                         (int) WID_B64_UNPADDED_LEN(len));
+
+        /* url alphabet, no padding (JWS). */
+        assert_int_equal(wid_b64url_encode(raw, len, enc, sizeof(enc)),
+                         (int) WID_B64_UNPADDED_LEN(len));
+        sodium_bin2base64(ref, sizeof(ref), raw, len,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        assert_string_equal(enc, ref);
+        assert_int_equal(wid_b64url_decode(enc, strlen(enc), back,
+                                           sizeof(back), &n), 0);
+        assert_int_equal(n, len);
+        assert_memory_equal(back, raw, len);
+        assert_int_equal(wid_b64url_encode(raw, len, enc,
+                                           WID_B64_UNPADDED_LEN(len)), -1);
+
+        p = wid_b64url_encode_alloc(raw, len);
+        assert_non_null(p);
+        assert_string_equal(p, ref);
+        free(p);
+        p = wid_b64_encode_alloc(raw, len);
+        assert_non_null(p);
+        sodium_bin2base64(ref, sizeof(ref), raw, len,
+                          sodium_base64_VARIANT_ORIGINAL);
+        assert_string_equal(p, ref);
+        free(p);
+    }
+    assert_int_equal(wid_b64url_encode((const unsigned char *) "\xfb\xff", 2,
+                                       enc, sizeof(enc)), 3);
+    assert_string_equal(enc, "-_8");
+    assert_int_equal(wid_b64_encode_nopad((const unsigned char *) "\xfb\xff",
+                                          2, enc, sizeof(enc)), 3);
+    assert_string_equal(enc, "+/8");
+}
+
+/*
+ * The decoder libcore/attest.c had before it used this module: strict
+ * alphabet, length and padding, OpenSSL for the bits (which it does not
+ * check in the last character).  WID_B64_ANY_LAST_BITS must reproduce it.
+ */
+static int
+attest_reference(const char *in, size_t len, unsigned char *out,
+                 size_t *out_len)
+{
+    unsigned char buf[64];
+    size_t        pad = 0, i;
+    int           r;
+
+    if (len % 4 != 0 || len + 1 > sizeof(buf) / 3 * 4) {
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                   "0123456789+/=", in[i]) == NULL || in[i] == '\0')
+        {
+            return -1;
+        }
+    }
+    if (len == 0) {
+        *out_len = 0;
+        return 0;
+    }
+    if (in[len - 1] == '=') {
+        pad++;
+        if (in[len - 2] == '=') {
+            pad++;
+        }
+    }
+    if (memchr(in, '=', len - pad) != NULL) {
+        return -1;
+    }
+    r = EVP_DecodeBlock(buf, (const unsigned char *) in, (int) len);
+    if (r < 0 || (size_t) r != len / 4 * 3) {
+        return -1;
+    }
+    *out_len = len / 4 * 3 - pad;
+    memcpy(out, buf, *out_len);
+    return 0;
+}
+
+static void
+test_any_last_bits(void **state)
+{
+    static const char alpha[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        "=-_ \n";
+    unsigned char a[64], b[64];
+    char          enc[32];
+    size_t        i, k, len, alen, blen;
+    int           ra, rb, lax = 0;
+
+    (void) state;
+    /* Non-zero unused bits: refused by default, OpenSSL's bytes with the
+     * flag; nothing else is relaxed. */
+    assert_int_equal(dec("Zh==", 0, a, sizeof(a), &alen), -1);
+    assert_int_equal(dec("Zh==", WID_B64_ANY_LAST_BITS, a, sizeof(a), &alen),
+                     0);
+    assert_int_equal(alen, 1);
+    assert_int_equal(a[0], 'f');
+    assert_int_equal(dec("Zm9=", WID_B64_ANY_LAST_BITS, a, sizeof(a), &alen),
+                     0);
+    assert_int_equal(alen, 2);
+    assert_memory_equal(a, "fo", 2);
+    assert_int_equal(dec("Zh", WID_B64_ANY_LAST_BITS, a, sizeof(a), &alen),
+                     -1);
+    assert_int_equal(dec("Zh=", WID_B64_ANY_LAST_BITS, a, sizeof(a), &alen),
+                     -1);
+    assert_int_equal(dec("Z=h=", WID_B64_ANY_LAST_BITS, a, sizeof(a), &alen),
+                     -1);
+    assert_int_equal(dec("Zh== ", WID_B64_ANY_LAST_BITS, a, sizeof(a),
+                         &alen), -1);
+
+    for (i = 0; i < 300000; i++) {
+        len = rnd(13);
+        for (k = 0; k < len; k++) {
+            enc[k] = rnd(8) != 0 ? alpha[rnd(64)]
+                                 : alpha[rnd(sizeof(alpha) - 1)];
+        }
+        if (len >= 2 && rnd(3) == 0) {
+            enc[len - 1] = '=';
+            if (rnd(2) == 0) {
+                enc[len - 2] = '=';
+            }
+        }
+        ra = wid_b64_decode(enc, len, WID_B64_ANY_LAST_BITS, a, sizeof(a),
+                            &alen);
+        rb = attest_reference(enc, len, b, &blen);
+        if (ra != rb) {
+            fail_msg("'%.*s': decoder %d, reference %d", (int) len, enc, ra,
+                     rb);
+        }
+        if (ra == 0) {
+            assert_int_equal(alen, blen);
+            assert_memory_equal(a, b, alen);
+            lax += dec_strict_fails(enc, len);
+        }
+    }
+    /* The random texts did exercise the difference. */
+    assert_true(lax > 1000);
+}
+
 int
 main(void)
 {
@@ -314,6 +534,9 @@ main(void)
         cmocka_unit_test(test_whitespace_allowed),
         cmocka_unit_test(test_vs_sodium),
         cmocka_unit_test(test_b64url_vs_openssl),
+        cmocka_unit_test(test_b64url_vs_sodium),
+        cmocka_unit_test(test_unpadded_encoders),
+        cmocka_unit_test(test_any_last_bits),
     };
     return cmocka_run_group_tests_name("base64", tests, NULL, NULL);
 }

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "keyfile.h"
 
@@ -233,6 +235,137 @@ test_pkcs8_shapes(void **state)
                      WID_R_KEY_WRONG_TYPE);
 }
 
+
+/* reference_pubkey() on DER wrapped as a "PUBLIC KEY" PEM. */
+static wid_reason_t reference_pubkey(const char *pem, unsigned char pk[32]);
+
+static wid_reason_t
+reference_pubkey_der(const unsigned char *der, size_t len)
+{
+    unsigned char b64[200], pk[32];
+    char          pem[400];
+
+    assert_true(EVP_EncodeBlock(b64, der, (int) len) > 0);
+    snprintf(pem, sizeof(pem), "-----BEGIN PUBLIC KEY-----\n%s\n"
+             "-----END PUBLIC KEY-----\n", (char *) b64);
+    return reference_pubkey(pem, pk);
+}
+
+/*
+ * What OpenSSL's general decoder makes of a "PUBLIC KEY" PEM: the
+ * verdict wid_pubkey_parse_pem must reach, with or without its
+ * template-only path for the Ed25519 shape.
+ */
+static wid_reason_t
+reference_pubkey(const char *pem, unsigned char pk[32])
+{
+    size_t        n = 32;
+    wid_reason_t  rc = WID_R_KEY_MALFORMED;
+    BIO          *bio = BIO_new_mem_buf(pem, (int) strlen(pem));
+    EVP_PKEY     *k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+
+    if (k != NULL) {
+        rc = EVP_PKEY_get_id(k) != EVP_PKEY_ED25519 ? WID_R_KEY_WRONG_TYPE
+             : EVP_PKEY_get_raw_public_key(k, pk, &n) == 1 && n == 32
+               ? WID_OK : WID_R_KEY_MALFORMED;
+    }
+    EVP_PKEY_free(k);
+    BIO_free(bio);
+    return rc;
+}
+
+static void
+check_spki(const char *what, const unsigned char *der, size_t len,
+           const char *label, wid_reason_t want)
+{
+    unsigned char b64[200], ref[32];
+    char          pem[400];
+    wid_pubkey    pk;
+    wid_reason_t  rc;
+
+    assert_true(len <= 120);
+    assert_true(EVP_EncodeBlock(b64, der, (int) len) > 0);
+    snprintf(pem, sizeof(pem), "-----BEGIN %s-----\n%s\n-----END %s-----\n",
+             label, (char *) b64, label);
+    rc = wid_pubkey_parse_pem((const unsigned char *) pem, strlen(pem), &pk);
+    if (rc != want || reference_pubkey(pem, ref) != want) {
+        fail_msg("%s: got %d, OpenSSL %d, expected %d", what, rc,
+                 reference_pubkey(pem, ref), want);
+    }
+    if (want == WID_OK) {
+        assert_memory_equal(pk.pk, ref, 32);
+    }
+}
+
+/*
+ * Public keys of the Ed25519 shape are read without OpenSSL's decoder
+ * framework: the same key as OpenSSL finds, and every deviation decided
+ * as OpenSSL's general decoder decides it (check_spki compares with it
+ * too).
+ */
+static void
+test_spki_shapes(void **state)
+{
+    /* RFC 8410 section 10.1: the public key of section 10.3's key. */
+    static const unsigned char good[] = {
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21,
+        0x00,
+        0x19, 0xbf, 0x44, 0x09, 0x69, 0x84, 0xcd, 0xfe, 0x85, 0x41, 0xba,
+        0xc1, 0x67, 0xdc, 0x3b, 0x96, 0xc8, 0x50, 0x86, 0xaa, 0x30, 0xb6,
+        0xb6, 0xcb, 0x0c, 0x5c, 0x38, 0xad, 0x70, 0x31, 0x66, 0xe1
+    };
+    unsigned char der[80];
+    wid_pubkey    pk;
+    size_t        n = sizeof(good);
+
+    (void) state;
+    check_spki("RFC 8410 key", good, n, "PUBLIC KEY", WID_OK);
+    assert_int_equal(wid_pubkey_parse_pem((const unsigned char *)
+        "-----BEGIN PUBLIC KEY-----\n"
+        "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n"
+        "-----END PUBLIC KEY-----\n", 113, &pk), WID_OK);
+    assert_memory_equal(pk.pk, good + 12, 32);
+
+    /* Another label: not a public key file. */
+    check_spki("label", good, n, "PRIVATE KEY", WID_R_KEY_MALFORMED);
+
+    /* Parameters present (NULL). */
+    memcpy(der, good, 4);
+    der[1] = 0x2c; der[3] = 0x07;
+    memcpy(der + 4, good + 4, 5);
+    der[9] = 0x05; der[10] = 0x00;
+    memcpy(der + 11, good + 9, n - 9);
+    check_spki("parameters", der, n + 2, "PUBLIC KEY", WID_R_KEY_MALFORMED);
+
+    /* A 31-byte key. */
+    memcpy(der, good, n);
+    der[1] = 0x29; der[10] = 0x20;
+    check_spki("short key", der, n - 1, "PUBLIC KEY", WID_R_KEY_MALFORMED);
+
+    /* Unused bits in the BIT STRING: left to the general decoder. */
+    memcpy(der, good, n);
+    der[11] = 0x01;
+    check_spki("unused bits", der, n, "PUBLIC KEY",
+               reference_pubkey_der(der, n));
+
+    /* A long-form length (BER, not DER) on the outer SEQUENCE. */
+    der[0] = 0x30; der[1] = 0x81; der[2] = 0x2a;
+    memcpy(der + 3, good + 2, n - 2);
+    check_spki("BER length", der, n + 1, "PUBLIC KEY",
+               reference_pubkey_der(der, n + 1));
+
+    /* Trailing bytes after the SEQUENCE. */
+    memcpy(der, good, n);
+    der[n] = 0x00;
+    check_spki("trailing byte", der, n + 1, "PUBLIC KEY",
+               reference_pubkey_der(der, n + 1));
+
+    /* X25519 (1.3.101.110): a public key of another type. */
+    memcpy(der, good, n);
+    der[8] = 0x6e;
+    check_spki("X25519", der, n, "PUBLIC KEY", WID_R_KEY_WRONG_TYPE);
+}
+
 static int
 setup(void **state)
 {
@@ -260,6 +393,7 @@ main(void)
         cmocka_unit_test(test_generate_load_sign_verify),
         cmocka_unit_test(test_openssl_interop),
         cmocka_unit_test(test_pkcs8_shapes),
+        cmocka_unit_test(test_spki_shapes),
         cmocka_unit_test(test_refuses_bad_key_files),
     };
     return cmocka_run_group_tests_name("keyfile", tests, setup, teardown);
