@@ -16,6 +16,7 @@
 #include "cakey.h"
 #include "issued.h"
 #include "issuer.h"
+#include "journal_orphans.h"
 #include "jwtsvid.h"
 #include "keyfile.h"
 #include "keyid.h"
@@ -39,6 +40,58 @@ ssh_now_ms(void)
         return 0;
     }
     return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+
+/* Logs of stopped processes sealed per daemon start. */
+#define SSH_SEAL_MAX 8
+
+
+/* The daemon logs to stderr (its service manager's journal). */
+static void
+ssh_seal_report(void *ctx, const wid_seal_report *r)
+{
+    (void) ctx;
+    switch (r->outcome) {
+    case WID_SEAL_CLEAN:
+    case WID_SEAL_ADOPTED:
+        fprintf(stderr, "ssh-wid-helper serve: sealed journal log of a "
+                "stopped process %s: adopted %" PRIu64 " records\n",
+                r->writer, r->rec.adopted);
+        break;
+    case WID_SEAL_GAP:
+        fprintf(stderr, "ssh-wid-helper serve: sealed journal log of a "
+                "stopped process %s: damage (%s), gap recorded\n",
+                r->writer, wid_reason_code(r->reason));
+        break;
+    default:
+        fprintf(stderr, "ssh-wid-helper serve: journal log of a stopped "
+                "process %s not sealed: %s\n", r->writer,
+                wid_reason_code(r->reason));
+    }
+}
+
+
+/*
+ * A starting daemon seals the logs of helper processes that died
+ * without closing theirs (killed by sshd's timeout, or a crash), as an
+ * nginx worker does for its peers: at most a few per start.
+ */
+static void
+ssh_journal_seal(const ssh_conf *conf, const char *self,
+                 const wid_seckey *key, const wid_journal_options *opts,
+                 uint64_t now)
+{
+    wid_seal_scope   scope;
+    wid_seal_summary sum;
+
+    memset(&scope, 0, sizeof(scope));
+    scope.prefix = "ssh-";
+    scope.self = self;
+    scope.max_logs = SSH_SEAL_MAX;
+    scope.report = ssh_seal_report;
+    (void) wid_journal_seal_orphans(conf->journal_dir, key, opts, &scope,
+                                    now, &sum);
 }
 
 
@@ -75,6 +128,9 @@ ssh_journal_open(const ssh_conf *conf, const char *role,
     }
     rc = wid_journal_open(conf->journal_dir, writer, &key, &opts, now, out,
                           &rec);
+    if (rc == WID_OK && strcmp(role, "serve") == 0) {
+        ssh_journal_seal(conf, writer, &key, &opts, now);
+    }
     wid_seckey_wipe(&key);
     if (rc != WID_OK) {
         snprintf(err, errlen, "journal %s: %s", conf->journal_dir,
