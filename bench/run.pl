@@ -1078,7 +1078,40 @@ sub judge {
         push @t, \%ct;
     }
     push @t, judge_ssh();
+    push @t, judge_identity();
     return \@t;
+}
+
+# Issue 3: JWT-SVID verification against the raw signature verify of the
+# same primitive.  The verdict is on the in-process baseline (the same
+# token's digest and public-key verify, interleaved with the JWT-SVID
+# runs, best of 25 rounds each); `openssl speed` in the same run is shown
+# beside it.
+sub judge_identity {
+    my $c = $R{components}{identity} || {};
+    my @t;
+    for my $alg (qw(ES256 RS256 PS256)) {
+        my %t = (id => 'identity', digits => 3, unit => 'x raw',
+                 target => "(3) JWT-SVID $alg verify <= 1.15 x the raw "
+                           . 'signature verify');
+        my $j = ($c->{json} && $c->{json}{jwt}) ? $c->{json}{jwt}{$alg} : undef;
+        if (($c->{status} // '') ne 'measured' || !$j) {
+            @t{qw(verdict why)} = (($c->{status} // '') eq 'not run'
+                                   ? 'not run' : 'not available',
+                                   $c->{why} // 'no figures');
+        } else {
+            $t{value} = $j->{ratio_raw};
+            $t{basis} = sprintf('CPU time: %.2f us against %.2f us in process '
+                                . '(median of round ratios %.3f); openssl '
+                                . 'speed %.2f us, ratio %.3f',
+                                $j->{verify_us}, $j->{raw_us},
+                                $j->{ratio_raw_median}, $j->{speed_us},
+                                $j->{ratio_speed});
+            $t{verdict} = $j->{ratio_raw} <= 1.15 ? 'pass' : 'FAIL';
+        }
+        push @t, \%t;
+    }
+    return @t;
 }
 
 # (i): the SSH helper (issue 7).  Issuance is judged on certificates per
