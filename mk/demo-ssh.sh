@@ -20,10 +20,35 @@ H=$ROOT/build/bin/ssh-wid-helper
 WID=$ROOT/build/bin/wid
 [ -x "$H" ] && [ -x "$WID" ] || { echo "demo-ssh: run make first" >&2; exit 2; }
 
+# A previous run's working directory under /run (see below) goes too.
+if [ -L "$OUT" ]; then
+    rm -rf "$(readlink -f "$OUT")"
+fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 chmod 0755 "$OUT"
+
+# sshd runs the principals command as an unprivileged user (nobody, when
+# we are root), which must reach the helper's configuration: a checkout
+# under a 0700 /root is out of its reach.  Then the demo works under
+# /run, and OUTDIR is a link to it.
+searchable_chain() {
+    local p
+    p=$1
+    while :; do
+        (( (8#$(stat -c '%a' "$p") & 8#001) != 0 )) || return 1
+        [ "$p" = / ] && return 0
+        p=$(dirname "$p")
+    done
+}
+if [ "$(id -u)" = 0 ] && ! searchable_chain "$OUT"; then
+    REAL=$(mktemp -d /run/wid-demo-ssh.XXXXXX)
+    chmod 0755 "$REAL"
+    rmdir "$OUT"
+    ln -s "$REAL" "$OUT"
+    OUT=$REAL
+fi
 cd "$OUT"
 
 if [ "$(id -u)" = 0 ]; then
@@ -112,8 +137,9 @@ chmod 0644 helper.conf
 
 # sshd wants a root-owned helper in a directory nobody else can write.
 # sshd runs AuthorizedPrincipalsCommand only from a path whose every
-# directory is owned by root (or us) and not group/world-writable: put the
-# helper under OUT when OUT qualifies, else under build/ or /run.
+# directory is owned by root (or us), not group/world-writable and (for
+# the command user) searchable: put the helper under OUT when OUT
+# qualifies, else under build/ or /run.
 safe_chain() {
     local p
     p=$(readlink -f "$1") || return 1
@@ -121,6 +147,7 @@ safe_chain() {
         set -- $(stat -c '%u %a' "$p") || return 1
         { [ "$1" = 0 ] || [ "$1" = "$(id -u)" ]; } || return 1
         (( (8#$2 & 8#022) == 0 )) || return 1
+        (( (8#$2 & 8#001) != 0 )) || return 1
         [ "$p" = / ] && return 0
         p=$(dirname "$p")
     done

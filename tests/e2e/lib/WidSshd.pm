@@ -15,8 +15,8 @@ package WidSshd;
 # sshd requires the AuthorizedPrincipalsCommand binary to be root-owned
 # (or owned by the command user) with no group/world-writable directory
 # above it, so the helper is copied into a temporary directory created
-# under the first base directory whose whole chain is safe (the build
-# directory, else /run).
+# under the first base directory whose whole chain is safe and searchable
+# by the command user (the build directory, else /run).
 
 use strict;
 use warnings;
@@ -82,13 +82,16 @@ sub run {
 }
 
 # Every directory from path up to / is owned by root (or us) and not
-# writable by group or others: sshd's safe_path rule.
+# writable by group or others (sshd's safe_path rule), and searchable by
+# others: sshd stats and runs the command as AuthorizedPrincipalsCommandUser
+# (nobody when we are root), which cannot pass a 0700 /root.
 sub safe_chain {
     my ($path) = @_;
     my $p = abs_path($path) // return 0;
     while (1) {
         my @st = lstat($p) or return 0;
         return 0 if ($st[4] != 0 && $st[4] != $<) || ($st[2] & 022);
+        return 0 if $< == 0 && !($st[2] & 001);
         last if $p eq '/';
         $p = dirname($p);
     }
