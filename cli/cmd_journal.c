@@ -866,6 +866,27 @@ wid_journal_prove_cmd(int argc, char **argv)
 
 /* ------------------------------------------------------------ append */
 
+/* --refuse-key PUB: one more public key the journal must never be
+ * written with.  0, or the exit code. */
+static int
+wid_journal_refuse_key(const char *cmd, const char *path,
+                       wid_journal_options *o, wid_pubkey *refuse)
+{
+    wid_reason_t rc;
+
+    if (o->nrefuse_keys == WID_MAX_REFUSE) {
+        wid_journal_usage();
+        return WID_EXIT_USAGE;
+    }
+    rc = wid_pubkey_load(path, &refuse[o->nrefuse_keys]);
+    if (rc != WID_OK) {
+        return wid_fail(cmd, rc);
+    }
+    o->nrefuse_keys++;
+    return 0;
+}
+
+
 static int
 wid_journal_append_cmd(int argc, char **argv)
 {
@@ -882,6 +903,7 @@ wid_journal_append_cmd(int argc, char **argv)
     };
     wid_journal_options  o;
     wid_journal_recovery rec;
+    int                  ex;
     wid_pubkey           refuse[WID_MAX_REFUSE];
     wid_seckey           key;
     wid_journal         *j;
@@ -924,15 +946,10 @@ wid_journal_append_cmd(int argc, char **argv)
             }
             break;
         case 'R':
-            if (o.nrefuse_keys == WID_MAX_REFUSE) {
-                wid_journal_usage();
-                return WID_EXIT_USAGE;
+            ex = wid_journal_refuse_key("append", optarg, &o, refuse);
+            if (ex != 0) {
+                return ex;
             }
-            rc = wid_pubkey_load(optarg, &refuse[o.nrefuse_keys]);
-            if (rc != WID_OK) {
-                return wid_fail("append", rc);
-            }
-            o.nrefuse_keys++;
             break;
         default:
             wid_journal_usage();
@@ -1064,6 +1081,7 @@ wid_journal_seal_cmd(int argc, char **argv)
     wid_pubkey           refuse[WID_MAX_REFUSE];
     wid_seckey           key;
     wid_seal_scope       scope;
+    int                  ex;
     wid_seal_summary     sum;
     wid_seal_ctx         c;
     const char          *keyp = NULL;
@@ -1095,15 +1113,10 @@ wid_journal_seal_cmd(int argc, char **argv)
             }
             break;
         case 'R':
-            if (o.nrefuse_keys == WID_MAX_REFUSE) {
-                wid_journal_usage();
-                return WID_EXIT_USAGE;
+            ex = wid_journal_refuse_key("seal", optarg, &o, refuse);
+            if (ex != 0) {
+                return ex;
             }
-            rc = wid_pubkey_load(optarg, &refuse[o.nrefuse_keys]);
-            if (rc != WID_OK) {
-                return wid_fail("seal", rc);
-            }
-            o.nrefuse_keys++;
             break;
         default:
             wid_journal_usage();
