@@ -965,6 +965,7 @@ wid_journal_open(const char *dir, const char *writer_name,
     const char           *prefix;
     size_t                i;
     int                   topfd;
+    struct stat           st;
     wid_reason_t          rc;
 
     *out = NULL;
@@ -1086,6 +1087,15 @@ wid_journal_open(const char *dir, const char *writer_name,
             return rc;
         }
         (void) usleep(WID_LOCK_RETRY_US);
+    }
+    if (j->opt.unless_closed
+        && fstatat(j->dirfd, WID_CLOSED_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0
+        && S_ISREG(st.st_mode))
+    {
+        rec->existed = 1;
+        rec->was_closed = 1;
+        wid_journal_free(j);
+        return WID_OK;
     }
     /*
      * Open again, so no longer cleanly closed.  The removal is made

@@ -55,11 +55,19 @@ typedef struct {
     /* Public keys the receipt key must not be (e.g. the SSH CA key). */
     const wid_pubkey *refuse_keys;
     size_t          nrefuse_keys;
+    /*
+     * Nonzero (sealing): a log found marked closed once its lock is held
+     * is left as it is: open returns WID_OK with *out NULL and
+     * rec->was_closed set.  Another sealer may have finished it while
+     * this one waited for the lock.
+     */
+    int             unless_closed;
 } wid_journal_options;
 
 /* What opening an existing log found and did. */
 typedef struct {
     int       existed;          /* the writer log was there before */
+    int       was_closed;       /* unless_closed: marked, left alone */
     uint64_t  records;          /* leaves found */
     int       torn_tail;        /* a torn last record was cut off */
     uint64_t  torn_segment, torn_offset, torn_bytes;

@@ -101,6 +101,10 @@ wid_seal_log(const char *dir, const char *name, const wid_seckey *key,
         sum->live++;
         return;
     }
+    if (rc == WID_OK && j == NULL) {
+        sum->closed++;
+        return;
+    }
     if (rc == WID_OK) {
         rc = wid_journal_close(j, now_ms);
     }
@@ -161,8 +165,10 @@ wid_journal_seal_orphans(const char *dir, const wid_seckey *key,
     if (opts) {
         o = *opts;
     }
-    /* Closing right after opening: each syncs itself. */
+    /* Closing right after opening: each syncs itself.  A log that another
+     * sealer finished while this one waited for its lock stays closed. */
     o.external_sync = 0;
+    o.unless_closed = 1;
     for (i = 0; i < o.nrefuse_keys; i++) {
         if (sodium_memcmp(o.refuse_keys[i].pk, key->pub.pk,
                           WID_ED25519_PK_LEN) == 0)

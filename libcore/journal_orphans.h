@@ -17,6 +17,10 @@
  *  - the first checkpoint in it is by this key, or it has none (a log of
  *    another key is never signed over with this one).
  *
+ * A sealer looks for the marker again once it holds a log's lock (the
+ * unless_closed option of wid_journal_open): another sealer may have
+ * finished the log while this one waited for the lock.
+ *
  * The marker is only a hint.  Deleting it makes the next seal reopen the
  * log, find it signed to its end and close it again: one more segment,
  * nothing else.  Forging it leaves an unsigned tail unsealed, which

@@ -552,6 +552,72 @@ test_bound(void **state)
 }
 
 
+/*
+ * A sealer that found a log unlocked and unmarked may wait for its lock
+ * while another sealer (or the writer) finishes and marks it closed: it
+ * must then leave the log alone, not reopen it.  Here the open of the
+ * sealer starts while a writer holds the lock and closes 5 ms later.
+ */
+static void
+test_log_closed_while_waiting(void **state)
+{
+    char                 dir[64];
+    wid_journal_options  o = opts();
+    wid_journal_recovery rec;
+    wid_journal         *j, *w;
+    wid_receipt          r;
+    int                  go[2], status;
+    char                 b;
+    pid_t                pid;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    killed_writer(dir, "nginx-130-1", &sk, 2);
+    assert_int_equal(pipe(go), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Another sealer: holds the lock, then closes (marker). */
+        close(go[0]);
+        if (wid_journal_open(dir, "nginx-130-1", &sk, &o, 2000, &w, NULL)
+            != WID_OK || write(go[1], "x", 1) != 1)
+        {
+            _exit(3);
+        }
+        usleep(5000);
+        _exit(wid_journal_close(w, 2001) == WID_OK ? 0 : 4);
+    }
+    close(go[1]);
+    assert_int_equal(read(go[0], &b, 1), 1);
+    close(go[0]);
+
+    o.unless_closed = 1;
+    assert_int_equal(wid_journal_open(dir, "nginx-130-1", &sk, &o, 2002, &j,
+                                      &rec), WID_OK);
+    assert_null(j);
+    assert_true(rec.was_closed);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* The killed writer's segment and the other sealer's: no third. */
+    assert_int_equal(nsegs(dir, "nginx-130-1"), 2);
+    assert_true(has_marker(dir, "nginx-130-1"));
+
+    /* Without the marker the option changes nothing: a normal open. */
+    killed_writer(dir, "nginx-131-1", &sk, 2);
+    assert_int_equal(wid_journal_open(dir, "nginx-131-1", &sk, &o, 2003, &j,
+                                      &rec), WID_OK);
+    assert_non_null(j);
+    assert_false(rec.was_closed);
+    assert_int_equal(rec.adopted, 2);
+    jt_receipt(&r, 9);
+    assert_int_equal(wid_journal_append(j, &r, 2003, NULL, NULL), WID_OK);
+    assert_int_equal(wid_journal_close(j, 2004), WID_OK);
+    assert_int_equal(verify(dir, 0, NULL, NULL), 0);
+    jt_rmrf(dir);
+}
+
+
 /* Two sealers at once (two workers starting together): each orphan is
  * adopted exactly once, neither sealer fails, the journal verifies. */
 static void
@@ -594,6 +660,12 @@ test_two_sealers(void **state)
         adopted += WEXITSTATUS(status);
     }
     assert_int_equal(adopted, 6);
+    /* Sealed once each: the killed writer's segment and the seal's.  A
+     * second sealer that waited for the lock must not reopen the log. */
+    for (i = 0; i < 6; i++) {
+        snprintf(name, sizeof(name), "nginx-%u-1", 120 + i);
+        assert_int_equal(nsegs(dir, name), 2);
+    }
     assert_int_equal(verify(dir, 0, NULL, NULL), 0);
     assert_int_equal(seal(dir, &sk, "nginx-", NULL, 0, &c, &sum), WID_OK);
     assert_int_equal(sum.closed, 6);
@@ -612,6 +684,7 @@ main(void)
         cmocka_unit_test(test_scope_and_foreign_key),
         cmocka_unit_test(test_failure_is_reported),
         cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_log_closed_while_waiting),
         cmocka_unit_test(test_two_sealers),
     };
 
