@@ -1,84 +1,24 @@
 /*
- * RFC 6962 Merkle trees.  Hashing goes through OpenSSL's SHA-256; the
- * tree shapes follow RFC 6962 section 2.1 and the verification algorithms
- * RFC 9162 section 2.1.3.2 / 2.1.4.2.
+ * RFC 6962 Merkle trees.  Hashing goes through OpenSSL's SHA-256
+ * (sha256.h); the tree shapes follow RFC 6962 section 2.1 and the
+ * verification algorithms RFC 9162 section 2.1.3.2 / 2.1.4.2.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "merkle.h"
-
-/*
- * Hashing is the hot path of every journal append.  OpenSSL 3's one-shot
- * SHA256() fetches the algorithm on each call; a fetched EVP_MD and one
- * reused EVP_MD_CTX per thread cost about half as much.
- */
-static pthread_once_t  wid_sha_once = PTHREAD_ONCE_INIT;
-static pthread_key_t   wid_sha_key;
-static EVP_MD         *wid_sha_md;
-
-
-static void
-wid_sha_ctx_free(void *p)
-{
-    EVP_MD_CTX_free(p);
-}
-
-
-static void
-wid_sha_init(void)
-{
-    wid_sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (pthread_key_create(&wid_sha_key, wid_sha_ctx_free) != 0) {
-        abort();
-    }
-}
-
-
-/* SHA-256(a || b).  Aborts only if OpenSSL cannot provide SHA-256 at all. */
-static void
-wid_sha256_2(const void *a, size_t alen, const void *b, size_t blen,
-             uint8_t out[WID_HASH_LEN])
-{
-    EVP_MD_CTX *c;
-
-    pthread_once(&wid_sha_once, wid_sha_init);
-    c = pthread_getspecific(wid_sha_key);
-    if (c == NULL) {
-        c = EVP_MD_CTX_new();
-        if (c == NULL || pthread_setspecific(wid_sha_key, c) != 0) {
-            abort();
-        }
-    }
-    if (wid_sha_md == NULL
-        || EVP_DigestInit_ex(c, wid_sha_md, NULL) != 1
-        || EVP_DigestUpdate(c, a, alen) != 1
-        || (blen && EVP_DigestUpdate(c, b, blen) != 1)
-        || EVP_DigestFinal_ex(c, out, NULL) != 1)
-    {
-        /* A hash that silently fails would make every proof meaningless. */
-        abort();
-    }
-}
-
-
-void
-wid_sha256(const void *data, size_t len, uint8_t out[WID_HASH_LEN])
-{
-    wid_sha256_2(data, len, NULL, 0, out);
-}
+#include "sha256.h"
 
 
 void
 wid_merkle_leaf_hash(const void *data, size_t len, uint8_t out[WID_HASH_LEN])
 {
-    static const uint8_t prefix = 0x00;
+    static const uint8_t   prefix = 0x00;
+    const wid_sha256_part  parts[2] = { { &prefix, 1 }, { data, len } };
 
-    wid_sha256_2(&prefix, 1, data, len, out);
+    wid_sha256_parts(parts, 2, out);
 }
 
 
@@ -92,7 +32,7 @@ wid_merkle_node_hash(const uint8_t left[WID_HASH_LEN],
     buf[0] = 0x01;
     memcpy(buf + 1, left, WID_HASH_LEN);
     memcpy(buf + 1 + WID_HASH_LEN, right, WID_HASH_LEN);
-    wid_sha256_2(buf, sizeof(buf), NULL, 0, out);
+    wid_sha256(buf, sizeof(buf), out);
 }
 
 

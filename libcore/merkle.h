@@ -13,13 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WID_HASH_LEN 32
+#include "sha256.h"
+
+#define WID_HASH_LEN WID_SHA256_LEN
 
 /* Longest proof for a tree of at most 2^64 - 1 leaves (consistency: 64+1). */
 #define WID_MERKLE_MAX_PROOF 66
-
-/* Plain SHA-256 (OpenSSL), used for receipt ids and record hashes too. */
-void wid_sha256(const void *data, size_t len, uint8_t out[WID_HASH_LEN]);
 
 void wid_merkle_leaf_hash(const void *data, size_t len,
                           uint8_t out[WID_HASH_LEN]);

@@ -10,7 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/evp.h>
+#include "sha256.h"
 
 #include "ngx_http_wid.h"
 #include "bundle.h"
@@ -387,48 +387,24 @@ ngx_http_wid_hex_decode(u_char *dst, const u_char *hex, size_t len)
 }
 
 
-/*
- * SHA-256 over the concatenation of n parts, with the algorithm fetched
- * once and one context reused: OpenSSL 3's implicit fetch, context
- * allocation and free on every request cost more than hashing a token.
- * Request processing in a worker is single-threaded.
- */
+/* SHA-256 over the concatenation of n parts (at most 8). */
 ngx_int_t
 ngx_http_wid_sha256(u_char out[NGX_HTTP_WID_SHA256_LEN],
     const ngx_str_t *parts, ngx_uint_t n)
 {
-    ngx_uint_t          i;
+    ngx_uint_t       i;
+    wid_sha256_part  p[8];
 
-    static EVP_MD      *md;
-    static EVP_MD_CTX  *ctx;
-
-    if (md == NULL) {
-        md = EVP_MD_fetch(NULL, "SHA256", NULL);
-        if (md == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ctx == NULL) {
-        ctx = EVP_MD_CTX_new();
-        if (ctx == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+    if (n > 8) {
         return NGX_ERROR;
     }
 
     for (i = 0; i < n; i++) {
-        if (EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) != 1) {
-            return NGX_ERROR;
-        }
+        p[i].data = parts[i].data;
+        p[i].len = parts[i].len;
     }
 
-    if (EVP_DigestFinal_ex(ctx, out, NULL) != 1) {
-        return NGX_ERROR;
-    }
+    wid_sha256_parts(p, n, out);
 
     return NGX_OK;
 }

@@ -28,6 +28,7 @@ static ngx_int_t ngx_http_wid_find_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_table_elt_t **out);
 static wid_reason_t ngx_http_wid_find_token(ngx_http_request_t *r,
     ngx_http_wid_loc_conf_t *wlcf, ngx_str_t *token);
+static wid_reason_t ngx_http_wid_b64token_check(ngx_str_t *token);
 static wid_reason_t ngx_http_wid_verify_token(ngx_http_request_t *r,
     ngx_http_wid_main_conf_t *wmcf, ngx_http_wid_loc_conf_t *wlcf,
     ngx_http_wid_ctx_t *ctx, ngx_str_t *token);
@@ -519,6 +520,11 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     ngx_http_wid_attest_t  *attest;
 
     if (wmcf->cache_zone == NULL) {
+        rc = ngx_http_wid_b64token_check(token);
+        if (rc != WID_OK) {
+            return rc;
+        }
+
         rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience,
                                      wlcf->jwt_leeway, wlcf->jwt_max_lifetime,
                                      r->pool, &ident);
@@ -543,6 +549,11 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
             ctx->cache = NGX_HTTP_WID_CACHE_CONN;
             return WID_OK;
         }
+    }
+
+    rc = ngx_http_wid_b64token_check(token);
+    if (rc != WID_OK) {
+        return rc;
     }
 
     /*
@@ -723,8 +734,7 @@ static wid_reason_t
 ngx_http_wid_find_token(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
     ngx_str_t *token)
 {
-    u_char           *p, *q, *last;
-    uint32_t          bad;
+    u_char           *p, *last;
     ngx_int_t         rc;
     ngx_table_elt_t  *h;
 
@@ -776,24 +786,32 @@ ngx_http_wid_find_token(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
         return WID_R_HTTP_AUTHORIZATION_MALFORMED;
     }
 
-    /*
-     * b64token (RFC 6750 2.1); a JWT uses only its base64url subset.
-     * Tokens are hundreds of bytes: no branch per byte.
-     */
-    bad = 0;
-
-    for (q = p; q < last; q++) {
-        bad |= ~ngx_http_wid_b64token[*q >> 5] & (1U << (*q & 0x1f));
-    }
-
-    if (bad) {
-        return WID_R_HTTP_AUTHORIZATION_MALFORMED;
-    }
-
     token->data = p;
     token->len = last - p;
 
     return WID_OK;
+}
+
+
+/*
+ * b64token (RFC 6750 2.1); a JWT uses only its base64url subset.  Checked
+ * only for a token not kept on the connection: a kept one passed.
+ * Tokens are hundreds of bytes: no branch per byte.
+ */
+static wid_reason_t
+ngx_http_wid_b64token_check(ngx_str_t *token)
+{
+    u_char    *q, *last;
+    uint32_t   bad;
+
+    bad = 0;
+    last = token->data + token->len;
+
+    for (q = token->data; q < last; q++) {
+        bad |= ~ngx_http_wid_b64token[*q >> 5] & (1U << (*q & 0x1f));
+    }
+
+    return bad ? WID_R_HTTP_AUTHORIZATION_MALFORMED : WID_OK;
 }
 
 

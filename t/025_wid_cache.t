@@ -177,6 +177,15 @@ check($c, '/index.html', $forged, 401, 'jwt.bad_signature', 'miss',
 check($c, '/index.html', $a, 200, 'ok', 'conn_hit',
       'the real token: still the connection\'s copy');
 
+# Only a token the connection keeps skips the b64token check: one byte
+# outside it, same length, is refused as malformed, not looked up.
+my $bad = $a;
+substr($bad, $i, 1) = '!';
+check($c, '/index.html', $bad, 401, 'http.authorization_malformed', 'miss',
+      'a byte outside b64token after the kept token');
+check($c, '/index.html', $a, 200, 'ok', 'conn_hit',
+      '... and the kept token is still the connection\'s');
+
 my $b = jwt(sub => 'spiffe://example.org/w/b');
 check($c, '/index.html', $b, 200, 'ok', 'miss', 'a second valid token: verified');
 $r = check($c, '/index.html', $b, 200, 'ok', 'zone_hit', '... then from the zone');

@@ -1,0 +1,27 @@
+/*
+ * SHA-256 on the hot paths: receipt leaf and Merkle node hashes, JWT
+ * cache keys.  OpenSSL's own implementation (with the CPU's SHA
+ * instructions where it has them), reached without the EVP layer: see
+ * sha256.c for why.
+ */
+#ifndef WID_SHA256_H
+#define WID_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WID_SHA256_LEN 32
+
+typedef struct {
+    const void  *data;
+    size_t       len;
+} wid_sha256_part;
+
+/* SHA-256 of data. */
+void wid_sha256(const void *data, size_t len, uint8_t out[WID_SHA256_LEN]);
+
+/* SHA-256 of the concatenation of n parts. */
+void wid_sha256_parts(const wid_sha256_part *parts, size_t n,
+                      uint8_t out[WID_SHA256_LEN]);
+
+#endif
