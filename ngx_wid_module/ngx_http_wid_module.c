@@ -353,7 +353,6 @@ ngx_http_wid_finish(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
     {
         /* No receipt, no access: an unrecorded allow is never granted. */
         ctx->verdict = NGX_HTTP_WID_VERDICT_DENY;
-    ctx->rule = wlcf->rule;
         ctx->reason = WID_R_HTTP_JOURNAL_UNAVAILABLE;
     }
 
