@@ -518,12 +518,30 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     ngx_http_wid_ident_t   *ident;
     ngx_http_wid_attest_t  *attest;
 
-    if (wmcf->cache_zone == NULL) {
-        rc = ngx_http_wid_b64token_check(token);
-        if (rc != WID_OK) {
-            return rc;
-        }
+    if (wmcf->cache_zone != NULL) {
+        ctx->cache = NGX_HTTP_WID_CACHE_MISS;
 
+        /*
+         * The same token again on this TLS connection: recognised by its
+         * bytes, no hashing, no zone lock.  Not with an attestation
+         * result, whose verification binds more than the token.
+         */
+        if (!ctx->has_att_header) {
+            ident = ngx_http_wid_conn_jwt_get(r, wmcf->trust, token, wlcf);
+            if (ident != NULL) {
+                ctx->ident = ident;
+                ctx->cache = NGX_HTTP_WID_CACHE_CONN;
+                return WID_OK;
+            }
+        }
+    }
+
+    rc = ngx_http_wid_b64token_check(token);
+    if (rc != WID_OK) {
+        return rc;
+    }
+
+    if (wmcf->cache_zone == NULL) {
         rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience,
                                      wlcf->jwt_leeway, wlcf->jwt_max_lifetime,
                                      r->pool, &ident);
@@ -531,27 +549,6 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
             ctx->ident = ident;
         }
 
-        return rc;
-    }
-
-    ctx->cache = NGX_HTTP_WID_CACHE_MISS;
-
-    /*
-     * The same token again on this TLS connection: recognised by its
-     * bytes, no hashing, no zone lock.  Not with an attestation result,
-     * whose verification binds more than the token.
-     */
-    if (!ctx->has_att_header) {
-        ident = ngx_http_wid_conn_jwt_get(r, wmcf->trust, token, wlcf);
-        if (ident != NULL) {
-            ctx->ident = ident;
-            ctx->cache = NGX_HTTP_WID_CACHE_CONN;
-            return WID_OK;
-        }
-    }
-
-    rc = ngx_http_wid_b64token_check(token);
-    if (rc != WID_OK) {
         return rc;
     }
 

@@ -14,20 +14,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "jws.h"
 #include "sha256.h"
-
-static void
-hex(const uint8_t *d, char out[2 * WID_SHA256_LEN + 1])
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t            i;
-
-    for (i = 0; i < WID_SHA256_LEN; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * WID_SHA256_LEN] = '\0';
-}
 
 static void
 test_fips_vectors(void **state)
@@ -50,7 +38,7 @@ test_fips_vectors(void **state)
     (void) state;
     for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         wid_sha256(v[i].msg, strlen(v[i].msg), d);
-        hex(d, h);
+        wid_hex(d, sizeof(d), h);
         assert_string_equal(h, v[i].digest);
     }
 }
@@ -75,7 +63,7 @@ test_million_a_in_parts(void **state)
     }
     wid_sha256_parts(parts, 1000, d);
     free(parts);
-    hex(d, h);
+    wid_hex(d, sizeof(d), h);
     assert_string_equal(
         h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
