@@ -1,9 +1,10 @@
 /*
  * Journal writer: open/recover, append, checkpoints, rotation, fsync.
  *
- * The append path is: encode the receipt into a reused buffer, hash it
- * (RFC 6962 leaf), frame it (CRC-32C), one write(2) with O_APPEND, extend
- * the Merkle frontier.  No lock, no allocation, no signature: checkpoints
+ * The append path is: encode the receipt (in place at the end of the
+ * write buffer, or into a reused one), hash it (RFC 6962 leaf), frame it
+ * (CRC-32C), write(2) with O_APPEND (once per 64 KiB when buffered),
+ * extend the Merkle frontier.  No lock, no allocation, no signature: checkpoints
  * (one Ed25519 signature each) come every N records or T ms.
  */
 #include <errno.h>
@@ -128,6 +129,16 @@ wid_journal_flush(wid_journal *j)
 }
 
 
+/* A sealed frame of n bytes now ends the write buffer. */
+static void
+wid_journal_buffered(wid_journal *j, size_t n)
+{
+    j->wlen += n;
+    j->seg_size += n;
+    j->dirty = 1;
+}
+
+
 /*
  * Write one frame whose data is already at j->buf + WID_FRAME_HDR.  With
  * fsync=always (or a frame too big to buffer) it goes straight to the
@@ -149,9 +160,7 @@ wid_journal_put(wid_journal *j, uint8_t type, uint32_t len)
             }
         }
         memcpy(j->wbuf + j->wlen, j->buf, n);
-        j->wlen += n;
-        j->seg_size += n;
-        j->dirty = 1;
+        wid_journal_buffered(j, n);
         return WID_OK;
     }
     rc = wid_journal_flush(j);
@@ -168,6 +177,37 @@ wid_journal_put(wid_journal *j, uint8_t type, uint32_t len)
     j->disk_size += n;
     j->dirty = 1;
     return WID_OK;
+}
+
+
+/*
+ * Encode a receipt as the next frame.  Buffered journals encode it in
+ * place at the end of the write buffer (no copy afterwards) when it fits
+ * there; otherwise, and with fsync=always, it goes through j->buf.
+ * *data and *len: the encoded receipt; *in_place: which of the two.
+ */
+static wid_reason_t
+wid_journal_encode_receipt(wid_journal *j, const wid_receipt *r, uint64_t seq,
+                           uint8_t **data, size_t *len, int *in_place)
+{
+    size_t       room;
+    wid_reason_t rc;
+
+    *in_place = 0;
+    if (j->opt.fsync != WID_FSYNC_ALWAYS
+        && WID_WBUF_SIZE - j->wlen > WID_FRAME_HDR)
+    {
+        room = WID_WBUF_SIZE - j->wlen - WID_FRAME_HDR;
+        *data = j->wbuf + j->wlen + WID_FRAME_HDR;
+        rc = wid_receipt_encode(r, j->writer, seq, *data, room, len);
+        if (rc != WID_R_INTERNAL_NOMEM) {
+            /* Encoded, or invalid whatever the room: nothing was kept. */
+            *in_place = rc == WID_OK;
+            return rc;
+        }
+    }
+    *data = j->buf + WID_FRAME_HDR;
+    return wid_receipt_encode(r, j->writer, seq, *data, WID_FRAME_MAX, len);
 }
 
 
@@ -380,8 +420,9 @@ wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
                    char id_out[WID_RECEIPT_ID_SIZE], uint64_t *seq_out)
 {
     wid_receipt   tmp;
-    uint8_t       leaf[WID_HASH_LEN];
+    uint8_t       leaf[WID_HASH_LEN], *data;
     size_t        len;
+    int           in_place;
     uint64_t      seq;
     wid_reason_t  rc;
 
@@ -397,15 +438,19 @@ wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
         r = &tmp;
     }
     seq = j->next_seq;
-    rc = wid_receipt_encode(r, j->writer, seq, j->buf + WID_FRAME_HDR,
-                            WID_FRAME_MAX, &len);
+    rc = wid_journal_encode_receipt(j, r, seq, &data, &len, &in_place);
     if (rc != WID_OK) {
         return rc;
     }
-    wid_merkle_leaf_hash(j->buf + WID_FRAME_HDR, len, leaf);
-    rc = wid_journal_put(j, WID_REC_RECEIPT, (uint32_t) len);
-    if (rc != WID_OK) {
-        return rc;
+    wid_merkle_leaf_hash(data, len, leaf);
+    if (in_place) {
+        wid_frame_seal(data - WID_FRAME_HDR, WID_REC_RECEIPT, (uint32_t) len);
+        wid_journal_buffered(j, WID_FRAME_HDR + len);
+    } else {
+        rc = wid_journal_put(j, WID_REC_RECEIPT, (uint32_t) len);
+        if (rc != WID_OK) {
+            return rc;
+        }
     }
     (void) wid_merkle_frontier_append(&j->tree, leaf);
     j->next_seq++;

@@ -113,6 +113,7 @@ typedef struct {
     ngx_http_wid_journal_t     *journal;
     ngx_shm_zone_t             *cache_zone;
     ngx_uint_t                  used;         /* wid on|observe somewhere */
+    ngx_uint_t                  generation;   /* of this configuration */
 } ngx_http_wid_main_conf_t;
 
 
@@ -136,6 +137,29 @@ typedef struct {
 } ngx_http_wid_loc_conf_t;
 
 
+/* Operations longer than this are not kept with a connection's decision. */
+#define NGX_HTTP_WID_KEEP_OP_MAX    32
+
+
+/*
+ * What a TLS connection keeps with the identity it proved, so that its
+ * next request needs neither a bundle check nor a policy evaluation: the
+ * configuration and bundle generations under which the identity was last
+ * found current, and the last decision made for it.  Without an
+ * attestation result a decision depends on nothing but the location
+ * (policy and rule), the operation and the identity, so it holds for the
+ * same location and operation.
+ */
+typedef struct {
+    ngx_uint_t                  conf_generation;
+    uint64_t                    trust_generation;
+    void                       *wlcf;         /* NULL: no decision kept */
+    size_t                      operation_len;
+    u_char                      operation[NGX_HTTP_WID_KEEP_OP_MAX];
+    ngx_http_wid_decision_t     decision;
+} ngx_http_wid_conn_keep_t;
+
+
 /* Per-request state: loc_conf is never written at request time. */
 typedef struct {
     ngx_http_wid_ident_t       *ident;        /* NULL: unauthenticated */
@@ -156,6 +180,8 @@ typedef struct {
     ngx_str_t                   receipt_id;
     ngx_int_t                   status;
     ngx_uint_t                  cache;        /* NGX_HTTP_WID_CACHE_* */
+    /* the connection's, while the handler runs (NULL afterwards) */
+    ngx_http_wid_conn_keep_t   *keep;
     unsigned                    done:1;
     unsigned                    cache_put:1;  /* after the attestation */
     unsigned                    has_att_header:1;
@@ -197,6 +223,7 @@ char *ngx_http_wid_trust_add_dir(ngx_conf_t *cf, ngx_http_wid_trust_t *trust,
     ngx_str_t *dir);
 ngx_uint_t ngx_http_wid_trust_count(ngx_http_wid_trust_t *trust);
 void ngx_http_wid_trust_refresh(ngx_http_wid_trust_t *trust, ngx_log_t *log);
+uint64_t ngx_http_wid_trust_generation(ngx_http_wid_trust_t *trust);
 ngx_int_t ngx_http_wid_trust_current(ngx_http_wid_trust_t *trust,
     const ngx_http_wid_ident_t *ident);
 ngx_int_t ngx_http_wid_trust_match(ngx_http_wid_trust_t *trust,
@@ -253,16 +280,22 @@ void ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     const u_char key[NGX_HTTP_WID_SHA256_LEN], time_t expires,
     const ngx_http_wid_ident_t *ident, const ngx_http_wid_attest_t *attest);
 ngx_http_wid_ident_t *ngx_http_wid_conn_ident_get(ngx_http_request_t *r,
-    ngx_http_wid_trust_t *trust);
+    ngx_http_wid_main_conf_t *wmcf, ngx_http_wid_conn_keep_t **keep);
 void ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
-    const ngx_http_wid_ident_t *ident);
+    ngx_http_wid_main_conf_t *wmcf, const ngx_http_wid_ident_t *ident);
 ngx_http_wid_ident_t *ngx_http_wid_conn_jwt_get(ngx_http_request_t *r,
-    ngx_http_wid_trust_t *trust, ngx_str_t *token,
-    ngx_http_wid_loc_conf_t *wlcf);
-void ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
+    ngx_http_wid_main_conf_t *wmcf, ngx_str_t *token,
+    ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_conn_keep_t **keep);
+void ngx_http_wid_conn_jwt_set(ngx_http_request_t *r,
+    ngx_http_wid_main_conf_t *wmcf, ngx_str_t *token,
     ngx_http_wid_loc_conf_t *wlcf, time_t expires,
     const ngx_http_wid_ident_t *ident);
-
+ngx_int_t ngx_http_wid_conn_decision_get(ngx_http_wid_conn_keep_t *keep,
+    ngx_http_wid_loc_conf_t *wlcf, ngx_str_t *operation,
+    ngx_http_wid_decision_t *decision);
+void ngx_http_wid_conn_decision_set(ngx_http_wid_conn_keep_t *keep,
+    ngx_http_wid_loc_conf_t *wlcf, ngx_str_t *operation,
+    const ngx_http_wid_decision_t *decision);
 
 /* ngx_http_wid_journal.c */
 char *ngx_http_wid_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -589,11 +589,101 @@ ngx_http_wid_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 }
 
 
-ngx_http_wid_ident_t *
-ngx_http_wid_conn_ident_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust)
+/* Start what a connection keeps for an identity verified just now. */
+static void
+ngx_http_wid_conn_keep_init(ngx_http_wid_conn_keep_t *keep,
+    ngx_http_wid_main_conf_t *wmcf)
 {
-    ngx_connection_t      *c;
-    ngx_http_wid_ident_t  *ident;
+    keep->conf_generation = wmcf->generation;
+    keep->trust_generation = ngx_http_wid_trust_generation(wmcf->trust);
+    keep->wlcf = NULL;
+}
+
+
+/*
+ * Whether a kept identity still stands: while neither the configuration
+ * nor the bundles changed it does; after a change, while the bundle file
+ * that vouched for it is still one this worker trusts for its domain.
+ */
+static ngx_int_t
+ngx_http_wid_conn_keep_current(ngx_http_wid_conn_keep_t *keep,
+    ngx_http_wid_main_conf_t *wmcf, const ngx_http_wid_ident_t *ident)
+{
+    uint64_t  generation;
+
+    generation = ngx_http_wid_trust_generation(wmcf->trust);
+
+    if (keep->conf_generation == wmcf->generation
+        && keep->trust_generation == generation)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_http_wid_trust_current(wmcf->trust, ident) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (keep->conf_generation != wmcf->generation) {
+        /* The decision was made under another configuration. */
+        keep->wlcf = NULL;
+    }
+
+    keep->conf_generation = wmcf->generation;
+    keep->trust_generation = generation;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_wid_conn_decision_get(ngx_http_wid_conn_keep_t *keep,
+    ngx_http_wid_loc_conf_t *wlcf, ngx_str_t *operation,
+    ngx_http_wid_decision_t *decision)
+{
+    if (keep->wlcf != wlcf
+        || keep->operation_len != operation->len
+        || ngx_memcmp(keep->operation, operation->data, operation->len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    *decision = keep->decision;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_wid_conn_decision_set(ngx_http_wid_conn_keep_t *keep,
+    ngx_http_wid_loc_conf_t *wlcf, ngx_str_t *operation,
+    const ngx_http_wid_decision_t *decision)
+{
+    if (operation->len > NGX_HTTP_WID_KEEP_OP_MAX) {
+        keep->wlcf = NULL;
+        return;
+    }
+
+    ngx_memcpy(keep->operation, operation->data, operation->len);
+    keep->operation_len = operation->len;
+    keep->decision = *decision;
+    keep->wlcf = wlcf;
+}
+
+
+/* The connection's verified X.509-SVID: one block, freed with the SSL. */
+typedef struct {
+    ngx_http_wid_conn_keep_t    keep;
+    ngx_http_wid_ident_t        ident;
+    /* the identity's strings */
+} ngx_http_wid_conn_x509_t;
+
+
+ngx_http_wid_ident_t *
+ngx_http_wid_conn_ident_get(ngx_http_request_t *r,
+    ngx_http_wid_main_conf_t *wmcf, ngx_http_wid_conn_keep_t **keep)
+{
+    ngx_connection_t          *c;
+    ngx_http_wid_conn_x509_t  *cx;
 
     c = r->connection;
 
@@ -601,30 +691,33 @@ ngx_http_wid_conn_ident_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust)
         return NULL;
     }
 
-    ident = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_index);
+    cx = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_index);
 
-    if (ident == NULL
-        || ident->not_after < ngx_time()
-        || ngx_http_wid_trust_current(trust, ident) != NGX_OK)
+    if (cx == NULL
+        || cx->ident.not_after < ngx_time()
+        || ngx_http_wid_conn_keep_current(&cx->keep, wmcf, &cx->ident)
+           != NGX_OK)
     {
         return NULL;
     }
+
+    *keep = &cx->keep;
 
     /*
      * A copy: another HTTP/2 stream of this connection may replace the
      * connection's entry while this request still uses it.
      */
-    return ngx_http_wid_ident_dup(r->pool, ident);
+    return ngx_http_wid_ident_dup(r->pool, &cx->ident);
 }
 
 
 void
 ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
-    const ngx_http_wid_ident_t *ident)
+    ngx_http_wid_main_conf_t *wmcf, const ngx_http_wid_ident_t *ident)
 {
-    u_char            *p;
-    void              *old;
-    ngx_connection_t  *c;
+    void                      *old;
+    ngx_connection_t          *c;
+    ngx_http_wid_conn_x509_t  *cx;
 
     c = r->connection;
 
@@ -632,19 +725,20 @@ ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
         return;
     }
 
-    p = ngx_alloc(sizeof(ngx_http_wid_ident_t)
-                  + ngx_http_wid_ident_size(ident), c->log);
-    if (p == NULL) {
+    cx = ngx_alloc(sizeof(ngx_http_wid_conn_x509_t)
+                   + ngx_http_wid_ident_size(ident), c->log);
+    if (cx == NULL) {
         return;
     }
 
-    ngx_http_wid_ident_pack((ngx_http_wid_ident_t *) p,
-                            p + sizeof(ngx_http_wid_ident_t), ident);
+    ngx_http_wid_conn_keep_init(&cx->keep, wmcf);
+    ngx_http_wid_ident_pack(&cx->ident, (u_char *) (cx + 1), ident);
 
     old = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_index);
 
-    if (SSL_set_ex_data(c->ssl->connection, ngx_http_wid_ssl_index, p) == 0) {
-        ngx_free(p);
+    if (SSL_set_ex_data(c->ssl->connection, ngx_http_wid_ssl_index, cx) == 0)
+    {
+        ngx_free(cx);
         return;
     }
 
@@ -659,6 +753,7 @@ typedef struct {
     time_t                      max_lifetime;
     size_t                      token_len;
     size_t                      audience_len;
+    ngx_http_wid_conn_keep_t    keep;
     ngx_http_wid_ident_t        ident;
     /* the token, the audience, then the identity's strings */
 } ngx_http_wid_conn_jwt_t;
@@ -669,8 +764,9 @@ typedef struct {
 
 
 ngx_http_wid_ident_t *
-ngx_http_wid_conn_jwt_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust,
-    ngx_str_t *token, ngx_http_wid_loc_conf_t *wlcf)
+ngx_http_wid_conn_jwt_get(ngx_http_request_t *r,
+    ngx_http_wid_main_conf_t *wmcf, ngx_str_t *token,
+    ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_conn_keep_t **keep)
 {
     u_char                   *p;
     ngx_connection_t         *c;
@@ -708,10 +804,13 @@ ngx_http_wid_conn_jwt_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust,
         || ngx_memcmp(p + token->len, wlcf->audience.data,
                       wlcf->audience.len) != 0
         || cj->expires < ngx_time()
-        || ngx_http_wid_trust_current(trust, &cj->ident) != NGX_OK)
+        || ngx_http_wid_conn_keep_current(&cj->keep, wmcf, &cj->ident)
+           != NGX_OK)
     {
         return NULL;
     }
+
+    *keep = &cj->keep;
 
     /* A copy: another HTTP/2 stream may replace the connection's entry. */
     return ngx_http_wid_ident_dup(r->pool, &cj->ident);
@@ -719,7 +818,8 @@ ngx_http_wid_conn_jwt_get(ngx_http_request_t *r, ngx_http_wid_trust_t *trust,
 
 
 void
-ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
+ngx_http_wid_conn_jwt_set(ngx_http_request_t *r,
+    ngx_http_wid_main_conf_t *wmcf, ngx_str_t *token,
     ngx_http_wid_loc_conf_t *wlcf, time_t expires,
     const ngx_http_wid_ident_t *ident)
 {
@@ -745,6 +845,7 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r, ngx_str_t *token,
     cj->max_lifetime = wlcf->jwt_max_lifetime;
     cj->token_len = token->len;
     cj->audience_len = wlcf->audience.len;
+    ngx_http_wid_conn_keep_init(&cj->keep, wmcf);
 
     p = ngx_cpymem((u_char *) (cj + 1), token->data, token->len);
     p = ngx_cpymem(p, wlcf->audience.data, wlcf->audience.len);

@@ -280,6 +280,14 @@ ngx_http_wid_trust_refresh(ngx_http_wid_trust_t *trust, ngx_log_t *log)
 }
 
 
+/* Changes whenever this worker's bundles do (reload, rotation on disk). */
+uint64_t
+ngx_http_wid_trust_generation(ngx_http_wid_trust_t *trust)
+{
+    return wid_bundle_set_generation(trust->set);
+}
+
+
 /*
  * An identity verified earlier still stands while the bundle file that
  * vouched for it is, byte for byte, one this worker trusts now for the

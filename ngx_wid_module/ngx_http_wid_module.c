@@ -41,6 +41,8 @@ static wid_reason_t ngx_http_wid_attestation(ngx_http_request_t *r,
     ngx_http_wid_ctx_t *ctx);
 static ngx_int_t ngx_http_wid_operation(ngx_http_request_t *r,
     ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_ctx_t *ctx);
+static void ngx_http_wid_decide(ngx_http_wid_loc_conf_t *wlcf,
+    ngx_http_wid_ctx_t *ctx);
 static ngx_int_t ngx_http_wid_finish(ngx_http_request_t *r,
     ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_ctx_t *ctx,
     ngx_uint_t journal_failed);
@@ -252,6 +254,9 @@ ngx_module_t  ngx_http_wid_module = {
 /* The bundle refresh timer of this worker. */
 static ngx_event_t  ngx_http_wid_refresh_event;
 
+/* Counts configurations read by this process (see conn_keep). */
+static ngx_uint_t   ngx_http_wid_conf_generation;
+
 
 static ngx_int_t
 ngx_http_wid_handler(ngx_http_request_t *r)
@@ -318,9 +323,7 @@ ngx_http_wid_handler(ngx_http_request_t *r)
          * was presented and failed never reaches the policy: it is not
          * downgraded to "anonymous".
          */
-        ngx_http_wid_policy_decide(wlcf->policy, &wlcf->rule,
-                                   &ctx->operation, ctx->ident, ctx->attest,
-                                   &ctx->decision);
+        ngx_http_wid_decide(wlcf, ctx);
         ctx->decided = 1;
         ctx->reason = ctx->decision.reason;
 
@@ -332,6 +335,9 @@ ngx_http_wid_handler(ngx_http_request_t *r)
         ctx->reason = rc;
     }
 
+    /* The connection's entry may be replaced once the handler returns. */
+    ctx->keep = NULL;
+
     journal_failed = 0;
 
     if (ngx_http_wid_journal_record(r, wmcf->journal, wlcf, ctx) != WID_OK) {
@@ -339,6 +345,32 @@ ngx_http_wid_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_wid_finish(r, wlcf, ctx, journal_failed);
+}
+
+
+/*
+ * The policy's decision; for an identity kept on the connection, without
+ * an attestation result, the one made for its last request at the same
+ * location with the same operation.
+ */
+static void
+ngx_http_wid_decide(ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_ctx_t *ctx)
+{
+    if (ctx->keep != NULL && ctx->attest == NULL
+        && ngx_http_wid_conn_decision_get(ctx->keep, wlcf, &ctx->operation,
+                                          &ctx->decision)
+           == NGX_OK)
+    {
+        return;
+    }
+
+    ngx_http_wid_policy_decide(wlcf->policy, &wlcf->rule, &ctx->operation,
+                               ctx->ident, ctx->attest, &ctx->decision);
+
+    if (ctx->keep != NULL && ctx->attest == NULL) {
+        ngx_http_wid_conn_decision_set(ctx->keep, wlcf, &ctx->operation,
+                                       &ctx->decision);
+    }
 }
 
 
@@ -484,7 +516,7 @@ ngx_http_wid_verify_peer(ngx_http_request_t *r,
     /* One verification per TLS connection, while its bundle stands. */
     ctx->cache = NGX_HTTP_WID_CACHE_MISS;
 
-    ident = ngx_http_wid_conn_ident_get(r, wmcf->trust);
+    ident = ngx_http_wid_conn_ident_get(r, wmcf, &ctx->keep);
     if (ident != NULL) {
         ctx->ident = ident;
         ctx->cache = NGX_HTTP_WID_CACHE_CONN;
@@ -497,7 +529,7 @@ ngx_http_wid_verify_peer(ngx_http_request_t *r,
         return rc;
     }
 
-    ngx_http_wid_conn_ident_set(r, ident);
+    ngx_http_wid_conn_ident_set(r, wmcf, ident);
     ctx->ident = ident;
 
     return WID_OK;
@@ -527,7 +559,8 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
          * result, whose verification binds more than the token.
          */
         if (!ctx->has_att_header) {
-            ident = ngx_http_wid_conn_jwt_get(r, wmcf->trust, token, wlcf);
+            ident = ngx_http_wid_conn_jwt_get(r, wmcf, token, wlcf,
+                                              &ctx->keep);
             if (ident != NULL) {
                 ctx->ident = ident;
                 ctx->cache = NGX_HTTP_WID_CACHE_CONN;
@@ -618,7 +651,7 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
             && ident->not_after <= NGX_MAX_TIME_T_VALUE - wlcf->jwt_leeway)
         {
             /* Seen twice: worth keeping on the connection. */
-            ngx_http_wid_conn_jwt_set(r, token, wlcf,
+            ngx_http_wid_conn_jwt_set(r, wmcf, token, wlcf,
                                       ident->not_after + wlcf->jwt_leeway - 1,
                                       ident);
         }
@@ -1015,6 +1048,7 @@ ngx_http_wid_create_main_conf(ngx_conf_t *cf)
      */
 
     conf->bundle_refresh = NGX_CONF_UNSET_MSEC;
+    conf->generation = ++ngx_http_wid_conf_generation;
 
     if (ngx_array_init(&conf->policies, cf->pool, 4,
                        sizeof(ngx_http_wid_policy_t *))

@@ -50,6 +50,11 @@ rules:
     require_workload_identity:
       trust_domain: example.org
       path_prefixes: [$prefix]
+  post_only:
+    allow: [POST]
+    require_workload_identity:
+      trust_domain: example.org
+      path_prefixes: [$prefix]
 extensions:
   runtime_assurance:
     trusted_verifiers:
@@ -65,9 +70,11 @@ EOF
 }
 policy('/w');
 
-mkdir $t->path($_) for qw(www www/aud2 www/leeway www/att);
+mkdir $t->path($_) for qw(www www/aud2 www/leeway www/att www/delete
+                          www/post);
 $t->write_file("www/$_", "ok\n")
-    for qw(index.html aud2/index.html leeway/index.html att/index.html);
+    for qw(index.html aud2/index.html leeway/index.html att/index.html
+           delete/index.html post/index.html);
 
 my $conf = <<'EOF';
 http {
@@ -109,6 +116,14 @@ http {
 
         location /att/ {
             wid_attestation_header X-Attestation-Result;
+        }
+
+        location /delete/ {
+            wid_operation DELETE;
+        }
+
+        location /post/ {
+            wid_rule post_only;
         }
     }
 }
@@ -316,6 +331,54 @@ check($x, '/index.html', undef, 401, 'x509.expired', 'miss',
 $x->close;
 $t->write_file('pki/example.org.pem', $old_pem);
 sleep 0.6;
+
+# --- the decision kept with the connection's identity --------------------
+
+# A connection that keeps its identity also keeps its last decision, for
+# the same location and operation only: every other request is decided
+# by the policy, and none takes another's verdict.
+sub decisions {
+    my ($c, $tok, $what) = @_;
+    for my $round (1, 2) {
+        check($c, '/index.html', $tok, 200, 'ok', 'conn_hit',
+              "$what, round $round: GET allowed");
+        my $r = $c->get('/index.html', method => 'POST', headers => {
+            ($tok ? (Authorization => "Bearer $tok") : ()) });
+        is($r->{status}, 403, "$what, round $round: POST refused");
+        is($r->{headers}{'x-wid'}, 'deny policy.operation_not_allowed',
+           "$what, round $round: ... not on the allow list");
+        $receipt{'policy.operation_not_allowed'}++;
+        check($c, '/index.html', $tok, 200, 'ok', 'conn_hit',
+              "$what, round $round: GET after POST allowed");
+        check($c, '/delete/index.html', $tok, 403,
+              'policy.operation_not_allowed', 'conn_hit',
+              "$what, round $round: another location's operation refused");
+        check($c, '/post/index.html', $tok, 403,
+              'policy.operation_not_allowed', 'conn_hit',
+              "$what, round $round: GET under another rule refused");
+    }
+}
+
+$c = $t->conn;
+check($c, '/index.html', $a, 200, 'ok', 'zone_hit', 'kept decisions: JWT-SVID');
+decisions($c, $a, 'JWT-SVID');
+$c->close;
+
+$x = $t->conn(@svid);
+check($x, '/index.html', undef, 200, 'ok', 'miss', 'kept decisions: X.509-SVID');
+decisions($x, undef, 'X.509-SVID');
+
+# Another bundle file of the domain changes (a JWT authority added): the
+# file that vouched for the X.509-SVID is unchanged, so it stays kept.
+$t->jwt_authority('example.org', 'k9');
+sleep 0.6;
+check($x, '/index.html', undef, 200, 'ok', 'conn_hit',
+      'another bundle file rewritten: the X.509-SVID is still kept');
+$x->close;
+$c2 = $t->conn;
+check($c2, '/index.html', $a, 200, 'ok', 'miss',
+      '... while a token of the rewritten file is verified again');
+$c2->close;
 
 # --- a policy change ------------------------------------------------------
 
