@@ -349,7 +349,7 @@ wid_attest_cmd_challenge(const wid_attest_opts *o)
         rc = WID_R_INTERNAL_IO;
     }
     if (rc == WID_OK) {
-        wid_attest_hex(ch.nonce, sizeof(ch.nonce), nonce);
+        wid_hex(ch.nonce, sizeof(ch.nonce), nonce);
         j = json_pack("{s:s,s:s,s:s,s:I}", "challenge", id, "nonce", nonce,
                       "credential", o->cred_out,
                       "expiresAt", (json_int_t) ch.expires_at);
@@ -799,7 +799,7 @@ wid_attest_cmd_result_verify(const wid_attest_opts *o)
     if (rc != WID_OK) {
         return wid_attest_report(o, "result verify", rc);
     }
-    wid_attest_hex(r.evidence_sha256, 32, hex);
+    wid_hex(r.evidence_sha256, 32, hex);
     j = json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s}",
                   "verified", 1, "verifier", r.verifier,
                   "attestationType", r.type, "spiffeId", r.spiffe_id,

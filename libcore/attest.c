@@ -195,20 +195,6 @@ wid_attestation_set_window(wid_attestation *a, int64_t now, int64_t ttl)
 }
 
 
-void
-wid_attest_hex(const unsigned char *in, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0x0f];
-    }
-    out[2 * len] = '\0';
-}
-
-
 json_t *
 wid_attestation_to_json(const wid_attestation *a)
 {
@@ -228,7 +214,7 @@ wid_attestation_to_json(const wid_attestation *a)
             return NULL;
         }
     }
-    wid_attest_hex(a->evidence_sha256, sizeof(a->evidence_sha256), hex);
+    wid_hex(a->evidence_sha256, sizeof(a->evidence_sha256), hex);
 
     o = json_pack("{s:s?,s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:o}",
                   "kind", wid_attest_kind_name(a->kind),

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "bytes.h"
 #include "reason.h"
 
 #define WID_ATTEST_SELECTORS_MAX 64
@@ -137,8 +138,6 @@ wid_reason_t wid_attestation_set_window(wid_attestation *a, int64_t now,
  */
 json_t *wid_attestation_to_json(const wid_attestation *a);
 
-/* Lowercase hex of len bytes into out (2*len+1 bytes). */
-void wid_attest_hex(const unsigned char *in, size_t len, char *out);
 
 /*
  * Standard base64 (with padding, no whitespace; the last character's

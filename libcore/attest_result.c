@@ -54,7 +54,7 @@ wid_attest_result_sign(const wid_attestation *a, const wid_seckey *key,
         return WID_R_ATTEST_RESULT_MALFORMED;
     }
     wid_pubkey_id(&key->pub, kid);
-    wid_attest_hex(a->evidence_sha256, 32, hex);
+    wid_hex(a->evidence_sha256, 32, hex);
 
     sels = json_array();
     for (i = 0; sels != NULL && i < a->nselectors; i++) {

@@ -93,16 +93,16 @@ wid_attest_state_challenge_put(const char *dir, const wid_tpm_challenge *ch,
     int            fd, ok;
 
     SHA256(ch->nonce, sizeof(ch->nonce), digest);
-    wid_attest_hex(digest, sizeof(digest), id);
+    wid_hex(digest, sizeof(digest), id);
     if (wid_state_subdir(dir, "challenges", sub, sizeof(sub)) != 0) {
         return WID_R_ATTEST_STATE_UNAVAILABLE;
     }
     snprintf(path, sizeof(path), "%s/%s.json", sub, id);
 
-    wid_attest_hex(ch->nonce, sizeof(ch->nonce), h[0]);
-    wid_attest_hex(ch->secret, sizeof(ch->secret), h[1]);
-    wid_attest_hex(ch->ak_name, ch->ak_name_len, h[2]);
-    wid_attest_hex(ch->ek_sha256, sizeof(ch->ek_sha256), h[3]);
+    wid_hex(ch->nonce, sizeof(ch->nonce), h[0]);
+    wid_hex(ch->secret, sizeof(ch->secret), h[1]);
+    wid_hex(ch->ak_name, ch->ak_name_len, h[2]);
+    wid_hex(ch->ek_sha256, sizeof(ch->ek_sha256), h[3]);
     doc = json_pack("{s:s,s:s,s:s,s:s,s:I}", "nonce", h[0], "secret", h[1],
                     "akName", h[2], "ekSha256", h[3],
                     "expiresAt", (json_int_t) ch->expires_at);
@@ -224,7 +224,7 @@ wid_attest_state_node_begin(const char *dir, const unsigned char ek[32],
     if (wid_state_subdir(dir, "tpm", sub, sizeof(sub)) != 0) {
         return WID_R_ATTEST_STATE_UNAVAILABLE;
     }
-    wid_attest_hex(ek, 32, hex);
+    wid_hex(ek, 32, hex);
     snprintf(lockpath, sizeof(lockpath), "%s/%s.lock", sub, hex);
     if ((size_t) snprintf(lk->path, sizeof(lk->path), "%s/%s.json", sub, hex)
         >= sizeof(lk->path))

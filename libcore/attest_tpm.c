@@ -1192,7 +1192,7 @@ wid_tpm_fill(const wid_tpm_evidence *ev, const wid_tpm_verify_params *p,
     if (rc != WID_OK) {
         return rc;
     }
-    wid_attest_hex(p->challenge->ek_sha256, 32, hex);
+    wid_hex(p->challenge->ek_sha256, 32, hex);
     snprintf(sel, sizeof(sel), "ek:%s", hex);
     rc = wid_attestation_set_subject(out, sel);
     if (rc == WID_OK) {
@@ -1205,7 +1205,7 @@ wid_tpm_fill(const wid_tpm_evidence *ev, const wid_tpm_verify_params *p,
             if (!(covered[slot] & (1u << idx))) {
                 continue;
             }
-            wid_attest_hex(ev->pcr[slot][idx], vlen, hex);
+            wid_hex(ev->pcr[slot][idx], vlen, hex);
             snprintf(sel, sizeof(sel), "pcr:%s:%u:%s",
                      wid_tpm_bank_name(wid_tpm_banks[slot]), idx, hex);
             rc = wid_attestation_add_selector(out, "tpm", sel);

@@ -424,7 +424,7 @@ wid_unix_attest(pid_t pid, uid_t uid, gid_t gid, const wid_unix_params *p,
         rc = wid_unix_sel_str(out, "path", exe);
     }
     if (rc == WID_OK) {
-        wid_attest_hex(digest, 32, hex);
+        wid_hex(digest, 32, hex);
         rc = wid_unix_sel_str(out, "sha256", hex);
     }
     if (rc == WID_OK) {

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,4 +85,39 @@ wid_fd_write_all(int fd, const void *buf, size_t len)
         len -= (size_t) n;
     }
     return 0;
+}
+
+
+int
+wid_ct_equal(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    uint64_t             u, v, diff = 0;
+    size_t               i;
+
+    /* No early exit: every byte is read and folded into diff. */
+    for (i = 0; n - i >= 8; i += 8) {
+        memcpy(&u, x + i, 8);
+        memcpy(&v, y + i, 8);
+        diff |= u ^ v;
+    }
+    for (; i < n; i++) {
+        diff |= (uint64_t) (x[i] ^ y[i]);
+    }
+    /* 1 when diff is 0, without a data-dependent branch. */
+    return (int) (1 & ((diff - 1) & ~diff) >> 63);
+}
+
+
+void
+wid_hex(const unsigned char *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t            i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0xf];
+    }
+    out[2 * len] = '\0';
 }

@@ -25,4 +25,15 @@ wid_reason_t wid_read_file(const char *path, size_t max, unsigned char **out,
  */
 int wid_fd_write_all(int fd, const void *buf, size_t len);
 
+/* Lowercase hex of len bytes into out (2*len+1 bytes, NUL-terminated). */
+void wid_hex(const unsigned char *in, size_t len, char *out);
+
+/*
+ * 1 if the n bytes at a and b are equal, else 0, in a time that depends
+ * on n only.  A word at a time: CRYPTO_memcmp and sodium_memcmp go byte
+ * by byte, about 2,000 instructions for a bearer token that nginx
+ * compares with a connection's kept token on every request.
+ */
+int wid_ct_equal(const void *a, const void *b, size_t n);
+
 #endif

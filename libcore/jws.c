@@ -74,19 +74,6 @@ wid_jws_alg_key_type(wid_jws_alg alg)
     return wid_jws_algs[alg].key;
 }
 
-void
-wid_hex(const unsigned char *in, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t            i;
-
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0xf];
-    }
-    out[2 * len] = '\0';
-}
-
 /*
  * jansson has no run-time depth limit (only its compile-time guard of
  * 2048 levels against stack exhaustion), so the nesting of the parsed

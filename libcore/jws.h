@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "base64.h"
+#include "bytes.h"
 #include "reason.h"
 
 /* Hard upper bound for a token; wid_jws_opts.max_len may lower it. */
@@ -183,8 +184,5 @@ void wid_jws_key_clear(wid_jws_key *key);
  * (a scalar is depth 0, {} depth 1).
  */
 int wid_json_depth_ok(const json_t *j, unsigned max_depth);
-
-/* Lowercase hex of len bytes into out (2*len+1 bytes). */
-void wid_hex(const unsigned char *in, size_t len, char *out);
 
 #endif

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "bytes.h"
 #include "merkle.h"
 #include "receipt.h"
 
@@ -369,7 +370,7 @@ wid_receipt_id_from_leaf(const uint8_t leaf_hash[32],
                          char id[WID_RECEIPT_ID_SIZE])
 {
     memcpy(id, WID_RECEIPT_ID_PREFIX, 4);
-    sodium_bin2hex(id + 4, WID_RECEIPT_ID_SIZE - 4, leaf_hash, 16);
+    wid_hex(leaf_hash, 16, id + 4);
 }
 
 

@@ -34,6 +34,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_wid.h"
+#include "bytes.h"
 
 
 /*
@@ -800,7 +801,7 @@ ngx_http_wid_conn_jwt_get(ngx_http_request_t *r,
      * Constant time: behind a proxy that reuses upstream connections the
      * kept token may be another client's.
      */
-    if (CRYPTO_memcmp(p, token->data, token->len) != 0
+    if (!wid_ct_equal(p, token->data, token->len)
         || ngx_memcmp(p + token->len, wlcf->audience.data,
                       wlcf->audience.len) != 0
         || cj->expires < ngx_time()

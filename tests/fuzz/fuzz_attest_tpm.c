@@ -147,7 +147,7 @@ verify(const unsigned char *ev, size_t len, int sel,
     }
     if (rc == WID_OK) {
         SHA256(ev, len, h);
-        wid_attest_hex(p.challenge->ek_sha256, 32, hex);
+        wid_hex(p.challenge->ek_sha256, 32, hex);
         snprintf(subject, sizeof(subject), "ek:%s", hex);
         if (a->kind != WID_ATTEST_TPM || !quoted.present
             || wid_tpm_counters_check(last, &quoted) != WID_OK

@@ -662,7 +662,7 @@ test_unix_peer(void **state)
     assert_int_equal(EVP_DigestFinal_ex(ctx, digest, NULL), 1);
     EVP_MD_CTX_free(ctx);
     close(fd);
-    wid_attest_hex(digest, 32, hex);
+    wid_hex(digest, 32, hex);
     snprintf(sel, sizeof(sel), "sha256:%s", hex);
     assert_true(wid_attestation_has_selector(&att, "unix", sel));
     snprintf(sel, sizeof(sel), "uid:%u", (unsigned) geteuid());

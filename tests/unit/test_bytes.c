@@ -1,5 +1,7 @@
 /*
  * wid_read_file: whole regular files only, bounded, NUL-terminated.
+ * wid_ct_equal: equality of every length, a difference in any byte and
+ * any bit found.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,12 +80,43 @@ teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+static void
+test_ct_equal(void **state)
+{
+    unsigned char a[41], b[41];
+    size_t        n, i;
+    unsigned      bit;
+
+    (void) state;
+    for (i = 0; i < sizeof(a); i++) {
+        a[i] = (unsigned char) (i * 37 + 11);
+    }
+    memcpy(b, a, sizeof(a));
+    for (n = 0; n <= sizeof(a); n++) {
+        assert_int_equal(wid_ct_equal(a, b, n), 1);
+        for (i = 0; i < n; i++) {
+            for (bit = 0; bit < 8; bit++) {
+                b[i] ^= (unsigned char) (1u << bit);
+                assert_int_equal(wid_ct_equal(a, b, n), 0);
+                /* Bytes past n do not count. */
+                assert_int_equal(wid_ct_equal(a, b, i), 1);
+                b[i] = a[i];
+            }
+        }
+    }
+    /* Unaligned starts. */
+    assert_int_equal(wid_ct_equal(a + 1, b + 1, 33), 1);
+    b[20] ^= 0x80;
+    assert_int_equal(wid_ct_equal(a + 3, b + 3, 30), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_whole_file),
         cmocka_unit_test(test_refuses_oversized_missing_and_directories),
+        cmocka_unit_test(test_ct_equal),
     };
     return cmocka_run_group_tests_name("bytes", tests, setup, teardown);
 }
