@@ -7,7 +7,9 @@
 # open is refused; the connection's token is bound to the location's
 # audience and leeway; a bundle rotation invalidates both caches (and the
 # connection's X.509-SVID); a policy change decides at once and drops
-# cached attestation results.
+# cached attestation results.  A connection that keeps an identity also
+# keeps its last decision, for the same location and operation only, over
+# HTTP/1.1 keepalive and over the streams of one HTTP/2 connection.
 use strict;
 use warnings;
 use FindBin;
@@ -88,7 +90,7 @@ http {
     keepalive_requests 10000;
 
     server {
-        listen 127.0.0.1:%%PORT_0%% ssl;
+        listen 127.0.0.1:%%PORT_0%% ssl http2;
         ssl_certificate     %%PKI%%/server.pem;
         ssl_certificate_key %%PKI%%/server.key;
         ssl_verify_client   optional_no_ca;
@@ -367,6 +369,33 @@ $c->close;
 $x = $t->conn(@svid);
 check($x, '/index.html', undef, 200, 'ok', 'miss', 'kept decisions: X.509-SVID');
 decisions($x, undef, 'X.509-SVID');
+
+# The same over HTTP/2: the streams of one connection share what it keeps.
+for my $case (['X.509-SVID', undef, 'miss', @svid],
+              ['JWT-SVID', $a, 'zone_hit']) {
+    my ($what, $tok, $first, %o) = @$case;
+    my @r = $t->get_h2_many(
+        [[GET => '/index.html'], [GET => '/index.html'],
+         [POST => '/index.html'], [GET => '/post/index.html'],
+         [GET => '/delete/index.html'], [GET => '/index.html']],
+        %o, ($tok ? (headers => { Authorization => "Bearer $tok" }) : ()));
+    is(scalar @r, 6, "HTTP/2, $what: six replies");
+    is(join(' ', map { $_->{version} } @r), '2 2 2 2 2 2',
+       "HTTP/2, $what: all over HTTP/2");
+    is(join(' ', map { $_->{connects} } @r), '1 0 0 0 0 0',
+       "HTTP/2, $what: one connection");
+    is(join(' ', map { $_->{status} } @r), '200 200 403 403 403 200',
+       "HTTP/2, $what: each request its own verdict");
+    is(join(' ', map { $_->{headers}{'x-wid'} // '' } @r),
+       join(' ', 'allow ok', 'allow ok',
+            ('deny policy.operation_not_allowed') x 3, 'allow ok'),
+       "HTTP/2, $what: ... and reason");
+    is(join(' ', map { $_->{headers}{'x-wid-cache'} // '' } @r),
+       "$first conn_hit conn_hit conn_hit conn_hit conn_hit",
+       "HTTP/2, $what: kept by the connection after the first");
+    $receipt{'policy.operation_not_allowed'} += 3;
+    $receipt{ok} += 3;
+}
 
 # Another bundle file of the domain changes (a JWT authority added): the
 # file that vouched for the X.509-SVID is unchanged, so it stays kept.

@@ -345,6 +345,48 @@ sub get_h2 {
     return \%r;
 }
 
+# Several requests over one HTTP/2 connection (one curl run: its
+# connection cache carries the connection from one request to the next).
+# Each request is [METHOD, URI]; returns one reply per request, as
+# get_h2 does (without body), plus {connects}: 1 for the request that
+# opened the connection, 0 for those that reused it.
+sub get_h2_many {
+    my ($self, $reqs, %o) = @_;
+    my $port = $o{port} // $self->port(0);
+    my @cmd = ('curl');
+    for my $i (0 .. $#$reqs) {
+        my ($method, $uri) = @{$reqs->[$i]};
+        push @cmd, '--next' if $i;
+        push @cmd, '-sk', '--http2', '--max-time', '10', '-X', $method,
+            '-D', '-', '-o', '/dev/null',
+            '-w', '#WID-END %{num_connects}\n';
+        push @cmd, '--cert', $o{cert}, '--key', $o{key} if $o{cert};
+        my $h = $o{headers} || {};
+        push @cmd, '-H', "$_: $h->{$_}" for sort keys %$h;
+        push @cmd, "https://localhost:$port$uri", '--resolve',
+            "localhost:$port:127.0.0.1";
+    }
+    open my $fh, '-|', @cmd or die "curl: $!";
+    local $/;
+    my $raw = <$fh> // '';
+    close $fh;
+    my @replies;
+    while ($raw =~ /\G(.*?)#WID-END (\d+)\n/gs) {
+        my ($head, $connects) = ($1, $2);
+        my ($status_line, @lines) = split /\r\n/, $head;
+        my %r = (raw => $head, headers => {}, connects => $connects);
+        ($r{version}, $r{status}) =
+            ($status_line // '') =~ m{^HTTP/(\S+) (\d{3})};
+        $r{status} //= 0;
+        for (@lines) {
+            my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+            $r{headers}{lc $k} = $v;
+        }
+        push @replies, \%r;
+    }
+    return @replies;
+}
+
 # A keepalive HTTP/1.1 connection over TLS (optionally with a client
 # certificate): requests one after the other on the same TLS connection,
 # so the same worker and the same per-connection state.
