@@ -765,27 +765,42 @@ ngx_http_wid_find_token(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
 {
     u_char           *p, *last;
     ngx_int_t         rc;
+    ngx_uint_t        is_authorization;
     ngx_table_elt_t  *h;
 
     ngx_str_null(token);
 
-    rc = ngx_http_wid_find_header(r, &wlcf->jwt_header, &h);
+    is_authorization = wlcf->jwt_header.len == sizeof("authorization") - 1
+                       && ngx_strncmp(wlcf->jwt_header.data, "authorization",
+                                      sizeof("authorization") - 1) == 0;
 
-    if (rc == NGX_DECLINED) {
-        return WID_OK;
-    }
+    if (is_authorization) {
+        /*
+         * nginx keeps the one Authorization header here and answers a
+         * request that sends two with 400 before any module runs.
+         */
+        h = r->headers_in.authorization;
 
-    if (rc == NGX_BUSY) {
-        return WID_R_HTTP_MULTIPLE_CREDENTIALS;
+        if (h == NULL) {
+            return WID_OK;
+        }
+
+    } else {
+        rc = ngx_http_wid_find_header(r, &wlcf->jwt_header, &h);
+
+        if (rc == NGX_DECLINED) {
+            return WID_OK;
+        }
+
+        if (rc == NGX_BUSY) {
+            return WID_R_HTTP_MULTIPLE_CREDENTIALS;
+        }
     }
 
     p = h->value.data;
     last = p + h->value.len;
 
-    if (wlcf->jwt_header.len == sizeof("authorization") - 1
-        && ngx_strncmp(wlcf->jwt_header.data, "authorization",
-                       sizeof("authorization") - 1) == 0)
-    {
+    if (is_authorization) {
         /*
          * RFC 6750 2.1: "Bearer" 1*SP b64token.  Another scheme (e.g.
          * Basic for auth_basic under "satisfy any") is not ours: it is
