@@ -382,9 +382,10 @@ ngx_http_wid_jwt_cache_get(ngx_http_request_t *r, ngx_shm_zone_t *zone,
             id_len = cn->id_len;
             td_len = cn->td_len;
 
-            ident = ngx_pnalloc(r->pool, sizeof(ngx_http_wid_ident_t)
-                                + 2 * id_len + 3
-                                + NGX_HTTP_WID_SHA256_HEX + 2);
+            /* Aligned (ngx_palloc): a struct heads the block. */
+            ident = ngx_palloc(r->pool, sizeof(ngx_http_wid_ident_t)
+                               + 2 * id_len + 3
+                               + NGX_HTTP_WID_SHA256_HEX + 2);
             if (ident == NULL) {
                 nomem = 1;
 
