@@ -430,6 +430,13 @@ is($r->{status}, 401, 'HTTP/2 challenge');
 is($r->{headers}{'www-authenticate'}, 'Bearer realm="wid"',
    'HTTP/2 WWW-Authenticate');
 
+# wid takes the bearer token from the one Authorization header nginx
+# keeps: over HTTP/2 too, nginx refuses a second one before wid runs.
+$r = $t->get_h2('/index.html', headers => [ Authorization => "Bearer $tok",
+                                            Authorization => "Bearer $tok" ]);
+is($r->{status}, 400, 'HTTP/2, two Authorization headers: 400 from nginx');
+is($r->{headers}{'x-wid'} // '', '', '... wid never decided');
+
 # --- log_format and receipts -----------------------------------------------
 
 my @log = split /\n/, $t->read_file('logs/wid.log');

@@ -325,8 +325,10 @@ sub get_h2 {
     my @cmd = ('curl', '-sk', '--http2', '-D', '-', '-o', '-',
                '--max-time', '10');
     push @cmd, '--cert', $o{cert}, '--key', $o{key} if $o{cert};
+    # headers: { name => value } or [ name => value, ... ] (repeats kept)
     my $h = $o{headers} || {};
-    push @cmd, '-H', "$_: $h->{$_}" for sort keys %$h;
+    my @h = ref $h eq 'ARRAY' ? @$h : map { ($_, $h->{$_}) } sort keys %$h;
+    push @cmd, '-H', "$h[2 * $_]: $h[2 * $_ + 1]" for 0 .. $#h / 2;
     push @cmd, "https://localhost:$port$uri", '--resolve',
         "localhost:$port:127.0.0.1";
     open my $fh, '-|', @cmd or die "curl: $!";
