@@ -328,7 +328,9 @@ sub get_h2 {
     # headers: { name => value } or [ name => value, ... ] (repeats kept)
     my $h = $o{headers} || {};
     my @h = ref $h eq 'ARRAY' ? @$h : map { ($_, $h->{$_}) } sort keys %$h;
-    push @cmd, '-H', "$h[2 * $_]: $h[2 * $_ + 1]" for 0 .. $#h / 2;
+    for (my $i = 0; $i < @h; $i += 2) {
+        push @cmd, '-H', "$h[$i]: $h[$i + 1]";
+    }
     push @cmd, "https://localhost:$port$uri", '--resolve',
         "localhost:$port:127.0.0.1";
     open my $fh, '-|', @cmd or die "curl: $!";
