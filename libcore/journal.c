@@ -4,8 +4,8 @@
  * The append path is: encode the receipt (in place at the end of the
  * write buffer, or into a reused one), hash it (RFC 6962 leaf), frame it
  * (CRC-32C), write(2) with O_APPEND (once per 64 KiB when buffered),
- * extend the Merkle frontier.  No lock, no allocation, no signature: checkpoints
- * (one Ed25519 signature each) come every N records or T ms.
+ * extend the Merkle frontier.  No lock, no allocation, no signature:
+ * checkpoints (one Ed25519 signature each) come every N records or T ms.
  */
 #include <errno.h>
 #include <fcntl.h>

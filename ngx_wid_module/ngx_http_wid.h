@@ -126,6 +126,7 @@ typedef struct {
     ngx_uint_t                  accept;       /* effective */
     ngx_str_t                   audience;
     ngx_str_t                   jwt_header;   /* lowercase */
+    ngx_uint_t                  jwt_header_is_authorization;
     ngx_uint_t                  jwt_header_hash;
     time_t                      jwt_leeway;
     time_t                      jwt_max_lifetime;  /* 0: no limit */

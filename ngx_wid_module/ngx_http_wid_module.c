@@ -356,8 +356,12 @@ ngx_http_wid_handler(ngx_http_request_t *r)
 static void
 ngx_http_wid_decide(ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_ctx_t *ctx)
 {
-    if (ctx->keep != NULL && ctx->attest == NULL
-        && ngx_http_wid_conn_decision_get(ctx->keep, wlcf, &ctx->operation,
+    ngx_http_wid_conn_keep_t  *keep;
+
+    keep = ctx->attest == NULL ? ctx->keep : NULL;
+
+    if (keep != NULL
+        && ngx_http_wid_conn_decision_get(keep, wlcf, &ctx->operation,
                                           &ctx->decision)
            == NGX_OK)
     {
@@ -367,8 +371,8 @@ ngx_http_wid_decide(ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_ctx_t *ctx)
     ngx_http_wid_policy_decide(wlcf->policy, &wlcf->rule, &ctx->operation,
                                ctx->ident, ctx->attest, &ctx->decision);
 
-    if (ctx->keep != NULL && ctx->attest == NULL) {
-        ngx_http_wid_conn_decision_set(ctx->keep, wlcf, &ctx->operation,
+    if (keep != NULL) {
+        ngx_http_wid_conn_decision_set(keep, wlcf, &ctx->operation,
                                        &ctx->decision);
     }
 }
@@ -765,16 +769,11 @@ ngx_http_wid_find_token(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
 {
     u_char           *p, *last;
     ngx_int_t         rc;
-    ngx_uint_t        is_authorization;
     ngx_table_elt_t  *h;
 
     ngx_str_null(token);
 
-    is_authorization = wlcf->jwt_header.len == sizeof("authorization") - 1
-                       && ngx_strncmp(wlcf->jwt_header.data, "authorization",
-                                      sizeof("authorization") - 1) == 0;
-
-    if (is_authorization) {
+    if (wlcf->jwt_header_is_authorization) {
         /*
          * nginx keeps the one Authorization header here and answers a
          * request that sends two with 400 before any module runs.
@@ -800,7 +799,7 @@ ngx_http_wid_find_token(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
     p = h->value.data;
     last = p + h->value.len;
 
-    if (is_authorization) {
+    if (wlcf->jwt_header_is_authorization) {
         /*
          * RFC 6750 2.1: "Bearer" 1*SP b64token.  Another scheme (e.g.
          * Basic for auth_basic under "satisfy any") is not ours: it is
@@ -1146,6 +1145,11 @@ ngx_http_wid_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             ngx_str_set(&conf->jwt_header, "authorization");
         }
     }
+
+    conf->jwt_header_is_authorization =
+        conf->jwt_header.len == sizeof("authorization") - 1
+        && ngx_strncmp(conf->jwt_header.data, "authorization",
+                       sizeof("authorization") - 1) == 0;
 
     if (conf->attestation_header.data == NULL) {
         conf->attestation_header = prev->attestation_header;

@@ -318,35 +318,50 @@ sub get {
     return parse_response($self->raw($req, %o));
 }
 
+# curl's options for one HTTP/2 request: the client certificate, the
+# headers ({ name => value } or [ name => value, ... ], repeats kept) and
+# the URL on the test's port.
+sub _h2_request_args {
+    my ($port, $uri, %o) = @_;
+    my @args;
+    push @args, '--cert', $o{cert}, '--key', $o{key} if $o{cert};
+    my $h = $o{headers} || {};
+    my @h = ref $h eq 'ARRAY' ? @$h : map { ($_, $h->{$_}) } sort keys %$h;
+    for (my $i = 0; $i < @h; $i += 2) {
+        push @args, '-H', "$h[$i]: $h[$i + 1]";
+    }
+    push @args, "https://localhost:$port$uri", '--resolve',
+        "localhost:$port:127.0.0.1";
+    return @args;
+}
+
+# Status line and headers of an HTTP/2 reply head, into %$r.
+sub _h2_head {
+    my ($r, $head) = @_;
+    my ($status_line, @lines) = split /\r\n/, $head // '';
+    ($r->{version}, $r->{status}) =
+        ($status_line // '') =~ m{^HTTP/(\S+) (\d{3})};
+    $r->{status} //= 0;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $r->{headers}{lc $k} = $v;
+    }
+    return $r;
+}
+
 # GET over HTTP/2 with curl (a real HTTP/2 TLS client).
 sub get_h2 {
     my ($self, $uri, %o) = @_;
     my $port = $o{port} // $self->port(0);
     my @cmd = ('curl', '-sk', '--http2', '-D', '-', '-o', '-',
-               '--max-time', '10');
-    push @cmd, '--cert', $o{cert}, '--key', $o{key} if $o{cert};
-    # headers: { name => value } or [ name => value, ... ] (repeats kept)
-    my $h = $o{headers} || {};
-    my @h = ref $h eq 'ARRAY' ? @$h : map { ($_, $h->{$_}) } sort keys %$h;
-    for (my $i = 0; $i < @h; $i += 2) {
-        push @cmd, '-H', "$h[$i]: $h[$i + 1]";
-    }
-    push @cmd, "https://localhost:$port$uri", '--resolve',
-        "localhost:$port:127.0.0.1";
+               '--max-time', '10', _h2_request_args($port, $uri, %o));
     open my $fh, '-|', @cmd or die "curl: $!";
     local $/;
     my $raw = <$fh> // '';
     close $fh;
     my ($head, $body) = split /\r\n\r\n/, $raw, 2;
-    my ($status_line, @lines) = split /\r\n/, $head // '';
-    my %r = (raw => $raw, body => $body // '', headers => {});
-    ($r{version}, $r{status}) = ($status_line // '') =~ m{^HTTP/(\S+) (\d{3})};
-    $r{status} //= 0;
-    for (@lines) {
-        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
-        $r{headers}{lc $k} = $v;
-    }
-    return \%r;
+    return _h2_head({ raw => $raw, body => $body // '', headers => {} },
+                    $head);
 }
 
 # Several requests over one HTTP/2 connection (one curl run: its
@@ -363,12 +378,8 @@ sub get_h2_many {
         push @cmd, '--next' if $i;
         push @cmd, '-sk', '--http2', '--max-time', '10', '-X', $method,
             '-D', '-', '-o', '/dev/null',
-            '-w', '#WID-END %{num_connects}\n';
-        push @cmd, '--cert', $o{cert}, '--key', $o{key} if $o{cert};
-        my $h = $o{headers} || {};
-        push @cmd, '-H', "$_: $h->{$_}" for sort keys %$h;
-        push @cmd, "https://localhost:$port$uri", '--resolve',
-            "localhost:$port:127.0.0.1";
+            '-w', '#WID-END %{num_connects}\n',
+            _h2_request_args($port, $uri, %o);
     }
     open my $fh, '-|', @cmd or die "curl: $!";
     local $/;
@@ -376,17 +387,8 @@ sub get_h2_many {
     close $fh;
     my @replies;
     while ($raw =~ /\G(.*?)#WID-END (\d+)\n/gs) {
-        my ($head, $connects) = ($1, $2);
-        my ($status_line, @lines) = split /\r\n/, $head;
-        my %r = (raw => $head, headers => {}, connects => $connects);
-        ($r{version}, $r{status}) =
-            ($status_line // '') =~ m{^HTTP/(\S+) (\d{3})};
-        $r{status} //= 0;
-        for (@lines) {
-            my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
-            $r{headers}{lc $k} = $v;
-        }
-        push @replies, \%r;
+        push @replies, _h2_head({ raw => $1, headers => {}, connects => $2 },
+                                $1);
     }
     return @replies;
 }
