@@ -127,11 +127,9 @@ typedef struct {
     ngx_str_t                   audience;
     ngx_str_t                   jwt_header;   /* lowercase */
     ngx_uint_t                  jwt_header_is_authorization;
-    ngx_uint_t                  jwt_header_hash;
     time_t                      jwt_leeway;
     time_t                      jwt_max_lifetime;  /* 0: no limit */
     ngx_str_t                   attestation_header;  /* lowercase */
-    ngx_uint_t                  attestation_header_hash;
     ngx_str_t                   realm;
     ngx_str_t                   challenge;    /* WWW-Authenticate */
     ngx_str_t                   challenge_invalid;
