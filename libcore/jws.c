@@ -19,6 +19,7 @@
 
 #include "base64.h"
 #include "jws.h"
+#include "sha256.h"
 
 #define WID_RSA_MIN_BITS 2048
 #define WID_RSA_MAX_BITS 8192
@@ -456,34 +457,9 @@ fail:
 static EVP_MD        *wid_jws_md_fetched[3];
 static pthread_once_t wid_jws_md_once = PTHREAD_ONCE_INIT;
 
-/*
- * Two digest contexts per thread, kept from token to token: making and
- * freeing them costs about as much as hashing a token.  Freed when the
- * thread exits.
- */
-typedef struct {
-    EVP_MD_CTX *in;             /* the signing input */
-    EVP_MD_CTX *tok;            /* the whole token */
-} wid_jws_md_ctxs;
-
-static pthread_key_t wid_jws_md_key;
-static int           wid_jws_md_key_ok;
-
-static void
-wid_jws_md_ctxs_free(void *data)
-{
-    wid_jws_md_ctxs *c = data;
-
-    EVP_MD_CTX_free(c->in);
-    EVP_MD_CTX_free(c->tok);
-    free(c);
-}
-
 static void
 wid_jws_md_init(void)
 {
-    wid_jws_md_key_ok = pthread_key_create(&wid_jws_md_key,
-                                           wid_jws_md_ctxs_free) == 0;
     wid_jws_md_fetched[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
     wid_jws_md_fetched[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
     wid_jws_md_fetched[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
@@ -502,43 +478,29 @@ wid_jws_md(size_t md_len)
     return i == 0 ? EVP_sha256() : i == 1 ? EVP_sha384() : EVP_sha512();
 }
 
-/* This thread's digest contexts; NULL when they cannot be made. */
-static wid_jws_md_ctxs *
-wid_jws_md_ctxs_get(void)
+/* The md_len-byte SHA-2 digest of len bytes at data: 0, or -1. */
+static int
+wid_jws_md_of(const void *data, size_t len, size_t md_len, unsigned char *md)
 {
-    wid_jws_md_ctxs *c;
+    unsigned int n;
 
-    pthread_once(&wid_jws_md_once, wid_jws_md_init);
-    if (!wid_jws_md_key_ok) {
-        return NULL;
+    if (md_len == WID_SHA256_LEN) {
+        wid_sha256(data, len, md);
+        return 0;
     }
-    c = pthread_getspecific(wid_jws_md_key);
-    if (c != NULL) {
-        return c;
-    }
-    c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        return NULL;
-    }
-    c->in = EVP_MD_CTX_new();
-    c->tok = EVP_MD_CTX_new();
-    if (c->in == NULL || c->tok == NULL
-        || pthread_setspecific(wid_jws_md_key, c) != 0)
+    if (EVP_Digest(data, len, md, &n, wid_jws_md(md_len), NULL) != 1
+        || n != md_len)
     {
-        wid_jws_md_ctxs_free(c);
-        return NULL;
+        ERR_clear_error();
+        return -1;
     }
-    return c;
+    return 0;
 }
 
 wid_reason_t
 wid_jws_digest(wid_jws *jws, unsigned char *token_sha256)
 {
-    EVP_MD_CTX      *ctx, *tok;
-    wid_jws_md_ctxs *c;
-    size_t           md_len;
-    unsigned int     n;
-    int              ok;
+    size_t  md_len;
 
     if (jws->alg <= WID_JWS_ALG_NONE || jws->alg >= WID_JWS_ALG_COUNT
         || jws->signing_input == NULL)
@@ -546,35 +508,19 @@ wid_jws_digest(wid_jws *jws, unsigned char *token_sha256)
         return WID_R_JWT_ALG_NOT_ALLOWED;
     }
     md_len = wid_jws_algs[jws->alg].md_len;
-    c = wid_jws_md_ctxs_get();
-    if (c == NULL) {
-        jws->md_len = 0;
-        return WID_R_INTERNAL_NOMEM;
+    if (md_len == WID_SHA256_LEN) {
+        /* The token begins with the signing input: one pass for both. */
+        wid_sha256_prefix(jws->signing_input, jws->signing_input_len,
+                          jws->token_len, jws->md, token_sha256);
+        jws->md_len = md_len;
+        return WID_OK;
     }
-    ctx = c->in;
-    tok = c->tok;
-    ok = EVP_DigestInit_ex2(ctx, wid_jws_md(md_len), NULL) == 1
-         && EVP_DigestUpdate(ctx, jws->signing_input,
-                             jws->signing_input_len) == 1;
-    if (ok && token_sha256 != NULL) {
-        if (md_len == 32) {
-            /* The token begins with the signing input: continue from it. */
-            ok = EVP_MD_CTX_copy_ex(tok, ctx) == 1
-                 && EVP_DigestUpdate(tok,
-                                     jws->signing_input
-                                     + jws->signing_input_len,
-                                     jws->token_len - jws->signing_input_len)
-                    == 1;
-        } else {
-            ok = EVP_DigestInit_ex2(tok, wid_jws_md(32), NULL) == 1
-                 && EVP_DigestUpdate(tok, jws->signing_input,
-                                     jws->token_len) == 1;
-        }
-        ok = ok && EVP_DigestFinal_ex(tok, token_sha256, &n) == 1 && n == 32;
+    if (token_sha256 != NULL) {
+        wid_sha256(jws->signing_input, jws->token_len, token_sha256);
     }
-    ok = ok && EVP_DigestFinal_ex(ctx, jws->md, &n) == 1 && n == md_len;
-    if (!ok) {
-        ERR_clear_error();
+    if (wid_jws_md_of(jws->signing_input, jws->signing_input_len, md_len,
+                      jws->md) != 0)
+    {
         jws->md_len = 0;
         return WID_R_INTERNAL_CRYPTO;
     }
@@ -690,8 +636,8 @@ wid_jws_verify(const wid_jws *jws, wid_jws_key *key)
     md_len = wid_jws_algs[jws->alg].md_len;
     if (jws->md_len == md_len) {
         mdp = jws->md;
-    } else if (EVP_Digest(jws->signing_input, jws->signing_input_len, md,
-                          NULL, wid_jws_md(md_len), NULL) == 1)
+    } else if (wid_jws_md_of(jws->signing_input, jws->signing_input_len,
+                             md_len, md) == 0)
     {
         mdp = md;
     } else {

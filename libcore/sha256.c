@@ -54,3 +54,34 @@ wid_sha256_parts(const wid_sha256_part *parts, size_t n,
     /* The input may be a bearer token: leave none of it on the stack. */
     OPENSSL_cleanse(&c, sizeof(c));
 }
+
+
+void
+wid_sha256_prefix(const void *data, size_t prefix_len, size_t len,
+                  uint8_t prefix_md[WID_SHA256_LEN],
+                  uint8_t whole_md[WID_SHA256_LEN])
+{
+    SHA256_CTX  c, whole;
+
+    if (prefix_len > len || SHA256_Init(&c) != 1
+        || (prefix_len && SHA256_Update(&c, data, prefix_len) != 1))
+    {
+        abort();
+    }
+    if (whole_md != NULL) {
+        /* The state after the prefix is where the whole continues. */
+        whole = c;
+        if ((len > prefix_len
+             && SHA256_Update(&whole, (const uint8_t *) data + prefix_len,
+                              len - prefix_len) != 1)
+            || SHA256_Final(whole_md, &whole) != 1)
+        {
+            abort();
+        }
+        OPENSSL_cleanse(&whole, sizeof(whole));
+    }
+    if (SHA256_Final(prefix_md, &c) != 1) {
+        abort();
+    }
+    OPENSSL_cleanse(&c, sizeof(c));
+}

@@ -24,4 +24,13 @@ void wid_sha256(const void *data, size_t len, uint8_t out[WID_SHA256_LEN]);
 void wid_sha256_parts(const wid_sha256_part *parts, size_t n,
                       uint8_t out[WID_SHA256_LEN]);
 
+/*
+ * In one pass: the SHA-256 of the first prefix_len of len bytes at data
+ * into prefix_md, and, when whole_md is not NULL, that of all len bytes
+ * (a JWS's signing input and the whole token).  prefix_len <= len.
+ */
+void wid_sha256_prefix(const void *data, size_t prefix_len, size_t len,
+                       uint8_t prefix_md[WID_SHA256_LEN],
+                       uint8_t whole_md[WID_SHA256_LEN]);
+
 #endif

@@ -2,7 +2,7 @@
  * libcore/sha256.c: the FIPS 180-4 example vectors, the same digest
  * however the input is split into parts, and agreement with OpenSSL's
  * EVP interface on every length from 0 to 300 bytes (block and padding
- * boundaries).
+ * boundaries), and the prefix-and-whole digest of a JWS.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -102,6 +102,32 @@ test_against_evp(void **state)
     }
 }
 
+/* Every length 0..300 and every prefix: both digests are one-shot
+ * digests, and the whole may be left out. */
+static void
+test_prefix_and_whole(void **state)
+{
+    uint8_t  msg[300], pre[WID_SHA256_LEN], whole[WID_SHA256_LEN];
+    uint8_t  want[WID_SHA256_LEN], alone[WID_SHA256_LEN];
+    size_t   len, cut, i;
+
+    (void) state;
+    for (i = 0; i < sizeof(msg); i++) {
+        msg[i] = (uint8_t) (i * 17 + 3);
+    }
+    for (len = 0; len <= sizeof(msg); len++) {
+        for (cut = 0; cut <= len; cut += (len < 70 ? 1 : 7)) {
+            wid_sha256_prefix(msg, cut, len, pre, whole);
+            wid_sha256(msg, cut, want);
+            assert_memory_equal(pre, want, WID_SHA256_LEN);
+            wid_sha256(msg, len, want);
+            assert_memory_equal(whole, want, WID_SHA256_LEN);
+            wid_sha256_prefix(msg, cut, len, alone, NULL);
+            assert_memory_equal(alone, pre, WID_SHA256_LEN);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -109,6 +135,7 @@ main(void)
         cmocka_unit_test(test_fips_vectors),
         cmocka_unit_test(test_million_a_in_parts),
         cmocka_unit_test(test_against_evp),
+        cmocka_unit_test(test_prefix_and_whole),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
