@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "base64.h"
 #include "journal_read.h"
 
 #define WID_PROOF_FORMAT "wid-receipt-proof-v1"
@@ -194,14 +195,12 @@ wid_tree_cb(void *ctx, const wid_journal_rec *r)
 static json_t *
 wid_b64(const uint8_t *p, size_t n)
 {
-    size_t  cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-    char   *s = malloc(cap);
+    char   *s = wid_b64_encode_alloc(p, n);
     json_t *j;
 
     if (s == NULL) {
         return NULL;
     }
-    sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
     j = json_string(s);
     free(s);
     return j;
@@ -348,8 +347,8 @@ wid_receipt_proof_verify(json_t *proof, const wid_pubkey *pk, uint8_t **bytes,
     json_array_foreach(arr, i, e) {
         const char *h = json_string_value(e);
 
-        if (h == NULL || sodium_base642bin(hashes[i], 32, h, strlen(h), NULL,
-                             &bl, NULL, sodium_base64_VARIANT_ORIGINAL) != 0
+        if (h == NULL
+            || wid_b64_decode(h, strlen(h), 0, hashes[i], 32, &bl) != 0
             || bl != 32)
         {
             return WID_R_RECEIPT_PROOF_MALFORMED;
@@ -360,8 +359,7 @@ wid_receipt_proof_verify(json_t *proof, const wid_pubkey *pk, uint8_t **bytes,
     if (buf == NULL) {
         return WID_R_INTERNAL_NOMEM;
     }
-    if (sodium_base642bin(buf, WID_RECEIPT_MAX, s, strlen(s), NULL, &len,
-                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+    if (wid_b64_decode(s, strlen(s), 0, buf, WID_RECEIPT_MAX, &len) != 0)
     {
         free(buf);
         return WID_R_RECEIPT_PROOF_MALFORMED;
