@@ -135,7 +135,7 @@ wid_jwtsvid_verify(const wid_bundle_set *set, const char *token, size_t len,
                    const char *audience, int64_t now, int64_t leeway,
                    wid_identity *out)
 {
-    wid_jwtsvid_opts o = { audience, now, leeway, 0, 0 };
+    wid_jwtsvid_opts o = { audience, now, leeway, 0, 0, NULL };
 
     return wid_jwtsvid_verify_opts(set, token, len, &o, out);
 }
@@ -209,7 +209,7 @@ wid_jwtsvid_verify_opts(const wid_bundle_set *set, const char *token,
         goto done;
     }
     /* One digest for every key tried, and the token hash with it. */
-    r = wid_jws_digest(&jws, md);
+    r = wid_jws_digest(&jws, o->token_sha256 == NULL ? md : NULL);
     if (r != WID_OK) {
         goto done;
     }
@@ -234,7 +234,8 @@ wid_jwtsvid_verify_opts(const wid_bundle_set *set, const char *token,
         goto done;
     }
 
-    wid_hex(md, sizeof(md), out->serial);
+    wid_hex(o->token_sha256 == NULL ? md : o->token_sha256, sizeof(md),
+            out->serial);
     memcpy(out->spiffe_id, id.id, 9 + id.td_len + id.path_len + 1);
     memcpy(out->trust_domain, id.trust_domain, id.td_len + 1);
     memcpy(out->path, id.path, id.path_len + 1);

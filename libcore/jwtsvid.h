@@ -52,6 +52,12 @@ typedef struct {
      */
     int64_t     max_lifetime;
     unsigned    flags;         /* WID_JWTSVID_NO_MEMO */
+    /*
+     * The caller's SHA-256 of exactly these token bytes (e.g. its cache
+     * key was made from it), taken as the serial instead of hashing the
+     * token again; NULL: computed here.
+     */
+    const unsigned char *token_sha256;
 } wid_jwtsvid_opts;
 
 /*

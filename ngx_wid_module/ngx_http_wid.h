@@ -235,8 +235,9 @@ ngx_int_t ngx_http_wid_sha256(u_char out[NGX_HTTP_WID_SHA256_LEN],
 wid_reason_t ngx_http_wid_verify_x509(ngx_http_wid_trust_t *trust,
     ngx_connection_t *c, ngx_pool_t *pool, ngx_http_wid_ident_t **out);
 wid_reason_t ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust,
-    ngx_str_t *token, ngx_str_t *audience, time_t leeway,
-    time_t max_lifetime, ngx_pool_t *pool, ngx_http_wid_ident_t **out);
+    ngx_str_t *token, const u_char *token_sha256, ngx_str_t *audience,
+    time_t leeway, time_t max_lifetime, ngx_pool_t *pool,
+    ngx_http_wid_ident_t **out);
 time_t ngx_http_wid_jwt_lifetime_max(void);
 
 

@@ -492,8 +492,8 @@ ngx_http_wid_verify_x509(ngx_http_wid_trust_t *trust, ngx_connection_t *c,
 
 wid_reason_t
 ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust, ngx_str_t *token,
-    ngx_str_t *audience, time_t leeway, time_t max_lifetime, ngx_pool_t *pool,
-    ngx_http_wid_ident_t **out)
+    const u_char *token_sha256, ngx_str_t *audience, time_t leeway,
+    time_t max_lifetime, ngx_pool_t *pool, ngx_http_wid_ident_t **out)
 {
     wid_reason_t      rc;
     wid_identity      id;
@@ -505,6 +505,7 @@ ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust, ngx_str_t *token,
     opts.now = (int64_t) ngx_time();
     opts.leeway = (int64_t) leeway;
     opts.max_lifetime = (int64_t) max_lifetime;
+    opts.token_sha256 = token_sha256;
 
     id.detail = WID_OK;
 

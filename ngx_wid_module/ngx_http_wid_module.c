@@ -579,9 +579,9 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     }
 
     if (wmcf->cache_zone == NULL) {
-        rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience,
-                                     wlcf->jwt_leeway, wlcf->jwt_max_lifetime,
-                                     r->pool, &ident);
+        rc = ngx_http_wid_verify_jwt(wmcf->trust, token, NULL,
+                                     &wlcf->audience, wlcf->jwt_leeway,
+                                     wlcf->jwt_max_lifetime, r->pool, &ident);
         if (rc == WID_OK) {
             ctx->ident = ident;
         }
@@ -663,9 +663,10 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
         return WID_OK;
     }
 
-    rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience,
-                                 wlcf->jwt_leeway, wlcf->jwt_max_lifetime,
-                                 r->pool, &ident);
+    /* The token's hash is made: the verifier need not hash it again. */
+    rc = ngx_http_wid_verify_jwt(wmcf->trust, token, ctx->token_sha256,
+                                 &wlcf->audience, wlcf->jwt_leeway,
+                                 wlcf->jwt_max_lifetime, r->pool, &ident);
     if (rc != WID_OK) {
         return rc;
     }

@@ -133,6 +133,7 @@ EOF
 $t->run($conf);
 
 my %receipt;    # reason code => count, from the responses
+my %sent;       # SHA-256 of every token sent => 1
 
 # One request; asserts status, reason and $wid_cache.
 sub check {
@@ -145,6 +146,7 @@ sub check {
     is($r->{headers}{'x-wid-cache'} // '', $cache,
        "$name: \$wid_cache $cache");
     $receipt{$reason}++;
+    $sent{sha256_hex($tok)} = 1 if $tok;
     return $r;
 }
 
@@ -474,9 +476,23 @@ unlike($t->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert in the error log');
 
 ($rc, $out) = $t->journal_verify($t->path('journal'));
 is($rc, 0, 'journal verifies') or diag $out;
-my %got;
-$got{$_->{reason}}++ for $t->journal_query($t->path('journal'));
+my (%got, %cred);
+for my $rcpt ($t->journal_query($t->path('journal'))) {
+    $got{$rcpt->{reason}}++;
+    my $id = $rcpt->{identity} // {};
+    # (a refused token has no verified identity and no credential id)
+    $cred{$id->{credential_id}}++
+        if ($id->{credential_kind} // '') eq 'jwt_svid'
+           && defined $id->{credential_id};
+}
 is_deeply(\%got, \%receipt, 'one receipt per request, with its reason')
     or diag explain [ \%got, \%receipt ];
+# Verified now, from the zone or from the connection: the receipt names
+# the token by the SHA-256 of its exact bytes.
+ok($cred{sha256_hex($a)} && $cred{sha256_hex($denied)},
+   'JWT receipts carry the SHA-256 of the token as credential id');
+is_deeply([ grep { !$sent{$_} } sort keys %cred ], [],
+          '... and of no token that was not sent')
+    or diag explain [ grep { !$sent{$_} } sort keys %cred ];
 
 done_testing;

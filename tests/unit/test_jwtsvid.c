@@ -20,6 +20,7 @@
 #include "identity_support.h"
 #include "jws.h"
 #include "jwtsvid.h"
+#include "sha256.h"
 
 #define NOW 1800000000LL
 
@@ -232,7 +233,8 @@ test_identity_fields(void **state)
 }
 
 /* The serial is the SHA-256 of the token for every algorithm (the
- * *256 ones continue the signing-input digest; the others hash anew). */
+ * *256 ones continue the signing-input digest; the others hash anew);
+ * a caller that has the token's hash already gets the same identity. */
 static void
 test_serial_every_alg(void **state)
 {
@@ -241,9 +243,11 @@ test_serial_every_alg(void **state)
         "valid_rs384", "valid_rs512", "valid_ps256", "valid_ps384",
         "valid_ps512", "valid_nokid", "fp_spaces", "fp_aud_17", "no_iat",
     };
-    wid_identity id;
-    char         hex[65], *t;
-    size_t       i, len;
+    wid_jwtsvid_opts o = { "wid-test", NOW, 0, 0, 0, NULL };
+    wid_identity     id, given;
+    unsigned char    md[32];
+    char             hex[65], *t;
+    size_t           i, len;
 
     (void) state;
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -253,6 +257,12 @@ test_serial_every_alg(void **state)
         sha256_hex(t, len, hex);
         assert_string_equal(id.serial, hex);
         assert_string_equal(id.spiffe_id, "spiffe://a.org/workload");
+
+        wid_sha256(t, len, md);
+        o.token_sha256 = md;
+        assert_int_equal(wid_jwtsvid_verify_opts(set, t, len, &o, &given),
+                         WID_OK);
+        assert_memory_equal(&given, &id, sizeof(id));
         free(t);
     }
 }
@@ -471,7 +481,7 @@ test_sub_root_path(void **state)
 static void
 test_max_lifetime(void **state)
 {
-    wid_jwtsvid_opts o = { "wid-test", NOW, 0, 0, 0 };
+    wid_jwtsvid_opts o = { "wid-test", NOW, 0, 0, 0, NULL };
     wid_identity     id;
 
     (void) state;
