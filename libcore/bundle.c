@@ -308,9 +308,14 @@ wid_parse_jwt_key(const json_t *entry, wid_part *part, size_t cap)
     return WID_OK;
 }
 
-/* A SPIFFE bundle: a JWKS with SPIFFE's members (trust domain bundle spec). */
+/*
+ * A SPIFFE bundle: a JWKS with SPIFFE's members (trust domain bundle
+ * spec).  no_use is what an entry without "use" is: NULL (skipped, as
+ * in a SPIFFE bundle, where use is required) or "jwt-svid" (a JWT
+ * bundle in spiffe-helper's map, which go-spiffe writes without use).
+ */
 static wid_reason_t
-wid_parse_jwks(const json_t *root, wid_part *part)
+wid_parse_jwks(const json_t *root, wid_part *part, const char *no_use)
 {
     const json_t *keys, *v, *entry, *use, *kty;
     const char   *u, *t;
@@ -354,7 +359,8 @@ wid_parse_jwks(const json_t *root, wid_part *part)
         {
             return WID_R_BUNDLE_FIELD_INVALID;
         }
-        u = use != NULL ? json_string_value(use) : "";
+        u = use != NULL ? json_string_value(use)
+            : no_use != NULL ? no_use : "";
         t = kty != NULL ? json_string_value(kty) : NULL;
 
         /* Unknown key types and uses are skipped, as the spec asks. */
@@ -446,7 +452,7 @@ wid_parse_map_entry(const char *td, const json_t *v, wid_part *part)
     if (r != WID_OK) {
         return r;
     }
-    r = wid_parse_jwks(root, part);
+    r = wid_parse_jwks(root, part, "jwt-svid");
     json_decref(root);
     return r;
 }
@@ -508,7 +514,7 @@ wid_parse_bundle(const unsigned char *buf, size_t len, const char *td,
         n = 1;
         if (r == WID_OK) {
             r = root == NULL ? wid_parse_pem(buf, len, &parts[0])
-                             : wid_parse_jwks(root, &parts[0]);
+                             : wid_parse_jwks(root, &parts[0], NULL);
         }
         goto done;
     }
