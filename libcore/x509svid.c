@@ -79,6 +79,12 @@ wid_x509_leaf_rules(X509 *leaf)
     if (!(flags & EXFLAG_KUSAGE) || !(ku & KU_DIGITAL_SIGNATURE)) {
         return WID_R_X509_LEAF_NO_DIGSIG;
     }
+    /* X509-SVID 4.3: the leaf's keyUsage MUST be marked critical. */
+    if (!X509_EXTENSION_get_critical(
+            X509_get_ext(leaf, X509_get_ext_by_NID(leaf, NID_key_usage, -1))))
+    {
+        return WID_R_X509_LEAF_KU_NOT_CRITICAL;
+    }
     if (flags & EXFLAG_XKUSAGE) {
         xku = X509_get_extended_key_usage(leaf);
         if (!(xku & XKU_SSL_SERVER) || !(xku & XKU_SSL_CLIENT)) {
@@ -223,6 +229,7 @@ wid_x509_verify_error(int err)
     case X509_V_ERR_INVALID_CA:
         return WID_R_X509_SIGNER_NOT_CA;
     case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+    case X509_V_ERR_CA_CERT_MISSING_KEY_USAGE:
         return WID_R_X509_SIGNER_NO_KEYCERTSIGN;
     case X509_V_ERR_CERT_CHAIN_TOO_LONG:
         return WID_R_X509_CHAIN_TOO_LONG;
@@ -235,6 +242,20 @@ wid_x509_verify_error(int err)
         return WID_R_X509_UNTRUSTED;
     default:
         return WID_R_X509_CHAIN_INVALID;
+    }
+}
+
+/* Verify callback: validity periods are checked afterwards, with the
+ * leeway, on the chain OpenSSL built. */
+static int
+wid_x509_time_later(int ok, X509_STORE_CTX *ctx)
+{
+    switch (X509_STORE_CTX_get_error(ctx)) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return 1;
+    default:
+        return ok;
     }
 }
 
@@ -312,13 +333,17 @@ wid_x509svid_verify(const wid_bundle_set *set, X509 *leaf,
     }
     vp = X509_STORE_CTX_get0_param(ctx);
     /*
-     * Time is checked below with the leeway.  Bundle authorities are
-     * anchors even when they are intermediates (PARTIAL_CHAIN).
+     * Bundle authorities are anchors even when they are intermediates
+     * (PARTIAL_CHAIN).  OpenSSL verifies at now so that, of several
+     * certificates of one issuer (a root renewed with its key), it picks
+     * one valid now; its time errors are left to the check with the
+     * leeway below.
      */
     X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT
-                                    | X509_V_FLAG_PARTIAL_CHAIN
-                                    | X509_V_FLAG_NO_CHECK_TIME);
+                                    | X509_V_FLAG_PARTIAL_CHAIN);
+    X509_VERIFY_PARAM_set_time(vp, (time_t) now);
     X509_VERIFY_PARAM_set_depth(vp, WID_X509_MAX_CHAIN);
+    X509_STORE_CTX_set_verify_cb(ctx, wid_x509_time_later);
 
     if (X509_verify_cert(ctx) != 1) {
         r = wid_x509_verify_error(X509_STORE_CTX_get_error(ctx));
@@ -344,6 +369,14 @@ wid_x509svid_verify(const wid_bundle_set *set, X509 *leaf,
 
     chain = X509_STORE_CTX_get0_chain(ctx);
     n = sk_X509_num(chain);
+    if (n < 2) {
+        /*
+         * The leaf itself is in the bundle: a certificate is never its
+         * own authority (bundles hold CAs; none of them signed it).
+         */
+        r = WID_R_X509_UNTRUSTED;
+        goto done;
+    }
     for (i = 0; i < (size_t) n; i++) {
         r = wid_x509_validity(sk_X509_value(chain, (int) i), now, leeway);
         if (r != WID_OK) {

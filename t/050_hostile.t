@@ -95,6 +95,8 @@ leaf('no_ds', 'example.org', @int1, '--id', 'spiffe://example.org/svc/a',
      '--ku', 'keyEncipherment');
 leaf('no_ku', 'example.org', @int1, '--id', 'spiffe://example.org/svc/a',
      '--ku', 'none');
+leaf('ku_noncrit', 'example.org', @int1, '--id',
+     'spiffe://example.org/svc/a', '--ku-noncritical');
 leaf('kcs', 'example.org', @int1, '--id', 'spiffe://example.org/svc/a',
      '--ku', 'digitalSignature,keyCertSign');
 leaf('crl', 'example.org', @int1, '--id', 'spiffe://example.org/svc/a',
@@ -714,6 +716,8 @@ my @cases = (
     [ 'no digitalSignature', { cert => 'no_ds' }, 400, undef ],
     [ 'no keyUsage at all', { cert => 'no_ku' },
       401, 'x509.leaf_no_digital_signature' ],
+    [ 'keyUsage not critical', { cert => 'ku_noncrit' },
+      401, 'x509.leaf_key_usage_not_critical' ],
     [ 'keyCertSign leaf', { cert => 'kcs' }, 401, 'x509.leaf_key_cert_sign' ],
     [ 'cRLSign leaf', { cert => 'crl' }, 401, 'x509.leaf_crl_sign' ],
     [ 'EKU codeSigning only', { cert => 'eku_code' }, 400, undef ],

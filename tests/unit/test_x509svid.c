@@ -97,6 +97,8 @@ static const struct {
     { "odd/catd.pem", WID_R_X509_TD_MISMATCH },
     { "odd/long.pem", WID_R_X509_CHAIN_TOO_LONG },
     { "odd/critext.pem", WID_R_X509_CHAIN_INVALID },
+    { "odd/noku.pem", WID_R_X509_SIGNER_NO_KEYCERTSIGN },
+    { "odd/kunoncrit.pem", WID_R_X509_LEAF_KU_NOT_CRITICAL },
 };
 
 static wid_reason_t
@@ -369,6 +371,63 @@ test_not_after_of_the_path(void **state)
     wid_bundle_set_free(s);
 }
 
+/* verify_file against a set of one trust domain's bundle file. */
+static wid_reason_t
+verify_with(const char *td, const char *bundle, const char *file)
+{
+    wid_bundle_set *s = wid_bundle_set_new();
+    wid_identity    id;
+    char            arg[512];
+    unsigned char  *buf;
+    size_t          len;
+    X509           *leaf;
+    STACK_OF(X509) *rest;
+    wid_reason_t    r;
+
+    assert_non_null(s);
+    snprintf(arg, sizeof(arg), "%s=%s/%s", td, dir, bundle);
+    assert_int_equal(wid_bundle_set_add_arg(s, arg), WID_OK);
+    snprintf(arg, sizeof(arg), "%s/%s", dir, file);
+    buf = (unsigned char *) idt_slurp(arg, &len);
+    assert_non_null(buf);
+    assert_int_equal(wid_x509_chain_parse(buf, len, &leaf, &rest), WID_OK);
+    free(buf);
+    r = wid_x509svid_verify(s, leaf, rest, now, 0, &id);
+    X509_free(leaf);
+    sk_X509_pop_free(rest, X509_free);
+    wid_bundle_set_free(s);
+    return r;
+}
+
+/*
+ * A root renewed with the same name and key: whichever certificate the
+ * bundle lists first, the one valid now anchors the path; with only the
+ * expired one, the SVID is refused.
+ */
+static void
+test_renewed_root(void **state)
+{
+    (void) state;
+    assert_int_equal(idt_run("cd %s/odd && cat renew-old.pem renew-new.pem"
+                             " > old-first.pem && cat renew-new.pem"
+                             " renew-old.pem > new-first.pem", dir), 0);
+    assert_int_equal(verify_with("renew.org", "odd/old-first.pem",
+                                 "odd/renew.pem"), WID_OK);
+    assert_int_equal(verify_with("renew.org", "odd/new-first.pem",
+                                 "odd/renew.pem"), WID_OK);
+    assert_int_equal(verify_with("renew.org", "odd/renew-old.pem",
+                                 "odd/renew.pem"), WID_R_X509_EXPIRED);
+}
+
+/* A leaf that a bundle holds is still not its own authority. */
+static void
+test_leaf_in_bundle(void **state)
+{
+    (void) state;
+    assert_int_equal(verify_with("self.org", "odd/self.org.pem",
+                                 "odd/self.pem"), WID_R_X509_UNTRUSTED);
+}
+
 static int
 setup(void **state)
 {
@@ -436,6 +495,8 @@ main(void)
         cmocka_unit_test(test_bad_signature),
         cmocka_unit_test(test_chain_parse),
         cmocka_unit_test(test_not_after_of_the_path),
+        cmocka_unit_test(test_renewed_root),
+        cmocka_unit_test(test_leaf_in_bundle),
     };
     return cmocka_run_group_tests_name("x509svid", tests, setup, teardown);
 }
