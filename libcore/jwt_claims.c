@@ -5,9 +5,13 @@
 #include "json_arena.h"
 #include "jwt_claims.h"
 
-/* A NumericDate (RFC 7519): integer or real seconds, rounded down. */
+/*
+ * A NumericDate (RFC 7519): integer or real seconds.  A fraction is
+ * rounded towards the stricter check: exp down (expires no later), nbf
+ * and iat up (valid no earlier).
+ */
 static void
-wid_claim_date_json(const json_t *v, wid_jwt_time *t)
+wid_claim_date_json(const json_t *v, int round_up, wid_jwt_time *t)
 {
     double d;
 
@@ -27,10 +31,12 @@ wid_claim_date_json(const json_t *v, wid_jwt_time *t)
         if (isfinite(d) && d <= 4611686018427387904.0
             && d >= -4611686018427387904.0)
         {
-            /* floor() without libm: truncate, then step down if needed. */
+            /* Truncate, then step to floor or ceiling. */
             t->value = (int64_t) d;
-            if ((double) t->value > d) {
+            if (!round_up && (double) t->value > d) {
                 t->value--;
+            } else if (round_up && (double) t->value < d) {
+                t->value++;
             }
             return;
         }
@@ -104,9 +110,9 @@ wid_jwt_claims_read(const unsigned char *buf, size_t len, unsigned max_depth,
         c->sub = json_string_value(sub);
         c->sub_len = json_string_length(sub);
     }
-    wid_claim_date_json(json_object_get(c->json, "exp"), &c->exp);
-    wid_claim_date_json(json_object_get(c->json, "nbf"), &c->nbf);
-    wid_claim_date_json(json_object_get(c->json, "iat"), &c->iat);
+    wid_claim_date_json(json_object_get(c->json, "exp"), 0, &c->exp);
+    wid_claim_date_json(json_object_get(c->json, "nbf"), 1, &c->nbf);
+    wid_claim_date_json(json_object_get(c->json, "iat"), 1, &c->iat);
     c->aud = wid_claim_aud_json(json_object_get(c->json, "aud"), audience,
                                 aud_len);
     return WID_OK;

@@ -574,6 +574,17 @@ test_time_and_leeway(void **state)
                      WID_OK);
     assert_int_equal(verify_in(set, "iat_future", "wid-test", NOW + 601, 0,
                                &id), WID_OK);
+    /* Fractions round towards the stricter check: exp = NOW + 3600.5
+     * ends at NOW + 3600, nbf = iat = NOW + 0.5 starts at NOW + 1. */
+    assert_int_equal(verify_in(set, "exp_real", "wid-test", NOW + 3599, 0,
+                               &id), WID_OK);
+    assert_int_equal(id.not_after, NOW + 3600);
+    assert_int_equal(verify_in(set, "exp_real", "wid-test", NOW + 3600, 0,
+                               &id), WID_R_JWT_EXPIRED);
+    assert_int_equal(verify_in(set, "nbf_real", "wid-test", NOW, 0, &id),
+                     WID_R_JWT_NOT_YET_VALID);
+    assert_int_equal(verify_in(set, "nbf_real", "wid-test", NOW + 1, 0,
+                               &id), WID_OK);
     /* Absurd leeways are a configuration error, not a free pass. */
     assert_int_equal(verify_in(set, "exp_past", "wid-test", NOW, -5, &id),
                      WID_R_INTERNAL_CONFIG);
