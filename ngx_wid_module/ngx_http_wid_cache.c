@@ -102,12 +102,10 @@ static ngx_http_wid_cache_node_t *ngx_http_wid_cache_lookup(
     ngx_http_wid_cache_t *cache, const u_char *key, uint32_t **link);
 static void ngx_http_wid_cache_sweep(ngx_http_wid_cache_t *cache,
     time_t now, ngx_uint_t n, ngx_uint_t expired_only);
-static void ngx_http_wid_ssl_free(void *parent, void *ptr,
-    CRYPTO_EX_DATA *ad, int idx, long argl, void *argp);
+static void ngx_http_wid_conn_cleanup(void *data);
 
 
 static int  ngx_http_wid_ssl_index = -1;
-static int  ngx_http_wid_ssl_jwt_index = -1;
 
 
 char *
@@ -555,24 +553,32 @@ ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
 }
 
 
+/*
+ * What a TLS connection keeps: its verified X.509-SVID and its last
+ * JWT-SVID, each one malloc'd block replaced as it changes.  The slot is
+ * found through the SSL object's ex_data (every HTTP/2 stream's fake
+ * connection shares the connection's SSL and pool) and freed by a
+ * cleanup of the connection's pool.  The ex_data index has no callbacks:
+ * OpenSSL's table outlives the module when a reload unloads it, and a
+ * free callback left there would jump into unmapped code on every
+ * SSL_free.
+ */
+typedef struct ngx_http_wid_conn_x509_s  ngx_http_wid_conn_x509_t;
+typedef struct ngx_http_wid_conn_jwt_s   ngx_http_wid_conn_jwt_t;
+
+typedef struct {
+    ngx_http_wid_conn_x509_t   *x509;
+    ngx_http_wid_conn_jwt_t    *jwt;
+} ngx_http_wid_conn_t;
+
+
 ngx_int_t
 ngx_http_wid_cache_init(ngx_conf_t *cf)
 {
     if (ngx_http_wid_ssl_index == -1) {
         ngx_http_wid_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
-                                                      ngx_http_wid_ssl_free);
+                                                      NULL);
         if (ngx_http_wid_ssl_index == -1) {
-            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
-                          "SSL_get_ex_new_index() failed");
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_wid_ssl_jwt_index == -1) {
-        ngx_http_wid_ssl_jwt_index = SSL_get_ex_new_index(0, NULL, NULL,
-                                                          NULL,
-                                                          ngx_http_wid_ssl_free);
-        if (ngx_http_wid_ssl_jwt_index == -1) {
             ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
                           "SSL_get_ex_new_index() failed");
             return NGX_ERROR;
@@ -583,11 +589,49 @@ ngx_http_wid_cache_init(ngx_conf_t *cf)
 }
 
 
-static void
-ngx_http_wid_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-    long argl, void *argp)
+/* The connection's slot; with create, made on first use.  NULL: no TLS. */
+static ngx_http_wid_conn_t *
+ngx_http_wid_conn(ngx_connection_t *c, ngx_uint_t create)
 {
-    ngx_free(ptr);
+    ngx_pool_cleanup_t   *cln;
+    ngx_http_wid_conn_t  *wc;
+
+    if (c->ssl == NULL) {
+        return NULL;
+    }
+
+    wc = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_index);
+
+    if (wc != NULL || !create) {
+        return wc;
+    }
+
+    cln = ngx_pool_cleanup_add(c->pool, sizeof(ngx_http_wid_conn_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    wc = cln->data;
+    wc->x509 = NULL;
+    wc->jwt = NULL;
+    cln->handler = ngx_http_wid_conn_cleanup;
+
+    if (SSL_set_ex_data(c->ssl->connection, ngx_http_wid_ssl_index, wc) == 0)
+    {
+        return NULL;
+    }
+
+    return wc;
+}
+
+
+static void
+ngx_http_wid_conn_cleanup(void *data)
+{
+    ngx_http_wid_conn_t  *wc = data;
+
+    ngx_free(wc->x509);
+    ngx_free(wc->jwt);
 }
 
 
@@ -672,28 +716,24 @@ ngx_http_wid_conn_decision_set(ngx_http_wid_conn_keep_t *keep,
 }
 
 
-/* The connection's verified X.509-SVID: one block, freed with the SSL. */
-typedef struct {
+/* The connection's verified X.509-SVID: one block. */
+struct ngx_http_wid_conn_x509_s {
     ngx_http_wid_conn_keep_t    keep;
     ngx_http_wid_ident_t        ident;
     /* the identity's strings */
-} ngx_http_wid_conn_x509_t;
+};
 
 
 ngx_http_wid_ident_t *
 ngx_http_wid_conn_ident_get(ngx_http_request_t *r,
     ngx_http_wid_main_conf_t *wmcf, ngx_http_wid_conn_keep_t **keep)
 {
-    ngx_connection_t          *c;
+    ngx_http_wid_conn_t       *wc;
+    ngx_http_wid_ident_t      *ident;
     ngx_http_wid_conn_x509_t  *cx;
 
-    c = r->connection;
-
-    if (c->ssl == NULL) {
-        return NULL;
-    }
-
-    cx = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_index);
+    wc = ngx_http_wid_conn(r->connection, 0);
+    cx = wc ? wc->x509 : NULL;
 
     if (cx == NULL
         || cx->ident.not_after < ngx_time()
@@ -703,13 +743,18 @@ ngx_http_wid_conn_ident_get(ngx_http_request_t *r,
         return NULL;
     }
 
-    *keep = &cx->keep;
-
     /*
      * A copy: another HTTP/2 stream of this connection may replace the
-     * connection's entry while this request still uses it.
+     * connection's entry while this request still uses it.  The keep only
+     * with the copy: on a miss the entry is replaced and freed.
      */
-    return ngx_http_wid_ident_dup(r->pool, &cx->ident);
+    ident = ngx_http_wid_ident_dup(r->pool, &cx->ident);
+
+    if (ident != NULL) {
+        *keep = &cx->keep;
+    }
+
+    return ident;
 }
 
 
@@ -717,18 +762,16 @@ void
 ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
     ngx_http_wid_main_conf_t *wmcf, const ngx_http_wid_ident_t *ident)
 {
-    void                      *old;
-    ngx_connection_t          *c;
+    ngx_http_wid_conn_t       *wc;
     ngx_http_wid_conn_x509_t  *cx;
 
-    c = r->connection;
-
-    if (c->ssl == NULL) {
+    wc = ngx_http_wid_conn(r->connection, 1);
+    if (wc == NULL) {
         return;
     }
 
     cx = ngx_alloc(sizeof(ngx_http_wid_conn_x509_t)
-                   + ngx_http_wid_ident_size(ident), c->log);
+                   + ngx_http_wid_ident_size(ident), r->connection->log);
     if (cx == NULL) {
         return;
     }
@@ -736,20 +779,13 @@ ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
     ngx_http_wid_conn_keep_init(&cx->keep, wmcf);
     ngx_http_wid_ident_pack(&cx->ident, (u_char *) (cx + 1), ident);
 
-    old = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_index);
-
-    if (SSL_set_ex_data(c->ssl->connection, ngx_http_wid_ssl_index, cx) == 0)
-    {
-        ngx_free(cx);
-        return;
-    }
-
-    ngx_free(old);
+    ngx_free(wc->x509);
+    wc->x509 = cx;
 }
 
 
-/* The connection's last JWT-SVID: one block, freed with the SSL object. */
-typedef struct {
+/* The connection's last JWT-SVID: one block. */
+struct ngx_http_wid_conn_jwt_s {
     time_t                      expires;      /* last second accepted */
     time_t                      leeway;
     time_t                      max_lifetime;
@@ -758,7 +794,7 @@ typedef struct {
     ngx_http_wid_conn_keep_t    keep;
     ngx_http_wid_ident_t        ident;
     /* the token, the audience, then the identity's strings */
-} ngx_http_wid_conn_jwt_t;
+};
 
 
 /* Longer tokens are not kept on the connection (the zone still has them). */
@@ -771,16 +807,12 @@ ngx_http_wid_conn_jwt_get(ngx_http_request_t *r,
     ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_conn_keep_t **keep)
 {
     u_char                   *p;
-    ngx_connection_t         *c;
+    ngx_http_wid_conn_t      *wc;
+    ngx_http_wid_ident_t     *ident;
     ngx_http_wid_conn_jwt_t  *cj;
 
-    c = r->connection;
-
-    if (c->ssl == NULL) {
-        return NULL;
-    }
-
-    cj = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_jwt_index);
+    wc = ngx_http_wid_conn(r->connection, 0);
+    cj = wc ? wc->jwt : NULL;
 
     /*
      * Everything the verification depended on besides the token, the
@@ -812,10 +844,14 @@ ngx_http_wid_conn_jwt_get(ngx_http_request_t *r,
         return NULL;
     }
 
-    *keep = &cj->keep;
-
     /* A copy: another HTTP/2 stream may replace the connection's entry. */
-    return ngx_http_wid_ident_dup(r->pool, &cj->ident);
+    ident = ngx_http_wid_ident_dup(r->pool, &cj->ident);
+
+    if (ident != NULL) {
+        *keep = &cj->keep;
+    }
+
+    return ident;
 }
 
 
@@ -826,18 +862,21 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r,
     const ngx_http_wid_ident_t *ident)
 {
     u_char                   *p;
-    ngx_connection_t         *c;
-    ngx_http_wid_conn_jwt_t  *cj, *old;
+    ngx_http_wid_conn_t      *wc;
+    ngx_http_wid_conn_jwt_t  *cj;
 
-    c = r->connection;
+    if (token->len > NGX_HTTP_WID_CONN_JWT_MAX) {
+        return;
+    }
 
-    if (c->ssl == NULL || token->len > NGX_HTTP_WID_CONN_JWT_MAX) {
+    wc = ngx_http_wid_conn(r->connection, 1);
+    if (wc == NULL) {
         return;
     }
 
     cj = ngx_alloc(sizeof(ngx_http_wid_conn_jwt_t) + token->len
                    + wlcf->audience.len + ngx_http_wid_ident_size(ident),
-                   c->log);
+                   r->connection->log);
     if (cj == NULL) {
         return;
     }
@@ -853,14 +892,6 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r,
     p = ngx_cpymem(p, wlcf->audience.data, wlcf->audience.len);
     ngx_http_wid_ident_pack(&cj->ident, p, ident);
 
-    old = SSL_get_ex_data(c->ssl->connection, ngx_http_wid_ssl_jwt_index);
-
-    if (SSL_set_ex_data(c->ssl->connection, ngx_http_wid_ssl_jwt_index, cj)
-        == 0)
-    {
-        ngx_free(cj);
-        return;
-    }
-
-    ngx_free(old);
+    ngx_free(wc->jwt);
+    wc->jwt = cj;
 }

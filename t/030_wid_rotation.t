@@ -167,6 +167,33 @@ $r = $t->get('/index.html', @old);
 is($r->{status}, 403, 'after reload: the new policy decides');
 like($r->{headers}{'x-wid'}, qr/policy\.path_prefix/, 'with its reason');
 
+# --- a reload that drops wid altogether ------------------------------------
+# The master unloads the module before it starts new workers: nothing of
+# it may stay registered where TLS calls it (every SSL_free would jump
+# into unmapped code).
+
+$t->without_module->reload(<<'EOF');
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%% ssl;
+        ssl_certificate     %%PKI%%/server.pem;
+        ssl_certificate_key %%PKI%%/server.key;
+        root %%PREFIX%%/www;
+    }
+}
+EOF
+my @codes;
+for (1 .. 3) {
+    my $c = $t->conn;
+    push @codes, map { $c->get('/index.html')->{status} } 1 .. 2;
+    $c->close;
+}
+push @codes, $t->get('/index.html', @old)->{status};
+is("@codes", '200 200 200 200 200 200 200',
+   'without the module: TLS connections served and closed');
+sleep 0.3;
+$t->no_crashes('no worker crashed after the module was unloaded');
+
 $t->stop;
 $t->no_crashes;
 

@@ -127,7 +127,7 @@ sub _expand {
 sub _conf {
     my ($self, $body) = @_;
     my $p = $self->{prefix};
-    my $main = "load_module $self->{module};\n"
+    my $main = ($self->{unloaded} ? '' : "load_module $self->{module};\n")
         . "daemon off;\nmaster_process on;\n"
         . "worker_processes $self->{workers};\n"
         . "pid $p/nginx.pid;\n"
@@ -142,6 +142,10 @@ sub _conf {
     $body =~ s/^(\s*http\s*\{[^\n]*\n)/$1$http/m;
     return $main . $body;
 }
+
+# From now on the configuration does not load the module (a reload then
+# unloads it from the master).
+sub without_module { $_[0]{unloaded} = 1; return $_[0] }
 
 sub write_conf {
     my ($self, $body) = @_;
