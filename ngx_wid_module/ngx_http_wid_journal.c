@@ -40,6 +40,7 @@ struct ngx_http_wid_journal_s {
 #if (NGX_THREADS)
     ngx_uint_t                  use_threads;
     ngx_thread_pool_t          *thread_pool;   /* per worker */
+    ngx_thread_task_t          *sync_task;     /* per worker, reused */
 #endif
     /* per worker */
     void                       *writer;        /* wid_journal * */
@@ -479,11 +480,20 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
     if (journal->thread_pool && !journal->syncing
         && wid_journal_sync_due(journal->writer, now))
     {
-        task = ngx_thread_task_alloc(ngx_cycle->pool,
-                                     sizeof(ngx_http_wid_sync_ctx_t));
-        if (task == NULL) {
-            goto next;
+        /*
+         * One task per worker, made on first use: the cycle pool frees
+         * nothing before the worker exits, and syncing keeps the task
+         * from being posted twice.
+         */
+        if (journal->sync_task == NULL) {
+            journal->sync_task = ngx_thread_task_alloc(ngx_cycle->pool,
+                                            sizeof(ngx_http_wid_sync_ctx_t));
+            if (journal->sync_task == NULL) {
+                goto next;
+            }
         }
+
+        task = journal->sync_task;
 
         sctx = task->ctx;
         sctx->journal = journal;
@@ -547,8 +557,6 @@ ngx_http_wid_journal_sync_done(ngx_event_t *ev)
                       "wid: journal fsync: %s (%s)", wid_reason_code(rc),
                       wid_reason_text(rc));
     }
-
-    /* The task was allocated from the cycle pool: it lives on for reuse. */
 }
 
 #endif
