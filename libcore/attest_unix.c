@@ -381,7 +381,7 @@ wid_unix_attest(pid_t pid, uid_t uid, gid_t gid, const wid_unix_params *p,
         return WID_R_ATTEST_UNIX_PROCESS_CHANGED;
     }
     facts->starttime = before.starttime;
-    /* Started after the connection was accepted: not the peer.  (One tick
+    /* Started after the credentials were taken: not the peer.  (One tick
      * of slack: the two clocks are read at different moments.) */
     if ((p->accept_ticks != 0 && before.starttime > p->accept_ticks + 1)
         || before.euid != uid || before.egid != gid)
@@ -494,7 +494,81 @@ wid_unix_attest_peer(int fd, const wid_unix_params *p, wid_unix_peer *facts,
     facts->uid = cred.uid;
     facts->gid = cred.gid;
     facts->have_cred = 1;
+    /* The process that wrote must be the one that connected: the one
+     * attested below.  A fork after connect() would otherwise let a child
+     * speak while its parent execs an allowed program. */
+    if (p->sender != 0 && p->sender != cred.pid) {
+        return WID_R_ATTEST_UNIX_PROCESS_CHANGED;
+    }
     return wid_unix_attest(cred.pid, cred.uid, cred.gid, p, facts, out);
+}
+
+
+int
+wid_unix_pass_cred(int fd)
+{
+    int on = 1;
+
+    return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+}
+
+
+ssize_t
+wid_unix_recv_cred(int fd, void *buf, size_t n, pid_t *sender)
+{
+    union {
+        struct cmsghdr h;
+        unsigned char  b[CMSG_SPACE(sizeof(struct ucred))];
+    }               ctl;
+    struct iovec    iov;
+    struct msghdr   msg;
+    struct cmsghdr *c;
+    struct ucred    cred;
+    ssize_t         r;
+
+    *sender = 0;
+    iov.iov_base = buf;
+    iov.iov_len = n;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.b;
+    msg.msg_controllen = sizeof(ctl.b);
+    r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    if (r <= 0) {
+        return r;
+    }
+    for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS
+            && c->cmsg_len == CMSG_LEN(sizeof(cred)))
+        {
+            memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+            *sender = cred.pid > 0 ? cred.pid : 0;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            /* Descriptors nobody asked for: not kept open here. */
+            unsigned char *d = CMSG_DATA(c);
+            size_t         k, nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            int            sfd;
+
+            for (k = 0; k < nfd; k++) {
+                memcpy(&sfd, d + k * sizeof(int), sizeof(int));
+                close(sfd);
+            }
+        }
+    }
+    return r;
+}
+
+
+pid_t
+wid_unix_sender_merge(pid_t so_far, pid_t chunk)
+{
+    if (so_far == WID_UNIX_SENDER_MIXED || chunk <= 0
+        || (so_far != 0 && so_far != chunk))
+    {
+        return WID_UNIX_SENDER_MIXED;
+    }
+    return chunk;
 }
 
 

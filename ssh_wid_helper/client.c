@@ -70,7 +70,9 @@ ssh_socket_call(const char *path, const char *req, uint64_t timeout_ms,
     }
     rlen = (uint32_t) hdr[0] << 24 | (uint32_t) hdr[1] << 16
            | (uint32_t) hdr[2] << 8 | hdr[3];
-    if (rlen > SSH_REQUEST_MAX || (buf = malloc(rlen + 1)) == NULL) {
+    /* The daemon's answers, not requests: one can carry 256 principals
+     * twice (SSH_ANSWER_MAX). */
+    if (rlen > SSH_ANSWER_MAX || (buf = malloc(rlen + 1)) == NULL) {
         close(fd);
         return WID_R_INTERNAL_IO;
     }

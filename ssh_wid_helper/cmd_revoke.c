@@ -6,9 +6,11 @@
  *          --spiffe-id ID --index FILE)... [--comment TEXT]
  *
  * Serials and key ids are revoked for our CA only.  --spiffe-id looks up
- * every unexpired certificate issued for that SPIFFE ID in the
- * issued-certificates index and revokes their serials (KRL key ids match
- * exactly, and wid key ids also carry a receipt id).  The KRL is created
+ * every unexpired certificate issued for that SPIFFE ID by the --ca CA in
+ * the issued-certificates index and revokes their serials (KRL key ids
+ * match exactly, and wid key ids also carry a receipt id).  Certificates
+ * of another CA (the index spans CA rotations) are counted and left: a
+ * serial revoked under the wrong CA revokes nothing, or someone else.  The KRL is created
  * when missing and always replaced atomically under a lock.
  */
 #include <errno.h>
@@ -37,6 +39,8 @@ ssh_wid_cmd_revoke(int argc, char **argv)
     unsigned char  ca_pk[SSH_ED25519_PK_LEN];
     uint64_t       serial, *found = NULL, now = ssh_wid_now();
     size_t         nfound = 0, bad_line, nserials = 0, nids = 0, j;
+    size_t         skipped, nskipped = 0;
+    char           ca_fp[64];
     ssh_krl        krl;
     struct stat    st;
     wid_reason_t   rc;
@@ -94,6 +98,7 @@ ssh_wid_cmd_revoke(int argc, char **argv)
     if ((rc = ssh_ca_pub_load(ca_path, ca_pk)) != WID_OK) {
         return ssh_wid_fail("revoke", rc, ca_path);
     }
+    ssh_pubkey_fingerprint(ca_pk, ca_fp);
 
     if ((lock = ssh_krl_lock(krl_path)) < 0) {
         return ssh_wid_fail("revoke", WID_R_INTERNAL_IO, "cannot lock KRL");
@@ -121,7 +126,8 @@ ssh_wid_cmd_revoke(int argc, char **argv)
                                           "--index", REVOKE_USAGE);
                 goto done;
             }
-            rc = ssh_issued_find(index, v, now, &found, &nfound, &bad_line);
+            rc = ssh_issued_find(index, v, ca_fp, now, &found, &nfound,
+                                 &skipped, &bad_line);
             if (rc == WID_R_SSH_INDEX_MALFORMED) {
                 snprintf(detail, sizeof(detail), "%s line %zu", index,
                          bad_line);
@@ -129,9 +135,13 @@ ssh_wid_cmd_revoke(int argc, char **argv)
                 goto done;
             }
             if (rc == WID_OK && nfound == 0) {
-                ret = ssh_wid_fail("revoke", WID_R_SSH_REVOKE_NO_MATCH, v);
+                snprintf(detail, sizeof(detail), "%zu certificate(s) of "
+                         "another CA than %s", skipped, ca_fp);
+                ret = ssh_wid_fail("revoke", WID_R_SSH_REVOKE_NO_MATCH,
+                                   skipped > 0 ? detail : v);
                 goto done;
             }
+            nskipped += skipped;
             for (j = 0; rc == WID_OK && j < nfound; j++) {
                 rc = ssh_krl_revoke_serial(&krl, ca_pk, found[j]);
                 nserials++;
@@ -163,6 +173,10 @@ ssh_wid_cmd_revoke(int argc, char **argv)
     }
     printf("revoked %zu serial(s), %zu key id(s); %s version %llu\n",
            nserials, nids, krl_path, (unsigned long long) krl.version);
+    if (nskipped > 0) {
+        printf("skipped %zu certificate(s) of another CA than %s (revoke "
+               "them with that CA's --ca)\n", nskipped, ca_fp);
+    }
     ret = 0;
 
 done:

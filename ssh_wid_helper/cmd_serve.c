@@ -40,6 +40,30 @@
 #define SERVE_USAGE "serve --config FILE --socket PATH"
 #define SERVE_TICK_MS 200
 
+/*
+ * The largest answer serve_one can write, from the certificate field
+ * limits (sshcert.h), so that SSH_ANSWER_MAX, what clients accept, covers
+ * it: the certificate blob (name, nonce, key, serial, type, key id,
+ * principals, validity, force-command and source-address, extensions,
+ * reserved, CA key, signature), its line (base64, then the key id as the
+ * comment), the key id and principals again, the peer description, and
+ * room for the names, numbers and receipt id.  JSON escaping at most
+ * doubles printable text (principals and key ids are printable ASCII).
+ */
+#define SERVE_CERT_BLOB_BOUND                                              \
+    (3 * (4 + 64) + 8 + 4 + (4 + SSH_KEY_ID_MAX)                            \
+     + 4 + SSH_CERT_MAX_PRINCIPALS * (4 + SSH_PRINCIPAL_MAX) + 16           \
+     + 4 + 2 * (4 + 64 + 4 + 4) + SSH_FORCE_COMMAND_MAX                     \
+     + SSH_SOURCE_ADDRESS_MAX + 4 + SSH_EXT_COUNT * (4 + 64 + 4) + 4        \
+     + (4 + 64) + (4 + 4 + 64 + 4 + SSH_ED25519_SIG_LEN))
+#define SERVE_ANSWER_BOUND                                                 \
+    (2 * (4 * (SERVE_CERT_BLOB_BOUND / 3 + 1) + 64 + SSH_KEY_ID_MAX)        \
+     + 2 * SSH_KEY_ID_MAX                                                   \
+     + SSH_CERT_MAX_PRINCIPALS * (2 * SSH_PRINCIPAL_MAX + 3)                \
+     + 2 * SSH_PEER_DESC_MAX + 4096)
+_Static_assert(SERVE_ANSWER_BOUND <= SSH_ANSWER_MAX,
+               "a certificate answer could exceed what clients accept");
+
 static volatile sig_atomic_t serve_stop;
 
 
@@ -61,14 +85,20 @@ serve_mono_ms(void)
 }
 
 
-/* Read or write exactly n bytes before the deadline; 0 or -1. */
+/*
+ * Read or write exactly n bytes before the deadline; 0 or -1.  A read
+ * folds the pid the kernel stamped on each chunk into *sender (see
+ * serve_one).
+ */
 static int
-serve_io(int fd, void *buf, size_t n, int writing, uint64_t deadline)
+serve_io(int fd, void *buf, size_t n, int writing, uint64_t deadline,
+         pid_t *sender)
 {
     unsigned char *p = buf;
     struct pollfd  pfd;
     uint64_t       now;
     ssize_t        r;
+    pid_t          who = 0;
 
     while (n > 0) {
         now = serve_mono_ms();
@@ -85,12 +115,19 @@ serve_io(int fd, void *buf, size_t n, int writing, uint64_t deadline)
         if (r <= 0) {
             return -1;
         }
-        r = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
+        if (writing) {
+            r = send(fd, p, n, MSG_NOSIGNAL);
+        } else {
+            r = wid_unix_recv_cred(fd, p, n, &who);
+        }
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
         }
         if (r <= 0) {
             return -1;
+        }
+        if (!writing) {
+            *sender = wid_unix_sender_merge(*sender, who);
         }
         p += r;
         n -= (size_t) r;
@@ -122,7 +159,12 @@ serve_listen(const ssh_conf *conf, const char *path)
         unlink(path);
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
+    /* Accepted sockets inherit SO_PASSCRED: even the bytes a client sends
+     * before it is accepted carry the sender's pid. */
+    if (fd < 0 || wid_unix_pass_cred(fd) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return -1;
     }
     memset(&sa, 0, sizeof(sa));
@@ -178,8 +220,8 @@ serve_answer(int cfd, json_t *o, uint64_t deadline)
     hdr[1] = (unsigned char) (olen >> 16);
     hdr[2] = (unsigned char) (olen >> 8);
     hdr[3] = (unsigned char) olen;
-    if (serve_io(cfd, hdr, 4, 1, deadline) == 0) {
-        (void) serve_io(cfd, out, olen, 1, deadline);
+    if (serve_io(cfd, hdr, 4, 1, deadline, NULL) == 0) {
+        (void) serve_io(cfd, out, olen, 1, deadline, NULL);
     }
     free(out);
 }
@@ -212,9 +254,18 @@ serve_login(ssh_issuer *is, int cfd, json_t *req, wid_reason_t prc,
 }
 
 
-/* One connection: attest, read, decide, record, answer. */
+/*
+ * One connection: read, attest, decide, record, answer.  ticks were read
+ * before accept(), no later than the peer's credentials were taken.
+ *
+ * Read first: SO_PEERCRED names the process that called connect(), which
+ * may have forked, handed the socket to a child and exec'd an allowed
+ * program.  The bytes carry their writer's pid (SO_PASSCRED), and that
+ * writer must be the connecting process, the one attested.
+ */
 static wid_reason_t
-serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, ssh_exe_cache *cache)
+serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, uint64_t ticks,
+          ssh_exe_cache *cache)
 {
     ssh_peer          peer;
     ssh_issue_req     req;
@@ -222,35 +273,39 @@ serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, ssh_exe_cache *cache)
     unsigned char     hdr[4];
     char             *buf = NULL, *out = NULL;
     json_t           *o, *lo;
-    uint64_t          deadline, ticks;
+    uint64_t          deadline;
     uint32_t          len;
     size_t            olen;
     wid_reason_t      arc, prc, rc;
+    pid_t             sender = 0;
     int               have_req = 0;
 
-    ticks = ssh_peer_ticks_now();
     deadline = serve_mono_ms() + conf->request_timeout_ms;
     memset(&req, 0, sizeof(req));
-
-    arc = ssh_peer_attest(cfd, ticks, conf->exe_max_bytes, cache, &peer);
-    prc = arc == WID_OK ? ssh_peer_allowed(conf, &peer) : arc;
+    (void) wid_unix_pass_cred(cfd);     /* inherited; without it: refused */
 
     /* The request is read even from a refused peer: it is recorded. */
-    if (serve_io(cfd, hdr, 4, 0, deadline) != 0) {
+    if (serve_io(cfd, hdr, 4, 0, deadline, &sender) != 0) {
         return WID_R_SSH_REQUEST_MALFORMED;     /* nothing to answer */
     }
     len = (uint32_t) hdr[0] << 24 | (uint32_t) hdr[1] << 16
           | (uint32_t) hdr[2] << 8 | hdr[3];
-    if (prc == WID_OK && (len == 0 || len > SSH_REQUEST_MAX)) {
-        prc = WID_R_SSH_REQUEST_MALFORMED;
-    } else if (len > 0 && len <= SSH_REQUEST_MAX) {
+    if (len > 0 && len <= SSH_REQUEST_MAX) {
         if ((buf = malloc(len)) == NULL) {
             return WID_R_INTERNAL_NOMEM;
         }
-        if (serve_io(cfd, buf, len, 0, deadline) != 0) {
+        if (serve_io(cfd, buf, len, 0, deadline, &sender) != 0) {
             free(buf);
             return WID_R_SSH_REQUEST_MALFORMED;
         }
+    }
+
+    arc = ssh_peer_attest(cfd, sender, ticks, conf->exe_max_bytes, cache,
+                          &peer);
+    prc = arc == WID_OK ? ssh_peer_allowed(conf, &peer) : arc;
+    if (prc == WID_OK && (len == 0 || len > SSH_REQUEST_MAX)) {
+        prc = WID_R_SSH_REQUEST_MALFORMED;
+    } else if (buf != NULL) {
         if (ssh_login_submission(buf, len, &lo)) {
             free(buf);
             return serve_login(is, cfd, lo, arc, &peer, deadline);
@@ -280,8 +335,8 @@ serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, ssh_exe_cache *cache)
         hdr[1] = (unsigned char) (olen >> 16);
         hdr[2] = (unsigned char) (olen >> 8);
         hdr[3] = (unsigned char) olen;
-        if (serve_io(cfd, hdr, 4, 1, deadline) == 0) {
-            (void) serve_io(cfd, out, olen, 1, deadline);
+        if (serve_io(cfd, hdr, 4, 1, deadline, NULL) == 0) {
+            (void) serve_io(cfd, out, olen, 1, deadline, NULL);
         }
         free(out);
     }
@@ -300,6 +355,7 @@ ssh_wid_cmd_serve(int argc, char **argv)
     struct sigaction  sa;
     struct pollfd     pfd;
     wid_reason_t      rc;
+    uint64_t          ticks;
     int               i, r, lfd, cfd, ret = 0;
 
     for (i = 1; i < argc; i++) {
@@ -350,9 +406,11 @@ ssh_wid_cmd_serve(int argc, char **argv)
         pfd.revents = 0;
         r = poll(&pfd, 1, SERVE_TICK_MS);
         if (r > 0) {
+            /* Before accept(): no later than the peer's connect(). */
+            ticks = ssh_peer_ticks_now();
             cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (cfd >= 0) {
-                rc = serve_one(&is, &conf, cfd, cache);
+                rc = serve_one(&is, &conf, cfd, ticks, cache);
                 close(cfd);
                 if (strncmp(wid_reason_code(rc), "journal.", 8) == 0) {
                     /* Cannot record: stop issuing rather than go blind. */

@@ -140,20 +140,22 @@ ssh_issued_parse_u64(const char *s, uint64_t *v)
 
 
 wid_reason_t
-ssh_issued_find(const char *path, const char *spiffe_id, uint64_t now,
-                uint64_t **serials, size_t *n, size_t *bad_line)
+ssh_issued_find(const char *path, const char *spiffe_id, const char *ca_fp,
+                uint64_t now, uint64_t **serials, size_t *n, size_t *skipped,
+                size_t *bad_line)
 {
     FILE         *f;
     char         *line = NULL;
     size_t        cap = 0, lineno = 0;
     ssize_t       len;
     json_t       *o;
-    json_t       *js, *jid, *jvb;
+    json_t       *js, *jid, *jvb, *jca;
     uint64_t      serial, *ns;
     wid_reason_t  rc = WID_OK;
 
     *serials = NULL;
     *n = 0;
+    *skipped = 0;
     *bad_line = 0;
 
     f = fopen(path, "re");
@@ -177,7 +179,8 @@ ssh_issued_find(const char *path, const char *spiffe_id, uint64_t now,
         js = json_object_get(o, "serial");
         jid = json_object_get(o, "spiffe_id");
         jvb = json_object_get(o, "valid_before");
-        if (!json_is_object(o) || !json_is_string(js)
+        jca = json_object_get(o, "ca_fp");
+        if (!json_is_object(o) || !json_is_string(js) || !json_is_string(jca)
             || !(json_is_string(jid) || json_is_null(jid))
             || !json_is_integer(jvb) || json_integer_value(jvb) < 0
             || ssh_issued_parse_u64(json_string_value(js), &serial) != 0
@@ -191,6 +194,11 @@ ssh_issued_find(const char *path, const char *spiffe_id, uint64_t now,
             && strcmp(json_string_value(jid), spiffe_id) == 0
             && (uint64_t) json_integer_value(jvb) > now)
         {
+            if (strcmp(json_string_value(jca), ca_fp) != 0) {
+                (*skipped)++;
+                json_decref(o);
+                continue;
+            }
             ns = realloc(*serials, (*n + 1) * sizeof(*ns));
             if (ns == NULL) {
                 json_decref(o);
@@ -214,6 +222,7 @@ ssh_issued_find(const char *path, const char *spiffe_id, uint64_t now,
         free(*serials);
         *serials = NULL;
         *n = 0;
+        *skipped = 0;
     }
     return rc;
 }

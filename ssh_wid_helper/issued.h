@@ -35,11 +35,16 @@ wid_reason_t ssh_issued_append_sync(const char *path, const ssh_cert *c,
 
 /*
  * Serials of certificates for spiffe_id still valid at now (valid_before
- * > now).  *serials is malloc'd (caller frees).  On
- * SSH_INDEX_MALFORMED, *bad_line holds the 1-based line number.
+ * > now) and signed by the CA whose fingerprint is ca_fp ("SHA256:...").
+ * A serial means nothing without its CA: after a CA rotation the index
+ * holds both CAs' certificates, and a KRL entry names one CA.  *skipped
+ * counts those of another CA.  Every line must name its CA.  *serials is
+ * malloc'd (caller frees).  On SSH_INDEX_MALFORMED, *bad_line holds the
+ * 1-based line number.
  */
 wid_reason_t ssh_issued_find(const char *path, const char *spiffe_id,
-                             uint64_t now, uint64_t **serials, size_t *n,
+                             const char *ca_fp, uint64_t now,
+                             uint64_t **serials, size_t *n, size_t *skipped,
                              size_t *bad_line);
 
 /*

@@ -28,6 +28,15 @@
 #include "sshcert.h"
 
 #define SSH_REQUEST_MAX   (64u * 1024u)   /* bytes of one request */
+/*
+ * Bytes of one answer from the daemon, which is what its clients accept.
+ * An answer is written after the certificate was signed, recorded and
+ * indexed: a client that refused it would strand a certificate.  So this
+ * bounds what the daemon can produce (cmd_serve.c checks it against the
+ * certificate field limits at compile time): 256 principals of 256 bytes
+ * travel twice (in the certificate, base64, and as a list).
+ */
+#define SSH_ANSWER_MAX    (1024u * 1024u)
 #define SSH_JWT_LEEWAY    30              /* seconds of clock skew */
 
 typedef struct {

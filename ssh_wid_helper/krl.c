@@ -83,14 +83,26 @@ ssh_krl_free(ssh_krl *krl)
 }
 
 
-/* Grow an array by one element; n is the current count. */
+/*
+ * Make room for element n (the current count).  The capacity is the
+ * next power of two at or above n, so growing happens at 0 and at powers
+ * of two only: appending n entries costs O(n), not n reallocations.
+ * Counts only grow, or shrink when duplicates are dropped, which keeps
+ * the real capacity at or above the one implied.
+ */
 static void *
 ssh_krl_grow(void *arr, size_t n, size_t size)
 {
-    if (n >= SIZE_MAX / size - 1) {
+    size_t cap;
+
+    if (n != 0 && (n & (n - 1)) != 0) {
+        return arr;
+    }
+    cap = n == 0 ? 1 : n * 2;
+    if (cap < n || cap > SIZE_MAX / size) {
         return NULL;
     }
-    return realloc(arr, (n + 1) * size);
+    return realloc(arr, cap * size);
 }
 
 
@@ -220,18 +232,15 @@ ssh_krl_add_key_id(ssh_krl_certs *c, const char *id)
 }
 
 
+/* Appended as read; ssh_krl_normalize sorts and drops duplicates once
+ * the whole file is read (comparing each entry with all earlier ones
+ * made an 80000-fingerprint KRL take seconds per login). */
 static wid_reason_t
 ssh_krl_add_blob(ssh_krl_blob **arr, size_t *n, const unsigned char *p,
                  size_t len)
 {
     ssh_krl_blob *nb;
-    size_t        i;
 
-    for (i = 0; i < *n; i++) {
-        if ((*arr)[i].len == len && memcmp((*arr)[i].data, p, len) == 0) {
-            return WID_OK;
-        }
-    }
     nb = ssh_krl_grow(*arr, *n, sizeof(*nb));
     if (nb == NULL) {
         return WID_R_INTERNAL_NOMEM;
@@ -244,6 +253,133 @@ ssh_krl_add_blob(ssh_krl_blob **arr, size_t *n, const unsigned char *p,
     nb[*n].len = len;
     (*n)++;
     return WID_OK;
+}
+
+
+/* The parser appends serials and key ids as read (a KRL lists them
+ * sorted already, a hostile one maybe not); ssh_krl_normalize sorts. */
+static wid_reason_t
+ssh_krl_push_serial(ssh_krl_certs *c, uint64_t v)
+{
+    uint64_t *ns = ssh_krl_grow(c->serials, c->nserials, sizeof(*ns));
+
+    if (ns == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    c->serials = ns;
+    ns[c->nserials++] = v;
+    return WID_OK;
+}
+
+
+/* Takes id (malloc'd) on success. */
+static wid_reason_t
+ssh_krl_push_key_id(ssh_krl_certs *c, char *id)
+{
+    char **nk = ssh_krl_grow(c->key_ids, c->nkey_ids, sizeof(*nk));
+
+    if (nk == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    c->key_ids = nk;
+    nk[c->nkey_ids++] = id;
+    return WID_OK;
+}
+
+
+static int
+ssh_krl_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+    return (x > y) - (x < y);
+}
+
+
+static int
+ssh_krl_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+
+static int
+ssh_krl_blob_cmp(const void *a, const void *b)
+{
+    const ssh_krl_blob *x = a, *y = b;
+    size_t              n = x->len < y->len ? x->len : y->len;
+    int                 c = memcmp(x->data, y->data, n);
+
+    if (c != 0) {
+        return c;
+    }
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+
+/* Sort, then drop duplicates (freeing them): O(n log n) in all. */
+static void
+ssh_krl_sort_unique(void *arr, size_t *n, size_t size,
+                    int (*cmp)(const void *, const void *),
+                    void (*drop)(void *))
+{
+    unsigned char *a = arr;
+    size_t         i, j;
+
+    if (*n < 2) {
+        return;
+    }
+    qsort(a, *n, size, cmp);
+    for (i = 1, j = 1; i < *n; i++) {
+        if (cmp(a + (j - 1) * size, a + i * size) == 0) {
+            if (drop != NULL) {
+                drop(a + i * size);
+            }
+            continue;
+        }
+        if (i != j) {
+            memcpy(a + j * size, a + i * size, size);
+        }
+        j++;
+    }
+    *n = j;
+}
+
+
+static void
+ssh_krl_drop_str(void *p)
+{
+    free(*(char **) p);
+}
+
+
+static void
+ssh_krl_drop_blob(void *p)
+{
+    free(((ssh_krl_blob *) p)->data);
+}
+
+
+/* What the lookups and the writer rely on: sorted, unique lists. */
+static void
+ssh_krl_normalize(ssh_krl *krl)
+{
+    size_t i;
+
+    for (i = 0; i < krl->ncerts; i++) {
+        ssh_krl_certs *c = &krl->certs[i];
+
+        ssh_krl_sort_unique(c->serials, &c->nserials, sizeof(*c->serials),
+                            ssh_krl_u64_cmp, NULL);
+        ssh_krl_sort_unique(c->key_ids, &c->nkey_ids, sizeof(*c->key_ids),
+                            ssh_krl_str_cmp, ssh_krl_drop_str);
+    }
+    ssh_krl_sort_unique(krl->keys, &krl->nkeys, sizeof(*krl->keys),
+                        ssh_krl_blob_cmp, ssh_krl_drop_blob);
+    ssh_krl_sort_unique(krl->sha1s, &krl->nsha1s, sizeof(*krl->sha1s),
+                        ssh_krl_blob_cmp, ssh_krl_drop_blob);
+    ssh_krl_sort_unique(krl->sha256s, &krl->nsha256s, sizeof(*krl->sha256s),
+                        ssh_krl_blob_cmp, ssh_krl_drop_blob);
 }
 
 
@@ -293,11 +429,12 @@ ssh_krl_parse_certs(ssh_krl *krl, ssh_rbuf *sect)
         switch (type) {
         case KRL_CERT_SERIAL_LIST:
             while (sub.len > 0) {
-                if (ssh_rbuf_get_u64(&sub, &v) != 0) {
+                /* sshd refuses a KRL revoking serial 0 (and then every
+                 * public key login): so do we. */
+                if (ssh_rbuf_get_u64(&sub, &v) != 0 || v == 0) {
                     return WID_R_SSH_KRL_MALFORMED;
                 }
-                /* serial 0 never matches (sshd ignores it): skip it */
-                if (v != 0 && (rc = ssh_krl_add_serial(c, v)) != WID_OK) {
+                if ((rc = ssh_krl_push_serial(c, v)) != WID_OK) {
                     return rc;
                 }
             }
@@ -306,8 +443,9 @@ ssh_krl_parse_certs(ssh_krl *krl, ssh_rbuf *sect)
         case KRL_CERT_SERIAL_RANGE: {
             ssh_krl_range *nr;
 
+            /* As sshd: no serial 0, not upside down. */
             if (ssh_rbuf_get_u64(&sub, &lo) != 0
-                || ssh_rbuf_get_u64(&sub, &hi) != 0 || lo > hi)
+                || ssh_rbuf_get_u64(&sub, &hi) != 0 || lo > hi || lo == 0)
             {
                 return WID_R_SSH_KRL_MALFORMED;
             }
@@ -340,9 +478,21 @@ ssh_krl_parse_certs(ssh_krl *krl, ssh_rbuf *sect)
                 p++;
                 n--;
             }
-            /* The highest bit must not wrap the serial space. */
-            if (n > 0 && (uint64_t) n * 8 - 1 > UINT64_MAX - lo) {
-                return WID_R_SSH_KRL_MALFORMED;
+            if (n > 0) {
+                /* sshd's rules: the highest set bit (not the last bit of
+                 * its byte) must not wrap the serial space, and no bit
+                 * may stand for serial 0 (bit 0 is the last byte's
+                 * least significant bit). */
+                uint64_t top = (uint64_t) (n - 1) * 8;
+                unsigned b = p[0];
+
+                while (b > 1) {
+                    b >>= 1;
+                    top++;
+                }
+                if (top > UINT64_MAX - lo || (lo == 0 && (p[n - 1] & 1))) {
+                    return WID_R_SSH_KRL_MALFORMED;
+                }
             }
             nb = ssh_krl_grow(c->bitmaps, c->nbitmaps, sizeof(*nb));
             if (nb == NULL) {
@@ -365,9 +515,8 @@ ssh_krl_parse_certs(ssh_krl *krl, ssh_rbuf *sect)
                 if (ssh_rbuf_get_cstring(&sub, KRL_KEY_ID_MAX, &id) != 0) {
                     return WID_R_SSH_KRL_MALFORMED;
                 }
-                rc = ssh_krl_add_key_id(c, id);
-                free(id);
-                if (rc != WID_OK) {
+                if ((rc = ssh_krl_push_key_id(c, id)) != WID_OK) {
+                    free(id);
                     return rc;
                 }
             }
@@ -479,8 +628,10 @@ ssh_krl_parse(const unsigned char *data, size_t len, ssh_krl *krl)
     rc = ssh_krl_parse_inner(data, len, krl);
     if (rc != WID_OK) {
         ssh_krl_free(krl);
+        return rc;
     }
-    return rc;
+    ssh_krl_normalize(krl);
+    return WID_OK;
 }
 
 
@@ -498,20 +649,6 @@ ssh_krl_load(const char *path, ssh_krl *krl)
     rc = ssh_krl_parse(data, len, krl);
     free(data);
     return rc;
-}
-
-
-static int
-ssh_krl_blob_cmp(const void *a, const void *b)
-{
-    const ssh_krl_blob *x = a, *y = b;
-    size_t              n = x->len < y->len ? x->len : y->len;
-    int                 c = memcmp(x->data, y->data, n);
-
-    if (c != 0) {
-        return c;
-    }
-    return (x->len > y->len) - (x->len < y->len);
 }
 
 
@@ -676,18 +813,19 @@ ssh_krl_revoke_key_id(ssh_krl *krl,
 }
 
 
+/* The lists are sorted (ssh_krl_normalize): a binary search. */
 static int
 ssh_krl_blob_in(const ssh_krl_blob *arr, size_t n, const unsigned char *p,
                 size_t len)
 {
-    size_t i;
+    ssh_krl_blob key;
 
-    for (i = 0; i < n; i++) {
-        if (arr[i].len == len && memcmp(arr[i].data, p, len) == 0) {
-            return 1;
-        }
+    if (n == 0) {
+        return 0;
     }
-    return 0;
+    key.data = (unsigned char *) p;
+    key.len = len;
+    return bsearch(&key, arr, n, sizeof(*arr), ssh_krl_blob_cmp) != NULL;
 }
 
 

@@ -5,7 +5,9 @@
  *
  * The reader takes what OpenSSH 9.2 accepts (certificate sections with
  * serial lists, ranges, bitmaps and key ids; explicit keys; SHA-1 and
- * SHA-256 fingerprints) and refuses signature and extension sections:
+ * SHA-256 fingerprints), refuses what it refuses (serial 0 in a list, a
+ * range or a bitmap; a bitmap whose highest set bit passes 2^64-1), in
+ * O(n log n), and refuses signature and extension sections:
  * newer sshd refuses signed KRLs, and rewriting one would silently drop
  * its signature.  The writer emits sorted, merged sections and keeps
  * every entry it read.  Updates replace the file atomically: sshd
@@ -59,6 +61,8 @@ typedef struct {
     char           *comment;
     ssh_krl_certs  *certs;
     size_t          ncerts;
+    /* Each sorted (bytewise) and unique once parsed: looked up by
+     * binary search, since ssh-keygen -k writes tens of thousands. */
     ssh_krl_blob   *keys;         /* explicit plain public keys */
     size_t          nkeys;
     ssh_krl_blob   *sha1s;

@@ -32,7 +32,7 @@ ssh_peer_sanitize(char *s)
 
 
 wid_reason_t
-ssh_peer_attest(int fd, uint64_t accept_ticks, uint64_t exe_max,
+ssh_peer_attest(int fd, pid_t sender, uint64_t accept_ticks, uint64_t exe_max,
                 ssh_exe_cache *cache, ssh_peer *out)
 {
     wid_unix_params  prm;
@@ -53,6 +53,7 @@ ssh_peer_attest(int fd, uint64_t accept_ticks, uint64_t exe_max,
     prm.ttl = SSH_PEER_TTL;
     prm.verifier = "ssh-wid-helper";
     prm.accept_ticks = accept_ticks;
+    prm.sender = sender;
     prm.cache = cache;
     prm.no_names = 1;       /* ids are what the daemon records and checks */
     rc = wid_unix_attest_peer(fd, &prm, &f, att);
@@ -72,6 +73,18 @@ ssh_peer_attest(int fd, uint64_t accept_ticks, uint64_t exe_max,
                  "uid=%lu gid=%lu pid=%ld unverified=%s",
                  (unsigned long) f.uid, (unsigned long) f.gid,
                  (long) f.pid, wid_reason_code(out->detail));
+        /* Who wrote the request, when that is not who connected. */
+        if (sender != 0 && sender != f.pid) {
+            size_t l = strlen(out->desc);
+
+            if (sender == WID_UNIX_SENDER_MIXED) {
+                snprintf(out->desc + l, sizeof(out->desc) - l,
+                         " sender_pid=mixed");
+            } else {
+                snprintf(out->desc + l, sizeof(out->desc) - l,
+                         " sender_pid=%ld", (long) sender);
+            }
+        }
         return WID_R_SSH_PEER_UNVERIFIABLE;
     }
     out->starttime = f.starttime;

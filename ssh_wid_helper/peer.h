@@ -1,11 +1,12 @@
 /*
  * Who is on the other end of a Unix socket: the `serve` daemon's peer
  * attestation, done by libcore's Unix peer attestor (attest_unix.h):
- * SO_PEERCRED uid, gid and pid, then /proc/<pid> opened once and read
+ * SO_PEERCRED uid, gid and pid (which must also be the pid on the bytes
+ * read: SCM_CREDENTIALS), then /proc/<pid> opened once and read
  * relative to that directory (start time, ids, the executable's path and
  * SHA-256 through the exe link, cached by inode and times), with the PID
- * reuse guards (a process that started after the connection was accepted
- * is not the peer; start time and ids must not change while we look).
+ * reuse guards (a process that started after the connection was ready to
+ * accept is not the peer; start time and ids must not change while we look).
  *
  * This file only turns the result into what the daemon records and
  * allow-lists.  Anything that cannot be established is
@@ -44,11 +45,16 @@ typedef struct {
 uint64_t ssh_peer_ticks_now(void);
 
 /*
- * Attest the peer of connected socket fd, accepted at accept_ticks (0:
- * not checked).  cache may be NULL.  On failure out->desc still says what
- * is known, and out->detail the attest.unix_* reason.
+ * Attest the peer of connected socket fd.  accept_ticks: read before the
+ * connection was accepted (0: not checked).  sender: the pid the kernel
+ * stamped on the request's bytes (wid_unix_recv_cred(), folded with
+ * wid_unix_sender_merge(); 0: not checked): it must be the connecting
+ * process, the one attested, else ssh.peer_unverifiable with
+ * attest.unix_process_changed and "sender_pid=" in the description.
+ * cache may be NULL.  On failure out->desc still says what is known, and
+ * out->detail the attest.unix_* reason.
  */
-wid_reason_t ssh_peer_attest(int fd, uint64_t accept_ticks,
+wid_reason_t ssh_peer_attest(int fd, pid_t sender, uint64_t accept_ticks,
                              uint64_t exe_max, ssh_exe_cache *cache,
                              ssh_peer *out);
 

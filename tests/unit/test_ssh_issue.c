@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -209,7 +210,7 @@ test_peer(void **state)
     (void) state;
     memset(&cache, 0, sizeof(cache));
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    assert_int_equal(ssh_peer_attest(sv[0], ssh_peer_ticks_now(),
+    assert_int_equal(ssh_peer_attest(sv[0], 0, ssh_peer_ticks_now(),
                                      SSH_CONF_DEFAULT_EXE_MAX, &cache, &p),
                      WID_OK);
     assert_int_equal(p.pid, getpid());
@@ -236,29 +237,50 @@ test_peer(void **state)
     assert_int_equal(strncmp(p.desc, want, strlen(want)), 0);
     assert_non_null(strstr(p.desc, p.exe_sha256_hex));
     /* second time from the cache: same hash */
-    assert_int_equal(ssh_peer_attest(sv[0], 0, SSH_CONF_DEFAULT_EXE_MAX,
+    assert_int_equal(ssh_peer_attest(sv[0], 0, 0, SSH_CONF_DEFAULT_EXE_MAX,
                                      &cache, &p), WID_OK);
     assert_non_null(strstr(p.desc, p.exe_sha256_hex));
 
     /* an executable above the size limit cannot be vouched for */
-    assert_int_equal(ssh_peer_attest(sv[0], 0, 16, NULL, &p),
+    assert_int_equal(ssh_peer_attest(sv[0], 0, 0, 16, NULL, &p),
                      WID_R_SSH_PEER_UNVERIFIABLE);
     assert_int_equal(p.detail, WID_R_ATTEST_UNIX_EXE_TOO_LARGE);
     assert_non_null(strstr(p.desc, " unverified=attest.unix_exe_too_large"));
     assert_int_equal(strncmp(p.desc, want, strlen("uid=")), 0);
     /* a process that started after the connection was accepted */
-    assert_int_equal(ssh_peer_attest(sv[0], 1, SSH_CONF_DEFAULT_EXE_MAX,
+    assert_int_equal(ssh_peer_attest(sv[0], 0, 1, SSH_CONF_DEFAULT_EXE_MAX,
                                      NULL, &p),
                      WID_R_SSH_PEER_UNVERIFIABLE);
     assert_int_equal(p.detail, WID_R_ATTEST_UNIX_PROCESS_CHANGED);
     /* not a socket: no credentials */
     assert_int_equal(pipe(pfd), 0);
-    assert_int_equal(ssh_peer_attest(pfd[0], 0, SSH_CONF_DEFAULT_EXE_MAX,
+    assert_int_equal(ssh_peer_attest(pfd[0], 0, 0, SSH_CONF_DEFAULT_EXE_MAX,
                                      NULL, &p), WID_R_SSH_PEER_UNVERIFIABLE);
     assert_string_equal(p.desc, "peer=unknown");
 
+    /*
+     * The process whose bytes were read must be the one that connected
+     * (fork after connect(), the child writes, the parent execs an
+     * allowed program): another pid, or bytes from several writers, and
+     * the peer cannot be vouched for.
+     */
+    assert_int_equal(ssh_peer_attest(sv[0], getpid(), 0,
+                                     SSH_CONF_DEFAULT_EXE_MAX, &cache, &p),
+                     WID_OK);
+    assert_int_equal(ssh_peer_attest(sv[0], getpid() + 1, 0,
+                                     SSH_CONF_DEFAULT_EXE_MAX, &cache, &p),
+                     WID_R_SSH_PEER_UNVERIFIABLE);
+    assert_int_equal(p.detail, WID_R_ATTEST_UNIX_PROCESS_CHANGED);
+    assert_int_equal(p.pid, getpid());
+    snprintf(want, sizeof(want), " sender_pid=%ld", (long) getpid() + 1);
+    assert_non_null(strstr(p.desc, want));
+    assert_int_equal(ssh_peer_attest(sv[0], WID_UNIX_SENDER_MIXED, 0,
+                                     SSH_CONF_DEFAULT_EXE_MAX, &cache, &p),
+                     WID_R_SSH_PEER_UNVERIFIABLE);
+    assert_non_null(strstr(p.desc, " sender_pid=mixed"));
+
     /* allow-lists */
-    assert_int_equal(ssh_peer_attest(sv[0], 0, SSH_CONF_DEFAULT_EXE_MAX,
+    assert_int_equal(ssh_peer_attest(sv[0], 0, 0, SSH_CONF_DEFAULT_EXE_MAX,
                                      &cache, &p), WID_OK);
     memset(&conf, 0, sizeof(conf));
     assert_int_equal(ssh_peer_allowed(&conf, &p), WID_OK);
@@ -275,6 +297,52 @@ test_peer(void **state)
 
     close(pfd[0]);
     close(pfd[1]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* What the daemon reads with: the writer's pid comes with its bytes. */
+static void
+test_recv_cred(void **state)
+{
+    int    sv[2];
+    char   buf[16];
+    pid_t  child, who = 0, all = 0;
+    int    status;
+
+    (void) state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(wid_unix_pass_cred(sv[0]), 0);
+
+    assert_int_equal(write(sv[1], "ab", 2), 2);
+    assert_int_equal(wid_unix_recv_cred(sv[0], buf, sizeof(buf), &who), 2);
+    assert_int_equal(who, getpid());
+    all = wid_unix_sender_merge(all, who);
+    assert_int_equal(all, getpid());
+
+    /* A child writes on the same socket: its pid, not the creator's. */
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        _exit(write(sv[1], "cd", 2) == 2 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(write(sv[1], "ef", 2), 2);
+    /* One read never joins the two writers' bytes. */
+    assert_int_equal(wid_unix_recv_cred(sv[0], buf, sizeof(buf), &who), 2);
+    assert_memory_equal(buf, "cd", 2);
+    assert_int_equal(who, child);
+    all = wid_unix_sender_merge(all, who);
+    assert_int_equal(all, WID_UNIX_SENDER_MIXED);
+    assert_int_equal(wid_unix_recv_cred(sv[0], buf, sizeof(buf), &who), 2);
+    assert_memory_equal(buf, "ef", 2);
+    assert_int_equal(who, getpid());
+    /* once mixed, always mixed; bytes without credentials too */
+    assert_int_equal(wid_unix_sender_merge(all, who), WID_UNIX_SENDER_MIXED);
+    assert_int_equal(wid_unix_sender_merge(0, 0), WID_UNIX_SENDER_MIXED);
+    assert_int_equal(wid_unix_sender_merge(getpid(), getpid()), getpid());
+
     close(sv[0]);
     close(sv[1]);
 }
@@ -413,6 +481,7 @@ main(void)
         cmocka_unit_test(test_key_id),
         cmocka_unit_test(test_pop),
         cmocka_unit_test(test_peer),
+        cmocka_unit_test(test_recv_cred),
         cmocka_unit_test(test_request),
         cmocka_unit_test(test_conf_keywords),
     };

@@ -318,6 +318,262 @@ test_hostile_krls(void **state)
     ssh_wbuf_free(&b);
 }
 
+/* A certificates section for any CA holding one subsection. */
+static void
+one_cert_sub(ssh_wbuf *b, uint8_t type, const ssh_wbuf *sub)
+{
+    ssh_wbuf certs;
+
+    krl_header(b);
+    ssh_wbuf_init(&certs, 0);
+    ssh_wbuf_put_string(&certs, "", 0);
+    ssh_wbuf_put_string(&certs, "", 0);
+    put_section(&certs, type, sub);
+    put_section(b, 1, &certs);
+    ssh_wbuf_free(&certs);
+}
+
+static wid_reason_t
+parse_sub(uint8_t type, const ssh_wbuf *sub)
+{
+    ssh_wbuf     b;
+    ssh_krl      krl;
+    wid_reason_t rc;
+
+    ssh_wbuf_init(&b, 0);
+    one_cert_sub(&b, type, sub);
+    rc = parse_wbuf(&b, &krl);
+    if (rc == WID_OK) {
+        ssh_krl_free(&krl);
+    }
+    ssh_wbuf_free(&b);
+    return rc;
+}
+
+/*
+ * What OpenSSH 9.2 refuses ("Invalid KRL file"; sshd then refuses every
+ * public key login) we refuse too: serial 0 anywhere, in a list, as the
+ * start of a range, or as bit 0 of a bitmap at offset 0.
+ */
+static void
+test_serial_zero_refused(void **state)
+{
+    ssh_wbuf sub;
+
+    (void) state;
+    ssh_wbuf_init(&sub, 0);
+    ssh_wbuf_put_u64(&sub, 0);
+    ssh_wbuf_put_u64(&sub, 7);
+    assert_int_equal(parse_sub(0x20, &sub), WID_R_SSH_KRL_MALFORMED);
+    assert_int_equal(parse_sub(0x21, &sub), WID_R_SSH_KRL_MALFORMED);
+    ssh_wbuf_free(&sub);
+
+    /* without the 0 both are fine */
+    ssh_wbuf_init(&sub, 0);
+    ssh_wbuf_put_u64(&sub, 1);
+    ssh_wbuf_put_u64(&sub, 7);
+    assert_int_equal(parse_sub(0x20, &sub), WID_OK);
+    assert_int_equal(parse_sub(0x21, &sub), WID_OK);
+    ssh_wbuf_free(&sub);
+
+    /* bitmap at offset 0: bit 0 is serial 0 */
+    ssh_wbuf_init(&sub, 0);
+    ssh_wbuf_put_u64(&sub, 0);
+    ssh_wbuf_put_string(&sub, "\x05", 1);          /* serials 0 and 2 */
+    assert_int_equal(parse_sub(0x22, &sub), WID_R_SSH_KRL_MALFORMED);
+    ssh_wbuf_free(&sub);
+    ssh_wbuf_init(&sub, 0);
+    ssh_wbuf_put_u64(&sub, 0);
+    ssh_wbuf_put_string(&sub, "\x01\x04", 2);      /* 2 and 8 */
+    assert_int_equal(parse_sub(0x22, &sub), WID_OK);
+    ssh_wbuf_free(&sub);
+}
+
+/*
+ * A bitmap ending at 2^64-1 exactly is valid (ssh-keygen writes one for
+ * serials 2^64-41, 2^64-39, ..., 2^64-1): only the highest set bit counts,
+ * not the unused high bits of its byte.  One bit further wraps.
+ */
+static void
+test_bitmap_at_the_top(void **state)
+{
+    ssh_wbuf      sub, b;
+    ssh_krl       krl;
+    ssh_cert      c;
+    unsigned char bits[6] = { 0x01, 0x55, 0x55, 0x55, 0x55, 0x55 };
+
+    (void) state;
+    /* bits 0, 2, ..., 40 from offset 2^64-41: 2^64-41 ... 2^64-1 */
+    ssh_wbuf_init(&sub, 0);
+    ssh_wbuf_put_u64(&sub, UINT64_MAX - 40);
+    ssh_wbuf_put_string(&sub, bits, sizeof(bits));
+    ssh_wbuf_init(&b, 0);
+    one_cert_sub(&b, 0x22, &sub);
+    assert_int_equal(parse_wbuf(&b, &krl), WID_OK);
+    make_cert(&c, ca_sk, "k");
+    c.serial = UINT64_MAX;
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_R_SSH_CERT_REVOKED);
+    c.serial = UINT64_MAX - 1;
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_OK);
+    c.serial = UINT64_MAX - 40;
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_R_SSH_CERT_REVOKED);
+    reload(&krl);
+    c.serial = UINT64_MAX;
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_R_SSH_CERT_REVOKED);
+    ssh_krl_free(&krl);
+    ssh_wbuf_free(&b);
+    ssh_wbuf_free(&sub);
+
+    /* bit 41 from there is serial 2^64: wraps */
+    bits[0] = 0x02;
+    ssh_wbuf_init(&sub, 0);
+    ssh_wbuf_put_u64(&sub, UINT64_MAX - 40);
+    ssh_wbuf_put_string(&sub, bits, sizeof(bits));
+    assert_int_equal(parse_sub(0x22, &sub), WID_R_SSH_KRL_MALFORMED);
+    ssh_wbuf_free(&sub);
+    /* a single bit at offset 2^64-1 */
+    ssh_wbuf_init(&sub, 0);
+    ssh_wbuf_put_u64(&sub, UINT64_MAX);
+    ssh_wbuf_put_string(&sub, "\x01", 1);
+    assert_int_equal(parse_sub(0x22, &sub), WID_OK);
+    ssh_wbuf_free(&sub);
+    ssh_wbuf_init(&sub, 0);
+    ssh_wbuf_put_u64(&sub, UINT64_MAX);
+    ssh_wbuf_put_string(&sub, "\x02", 1);
+    assert_int_equal(parse_sub(0x22, &sub), WID_R_SSH_KRL_MALFORMED);
+    ssh_wbuf_free(&sub);
+}
+
+/*
+ * Big KRLs (ssh-keygen -k writes one fingerprint per revoked key) read in
+ * O(n log n): 60000 SHA-256 fingerprints, 60000 SHA-1 ones, 60000
+ * descending serials and key ids, out of order and with duplicates.  The
+ * old reader compared each entry with every earlier one (seconds for
+ * this file, once per login); no timing is asserted, only the result.
+ */
+#define BIG_N 60000
+
+static void
+test_big_krl(void **state)
+{
+    ssh_wbuf       b, sect, certs, sub, blob;
+    ssh_krl        krl;
+    ssh_cert       c;
+    unsigned char  h[32], seed[8];
+    char           id[32];
+    size_t         i;
+
+    (void) state;
+    ssh_wbuf_init(&b, 0);
+    krl_header(&b);
+
+    ssh_wbuf_init(&certs, 0);
+    ssh_wbuf_put_string(&certs, "", 0);
+    ssh_wbuf_put_string(&certs, "", 0);
+    ssh_wbuf_init(&sub, 0);
+    for (i = BIG_N; i > 0; i--) {
+        ssh_wbuf_put_u64(&sub, 2 * (uint64_t) i);       /* descending */
+    }
+    ssh_wbuf_put_u64(&sub, 2 * (uint64_t) BIG_N);      /* a duplicate */
+    put_section(&certs, 0x20, &sub);
+    ssh_wbuf_free(&sub);
+    ssh_wbuf_init(&sub, 0);
+    for (i = BIG_N; i > 0; i--) {
+        snprintf(id, sizeof(id), "id-%06zu", i);
+        ssh_wbuf_put_cstring(&sub, id);
+    }
+    ssh_wbuf_put_cstring(&sub, "id-000001");
+    put_section(&certs, 0x23, &sub);
+    ssh_wbuf_free(&sub);
+    put_section(&b, 1, &certs);
+    ssh_wbuf_free(&certs);
+
+    /* fingerprints in hash order (not sorted), each listed twice */
+    ssh_wbuf_init(&sect, 0);
+    for (i = 0; i < 2 * BIG_N; i++) {
+        memcpy(seed, &(uint64_t) { i % BIG_N }, 8);
+        SHA256(seed, sizeof(seed), h);
+        ssh_wbuf_put_string(&sect, h, 32);
+    }
+    put_section(&b, 5, &sect);
+    ssh_wbuf_free(&sect);
+    ssh_wbuf_init(&sect, 0);
+    for (i = 0; i < BIG_N; i++) {
+        memcpy(seed, &(uint64_t) { i }, 8);
+        SHA1(seed, sizeof(seed), h);
+        ssh_wbuf_put_string(&sect, h, 20);
+    }
+    put_section(&b, 3, &sect);
+    ssh_wbuf_free(&sect);
+
+    /* our user key's fingerprint among them, last */
+    ssh_wbuf_init(&blob, 0);
+    ssh_pubkey_blob(user_pk, &blob);
+    SHA256(blob.data, blob.len, h);
+    ssh_wbuf_free(&blob);
+    ssh_wbuf_init(&sect, 0);
+    ssh_wbuf_put_string(&sect, h, 32);
+    put_section(&b, 5, &sect);
+    ssh_wbuf_free(&sect);
+
+    assert_int_equal(parse_wbuf(&b, &krl), WID_OK);
+    ssh_wbuf_free(&b);
+    assert_int_equal(krl.nsha256s, BIG_N + 1);
+    assert_int_equal(krl.nsha1s, BIG_N);
+    assert_int_equal(krl.ncerts, 1);
+    assert_int_equal(krl.certs[0].nserials, BIG_N);
+    assert_int_equal(krl.certs[0].nkey_ids, BIG_N);
+    for (i = 1; i < krl.nsha256s; i++) {
+        assert_true(memcmp(krl.sha256s[i - 1].data, krl.sha256s[i].data,
+                           32) < 0);
+    }
+    for (i = 1; i < krl.certs[0].nserials; i++) {
+        assert_true(krl.certs[0].serials[i - 1] < krl.certs[0].serials[i]);
+    }
+
+    /* lookups: the key by fingerprint; serials and key ids for any CA */
+    make_cert(&c, other_sk, "not-listed");
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_R_SSH_CERT_REVOKED);
+    ssh_krl_free(&krl);
+
+    /* and the same file without our key: serials and ids decide */
+    ssh_wbuf_init(&b, 0);
+    krl_header(&b);
+    ssh_wbuf_init(&certs, 0);
+    ssh_wbuf_put_string(&certs, "", 0);
+    ssh_wbuf_put_string(&certs, "", 0);
+    ssh_wbuf_init(&sub, 0);
+    for (i = BIG_N; i > 0; i--) {
+        ssh_wbuf_put_u64(&sub, 2 * (uint64_t) i);
+    }
+    put_section(&certs, 0x20, &sub);
+    ssh_wbuf_free(&sub);
+    ssh_wbuf_init(&sub, 0);
+    for (i = BIG_N; i > 0; i--) {
+        snprintf(id, sizeof(id), "id-%06zu", i);
+        ssh_wbuf_put_cstring(&sub, id);
+    }
+    put_section(&certs, 0x23, &sub);
+    ssh_wbuf_free(&sub);
+    put_section(&b, 1, &certs);
+    ssh_wbuf_free(&certs);
+    assert_int_equal(parse_wbuf(&b, &krl), WID_OK);
+    ssh_wbuf_free(&b);
+    make_cert(&c, ca_sk, "id-000777");
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_R_SSH_CERT_REVOKED);
+    make_cert(&c, ca_sk, "id-x");
+    c.serial = 2 * (uint64_t) BIG_N;
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_R_SSH_CERT_REVOKED);
+    c.serial = 2 * (uint64_t) BIG_N - 1;
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_OK);
+    reload(&krl);
+    assert_int_equal(krl.certs[0].nserials, BIG_N);
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_OK);
+    c.serial = 2;
+    assert_int_equal(ssh_krl_check_cert(&krl, &c), WID_R_SSH_CERT_REVOKED);
+    ssh_krl_free(&krl);
+}
+
 static int
 count_entries(const char *dir)
 {
@@ -402,6 +658,9 @@ main(void)
         cmocka_unit_test(test_ranges_bitmaps_and_any_ca),
         cmocka_unit_test(test_keys_and_fingerprints),
         cmocka_unit_test(test_hostile_krls),
+        cmocka_unit_test(test_serial_zero_refused),
+        cmocka_unit_test(test_bitmap_at_the_top),
+        cmocka_unit_test(test_big_krl),
         cmocka_unit_test(test_save_is_atomic_and_versioned),
     };
     return cmocka_run_group_tests_name("ssh_krl", tests, setup, teardown);

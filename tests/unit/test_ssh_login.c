@@ -304,39 +304,52 @@ test_login_decisions(void **state)
 static void
 test_issued_index(void **state)
 {
-    char      p[256], sid[64];
-    ssh_cert  a, b, old, other;
+    char      p[256], sid[64], fp[64], other_fp[64];
+    ssh_cert  a, b, old, other, rotated;
     uint64_t *serials;
-    size_t    n, bad;
+    size_t    n, bad, skipped;
     FILE     *f;
 
     (void) state;
     path_in(p, "issued.jsonl");
+    ssh_pubkey_fingerprint(ca_pk, fp);
+    ssh_pubkey_fingerprint(other_pk, other_fp);
     issue(&a, ca_sk, 100, 1000, "spiffe://td/web receipt=1");
     issue(&b, ca_sk, 100, 1000, "spiffe://td/web receipt=2");
     issue(&old, ca_sk, 10, 50, "spiffe://td/web receipt=0");
     issue(&other, ca_sk, 100, 1000, "spiffe://td/web2 receipt=3");
+    /* the same SPIFFE ID under another CA (a CA rotation) */
+    issue(&rotated, other_sk, 100, 1000, "spiffe://td/web receipt=4");
     assert_int_equal(ssh_issued_append(p, &old), WID_OK);
     assert_int_equal(ssh_issued_append(p, &a), WID_OK);
+    assert_int_equal(ssh_issued_append(p, &rotated), WID_OK);
     assert_int_equal(ssh_issued_append(p, &other), WID_OK);
     assert_int_equal(ssh_issued_append(p, &b), WID_OK);
 
-    /* exact SPIFFE ID, unexpired only */
-    assert_int_equal(ssh_issued_find(p, "spiffe://td/web", 500, &serials, &n,
-                                     &bad), WID_OK);
+    /* exact SPIFFE ID, unexpired only, this CA's only */
+    assert_int_equal(ssh_issued_find(p, "spiffe://td/web", fp, 500, &serials,
+                                     &n, &skipped, &bad), WID_OK);
     assert_int_equal(n, 2);
     assert_true(serials[0] == a.serial && serials[1] == b.serial);
+    assert_int_equal(skipped, 1);
     free(serials);
-    assert_int_equal(ssh_issued_find(p, "spiffe://td/none", 500, &serials,
-                                     &n, &bad), WID_OK);
+    assert_int_equal(ssh_issued_find(p, "spiffe://td/web", other_fp, 500,
+                                     &serials, &n, &skipped, &bad), WID_OK);
+    assert_int_equal(n, 1);
+    assert_true(serials[0] == rotated.serial);
+    assert_int_equal(skipped, 2);
+    free(serials);
+    assert_int_equal(ssh_issued_find(p, "spiffe://td/none", fp, 500,
+                                     &serials, &n, &skipped, &bad), WID_OK);
     assert_int_equal(n, 0);
+    assert_int_equal(skipped, 0);
 
     /* a torn tail is ignored */
     f = fopen(p, "a");
     fputs("{\"serial\":\"12", f);
     fclose(f);
-    assert_int_equal(ssh_issued_find(p, "spiffe://td/web", 500, &serials, &n,
-                                     &bad), WID_OK);
+    assert_int_equal(ssh_issued_find(p, "spiffe://td/web", fp, 500, &serials,
+                                     &n, &skipped, &bad), WID_OK);
     assert_int_equal(n, 2);
     free(serials);
 
@@ -344,10 +357,22 @@ test_issued_index(void **state)
     f = fopen(p, "a");
     fputs("\n", f);
     fclose(f);
-    assert_int_equal(ssh_issued_find(p, "spiffe://td/web", 500, &serials, &n,
-                                     &bad), WID_R_SSH_INDEX_MALFORMED);
-    assert_int_equal(bad, 5);
+    assert_int_equal(ssh_issued_find(p, "spiffe://td/web", fp, 500, &serials,
+                                     &n, &skipped, &bad),
+                     WID_R_SSH_INDEX_MALFORMED);
+    assert_int_equal(bad, 6);
     assert_null(serials);
+
+    /* a line that does not name its CA cannot be revoked by CA */
+    path_in(p, "issued-noca.jsonl");
+    f = fopen(p, "w");
+    fputs("{\"serial\":\"7\",\"spiffe_id\":\"spiffe://td/web\","
+          "\"valid_before\":1000}\n", f);
+    fclose(f);
+    assert_int_equal(ssh_issued_find(p, "spiffe://td/web", fp, 500, &serials,
+                                     &n, &skipped, &bad),
+                     WID_R_SSH_INDEX_MALFORMED);
+    assert_int_equal(bad, 1);
 
     assert_int_equal(ssh_key_id_spiffe("spiffe://td/a receipt=9", sid,
                                        sizeof(sid)), 0);
