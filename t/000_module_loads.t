@@ -31,6 +31,13 @@ http {
 }
 EOF
 
+# nginx loads modules RTLD_GLOBAL: the module exports only what nginx
+# looks up, so no function of it can bind to another loaded copy.
+my @exported = sort map { (split ' ')[2] }
+    grep { /^\S+ [A-Z] / } `nm -D --defined-only $t->{module}`;
+is("@exported", 'ngx_module_names ngx_module_order ngx_modules',
+   'the module exports only the symbols nginx looks up');
+
 my ($ok, $out) = $t->test_config($conf);
 ok($ok, 'nginx -t passes with the module loaded') or diag $out;
 
