@@ -21,7 +21,9 @@ wid_read_file(const char *path, size_t max, unsigned char **out,
     *out = NULL;
     *out_len = 0;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in the file's place must not hang us (nginx's
+     * event loop included); it is refused as not a regular file. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         return WID_R_INTERNAL_IO;
     }

@@ -132,7 +132,8 @@ wid_seckey_load(const char *path, wid_seckey *out)
 
     memset(out, 0, sizeof(*out));
 
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    fd = open(path,
+              O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         return errno == ELOOP ? WID_R_KEY_NOT_REGULAR : WID_R_KEY_UNREADABLE;
     }
@@ -347,7 +348,7 @@ wid_pubkey_load(const char *path, wid_pubkey *out)
     int            fd;
 
     memset(out, 0, sizeof(*out));
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         return WID_R_KEY_UNREADABLE;
     }

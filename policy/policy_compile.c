@@ -249,6 +249,13 @@ wid_get_uint(wid_cctx *c, const wid_ynode *n, const char *field,
                  "'%s' must be positive, not %s", field, n->value);
         return -1;
     }
+    /* YAML 1.1 tools read 0600 as octal (384): refuse what they disagree on. */
+    if (n->len > 1 && n->value[0] == '0') {
+        wid_cerr(c, WID_R_POLICY_BAD_VALUE, n,
+                 "'%s' must be a decimal integer without leading zeros, "
+                 "not %s", field, n->value);
+        return -1;
+    }
     for (i = 0; i < n->len; i++) {
         if (n->value[i] < '0' || n->value[i] > '9') {
             wid_cerr(c, WID_R_POLICY_WRONG_TYPE, n,

@@ -6,6 +6,27 @@
 
 #include "policy_yaml.h"
 
+/*
+ * Messages quote the policy's own bytes and end up on terminals and in
+ * nginx's error log: control characters (C0, DEL, and C1 as UTF-8) become
+ * '?', so a key cannot move the cursor or forge a line of output.
+ */
+static void
+wid_diag_printable(char *m)
+{
+    unsigned char *p = (unsigned char *) m;
+
+    for (; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            *p = '?';
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            p[0] = '?';
+            p[1] = '?';
+            p++;
+        }
+    }
+}
+
 void
 wid_diag_add(wid_diags *d, wid_diag_severity_t sev, wid_reason_t reason,
              uint32_t line, uint32_t column, const char *fmt, ...)
@@ -33,6 +54,7 @@ wid_diag_add(wid_diags *d, wid_diag_severity_t sev, wid_reason_t reason,
     va_start(ap, fmt);
     vsnprintf(g->message, sizeof(g->message), fmt, ap);
     va_end(ap);
+    wid_diag_printable(g->message);
 }
 
 static uint32_t
@@ -165,6 +187,21 @@ wid_yaml_parse(const unsigned char *bytes, size_t len, wid_arena *arena,
             }
             break;
         case YAML_SCALAR_EVENT:
+            /*
+             * A "\0" escape: everything after it would be invisible to
+             * the C strings the policy is compiled into ("default\0x"
+             * read as default).  No scalar of a policy may hold one.
+             */
+            if (memchr(ev.data.scalar.value, '\0', ev.data.scalar.length)
+                != NULL)
+            {
+                wid_diag_add(diags, WID_DIAG_ERROR, WID_R_POLICY_BAD_VALUE,
+                             wid_mark_u32(ev.start_mark.line),
+                             wid_mark_u32(ev.start_mark.column),
+                             "a NUL byte (\\0) in a key or value");
+                rc = WID_R_POLICY_BAD_VALUE;
+                break;
+            }
             n = wid_ynode_new(arena, WID_Y_SCALAR, &ev.start_mark);
             if (n != NULL) {
                 n->value = wid_arena_strndup(arena,

@@ -128,7 +128,7 @@ ssh_conf_read(const char *path, char *buf, size_t cap, size_t *len,
     int         fd;
 
     *len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return WID_R_INTERNAL_CONFIG;

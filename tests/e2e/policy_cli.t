@@ -268,4 +268,51 @@ is($rc, 2, 'sign without --key is a usage error');
 ($rc, $out) = run("$wid policy verify $d/p.yaml");
 is($rc, 2, 'verify without --pubkey is a usage error');
 
+# ---- hostile policy bytes ----
+
+# A "\0" escape would hide the rest of a key or value from the compiler.
+for my $case (['key', qq{version: 1\nrules:\n  r: {"default\\0evil": allow}\n}],
+              ['value', qq{version: 1\nrules:\n  r: {default: "allow\\0no"}\n}]) {
+    spew("$d/nul-$case->[0].yaml", $case->[1]);
+    ($rc, $out) = run("$wid policy lint $d/nul-$case->[0].yaml");
+    is($rc, 1, "a NUL escape in a $case->[0] is an invalid policy");
+    like($out, qr/NUL byte .*\[policy\.bad_value\]/, '... with its reason');
+    ($rc, $out) = run("$wid policy explain $d/nul-$case->[0].yaml --rule r"
+                      . ' --spiffe-id spiffe://a.org/w --credential x509_svid'
+                      . ' --operation DELETE');
+    isnt($rc, 0, "... and explain never allows through it");
+}
+
+# YAML 1.1 tools read 0600 as octal: a leading zero is refused.
+spew("$d/octal.yaml", <<'Y');
+version: 1
+rules:
+  r:
+    allow: [login]
+    require_workload_identity:
+      trust_domain: a.org
+    ssh:
+      principals: [alice]
+      max_ttl_seconds: 0600
+Y
+($rc, $out) = run("$wid policy lint $d/octal.yaml");
+is($rc, 1, 'an integer with a leading zero is invalid');
+like($out, qr/max_ttl_seconds.*leading zeros.*\[policy\.bad_value\]/,
+     '... and says why');
+
+# Messages quote the policy's bytes without its control characters.
+spew("$d/esc.yaml", qq{version: 1\nrules:\n  r:\n    "\\e[1A\\e[2Kok\\e[8m": x\n});
+($rc, $out) = run("$wid policy lint $d/esc.yaml");
+is($rc, 1, 'an unknown key with escape sequences is refused');
+unlike($out, qr/\e/, '... and no escape character reaches the terminal');
+
+# A FIFO in a file's place is refused, not waited on.
+system('mkfifo', "$d/fifo.yaml") == 0 or die 'mkfifo';
+($rc, $out) = run("timeout 10 $wid policy lint $d/fifo.yaml");
+ok($rc != 0 && $rc != 124, 'lint of a FIFO fails at once') or diag $out;
+($rc, $out) = run("timeout 10 $wid policy verify $ex/payments.yaml"
+                  . " --pubkey $d/fifo.yaml");
+ok($rc != 0 && $rc != 124, 'a FIFO as the public key fails at once')
+    or diag $out;
+
 done_testing;
