@@ -132,7 +132,7 @@ static const lint_case bad[] = {
     { R "    ssh:\n      principals: [\"#a\"]\n      max_ttl_seconds: 60\n",
       "policy.bad_value", 5, 20, "not allowed" },
     { R "    ssh:\n      principals: [\"a\\0b\"]\n      max_ttl_seconds: 60\n",
-      "policy.bad_value", 5, 20, "control character" },
+      "policy.bad_value", 5, 20, "NUL byte" },
     { R "    ssh:\n      principals: [-oProxyCommand]\n"
         "      max_ttl_seconds: 60\n", "policy.bad_value", 5, 20,
       "must not start with '-'" },
