@@ -714,6 +714,17 @@ wid_tpm_counters_check(const wid_tpm_counters *last,
     {
         return WID_R_ATTEST_TPM_CLOCK_REPLAY;
     }
+    /*
+     * Clock is kept in NV across resets and restarts; a TPM that says
+     * safe=YES (required of every accepted quote) never reports a value
+     * below one it reported before.  A lower one is an older copy of its
+     * state, however many reboots raised the counts since (and the
+     * counts of an AK outside the endorsement hierarchy are obfuscated;
+     * Clock is not).
+     */
+    if (now->clock < last->clock) {
+        return WID_R_ATTEST_TPM_COUNTER_DECREASED;
+    }
     return WID_OK;
 }
 
@@ -1365,19 +1376,21 @@ wid_tpm_verify(const unsigned char *evidence, size_t len,
         }
     }
 
-    /* 8. Counters never go backwards for this EK (a rolled-back or
-     *    cloned TPM state), then the clock must be one the TPM vouches
-     *    for: safe=0 means a larger Clock may have been reported before. */
+    /* 8. The clock must be one the TPM vouches for (safe=0 means a
+     *    larger Clock may have been reported before: after a power loss,
+     *    until the TPM next saves its clock); then counters and clock
+     *    never go backwards for this EK (a rolled-back or cloned TPM
+     *    state). */
     quoted->present = 1;
     quoted->reset_count = att.clockInfo.resetCount;
     quoted->restart_count = att.clockInfo.restartCount;
     quoted->clock = att.clockInfo.clock;
-    rc = wid_tpm_counters_check(p->last, quoted);
-    if (rc != WID_OK) {
-        goto done;
-    }
     if (att.clockInfo.safe != TPM2_YES) {
         rc = WID_R_ATTEST_TPM_CLOCK_UNSAFE;
+        goto done;
+    }
+    rc = wid_tpm_counters_check(p->last, quoted);
+    if (rc != WID_OK) {
         goto done;
     }
 

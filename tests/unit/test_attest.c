@@ -484,11 +484,19 @@ test_tpm_counters(void **state)
     now.clock = 1000;
     assert_int_equal(wid_tpm_counters_check(&last, &now),
                      WID_R_ATTEST_TPM_CLOCK_REPLAY);
-    /* A reboot resets the clock: a lower clock is fine after it. */
+    /* Clock survives reboots: after one it must still be higher... */
     now.reset_count = 6;
     now.restart_count = 0;
-    now.clock = 10;
+    now.clock = 1200;
     assert_int_equal(wid_tpm_counters_check(&last, &now), WID_OK);
+    /* ... a lower one is an older state, however high the counts. */
+    now.clock = 10;
+    assert_int_equal(wid_tpm_counters_check(&last, &now),
+                     WID_R_ATTEST_TPM_COUNTER_DECREASED);
+    now.reset_count = 0x7d0a1b2c;     /* as an owner-hierarchy AK shows */
+    now.restart_count = 0x83838383;
+    assert_int_equal(wid_tpm_counters_check(&last, &now),
+                     WID_R_ATTEST_TPM_COUNTER_DECREASED);
 }
 
 
