@@ -47,12 +47,17 @@ typedef struct {
     int         json;
 } wid_attest_opts;
 
+static wid_reason_t wid_attest_verify_iid(const wid_attest_opts *o,
+                                          const unsigned char *ev,
+                                          size_t ev_len,
+                                          wid_attestation *out, char *inst);
 static wid_reason_t wid_attest_verify_other(const wid_attest_opts *o,
                                             wid_attest_kind kind,
                                             const unsigned char *ev,
                                             size_t ev_len,
                                             wid_attestation *out);
-static int wid_attest_finish(const wid_attest_opts *o, wid_attestation *a);
+static int wid_attest_finish(const wid_attest_opts *o, wid_attestation *a,
+                             const char *iid_instance);
 static int wid_attest_cmd_result_verify(const wid_attest_opts *o);
 
 static void
@@ -450,6 +455,7 @@ wid_attest_cmd_verify(const wid_attest_opts *o)
     wid_attest_kind  kind;
     unsigned char   *ev = NULL;
     size_t           ev_len = 0;
+    char             inst[WID_IID_INSTANCE_MAX + 1] = "";
     wid_reason_t     rc;
     int              ret;
 
@@ -477,6 +483,9 @@ wid_attest_cmd_verify(const wid_attest_opts *o)
     case WID_ATTEST_TPM:
         rc = wid_attest_verify_tpm(o, ev, ev_len, att);
         break;
+    case WID_ATTEST_AWS_IID:
+        rc = wid_attest_verify_iid(o, ev, ev_len, att, inst);
+        break;
     default:
         rc = wid_attest_verify_other(o, kind, ev, ev_len, att);
         break;
@@ -484,7 +493,8 @@ wid_attest_cmd_verify(const wid_attest_opts *o)
     free(ev);
 
     if (rc == WID_OK) {
-        ret = wid_attest_finish(o, att);
+        ret = wid_attest_finish(o, att,
+                                kind == WID_ATTEST_AWS_IID ? inst : NULL);
     } else {
         ret = wid_attest_report(o, "verify", rc);
     }
@@ -529,13 +539,17 @@ wid_cmd_attest(int argc, char **argv)
 }
 
 
+/*
+ * The document's instance id goes to inst: its first use is recorded by
+ * wid_attest_finish, once everything else passed (binding, signing), so
+ * a refused verification never spends it.
+ */
 static wid_reason_t
 wid_attest_verify_iid(const wid_attest_opts *o, const unsigned char *ev,
-                      size_t ev_len, wid_attestation *out)
+                      size_t ev_len, wid_attestation *out, char *inst)
 {
     wid_iid_params  p;
     STACK_OF(X509) *pinned = NULL;
-    char            inst[WID_IID_INSTANCE_MAX + 1], note[128];
     wid_reason_t    rc;
 
     if (o->aws_cert == NULL || o->state == NULL) {
@@ -552,18 +566,20 @@ wid_attest_verify_iid(const wid_attest_opts *o, const unsigned char *ev,
     p.verifier = o->verifier;
     rc = wid_iid_verify(ev, ev_len, &p, out, inst);
     sk_X509_pop_free(pinned, X509_free);
-    if (rc != WID_OK) {
-        return rc;
-    }
-    /* A document has no nonce: only its first use counts. */
+    return rc;
+}
+
+
+/* A document has no nonce: only its first use counts. */
+static wid_reason_t
+wid_attest_iid_first_use(const wid_attest_opts *o, const char *inst)
+{
+    char note[128];
+
     snprintf(note, sizeof(note), "{\"firstUse\":%lld}\n",
              (long long) o->now);
-    rc = wid_attest_state_first_use(o->state, "aws_iid", inst, note,
-                                    WID_R_ATTEST_IID_REPLAYED);
-    if (rc != WID_OK) {
-        memset(out, 0, sizeof(*out));
-    }
-    return rc;
+    return wid_attest_state_first_use(o->state, "aws_iid", inst, note,
+                                      WID_R_ATTEST_IID_REPLAYED);
 }
 
 
@@ -609,8 +625,6 @@ wid_attest_verify_other(const wid_attest_opts *o, wid_attest_kind kind,
                         wid_attestation *out)
 {
     switch (kind) {
-    case WID_ATTEST_AWS_IID:
-        return wid_attest_verify_iid(o, ev, ev_len, out);
     case WID_ATTEST_K8S_PSAT:
     case WID_ATTEST_GITHUB_OIDC:
         return wid_attest_verify_token(o, kind, ev, ev_len, out);
@@ -710,7 +724,8 @@ wid_attest_bind(const wid_attest_opts *o, wid_attestation *a)
 
 
 static int
-wid_attest_finish(const wid_attest_opts *o, wid_attestation *a)
+wid_attest_finish(const wid_attest_opts *o, wid_attestation *a,
+                  const char *iid_instance)
 {
     wid_seckey    key;
     json_t       *j;
@@ -759,6 +774,14 @@ wid_attest_finish(const wid_attest_opts *o, wid_attestation *a)
         }
         json_object_set_new(j, "result", json_string(jws));
         free(jws);
+    }
+    if (iid_instance != NULL) {
+        /* Last: only a verification that succeeds spends the document. */
+        rc = wid_attest_iid_first_use(o, iid_instance);
+        if (rc != WID_OK) {
+            json_decref(j);
+            return wid_attest_report(o, "verify", rc);
+        }
     }
     json_object_set_new(j, "verified", json_true());
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);

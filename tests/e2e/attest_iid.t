@@ -162,11 +162,20 @@ $forged =~ s/=+$//;
 like($out, qr/attest\.result_bad_signature/,
      'payload altered after signing: refused');
 
-($rc, $out) = verify(iid(instance => 'i-0ddddddddddddddd4',
+my $unmatched = iid(instance => 'i-0ddddddddddddddd4',
     doc => '{"accountId":"123456789012","instanceId":"i-0ddddddddddddddd4",'
-         . '"region":"ap-south-1"}'), "--entries $d/entries.json");
+         . '"region":"ap-south-1"}');
+($rc, $out) = verify($unmatched, "--entries $d/entries.json");
 is($rc, 1, 'node matching no entry: refused');
 like($out, qr/attest\.no_registration_match/, '... no registration match');
+# A refused verification does not spend the document's single use.
+($rc, $out) = verify($unmatched,
+                     '--spiffe-id spiffe://example.org/node/south');
+is($rc, 0, '... the same document, bound by the operator, verifies')
+    or diag $out;
+($rc, $out) = verify($unmatched,
+                     '--spiffe-id spiffe://example.org/node/south');
+like($out, qr/attest\.iid_replayed/, '... once');
 
 ($rc, $out) = verify(iid(instance => 'i-0eeeeeeeeeeeeeee5'),
     "--sign-key $d/verifier.key");
