@@ -210,8 +210,12 @@ wid_token_check_claims(wid_attest_kind kind, const json_t *claims,
     {
         return WID_R_ATTEST_TOKEN_CLAIMS;
     }
-    /* All values are below 2^40: these sums cannot overflow. */
-    if (p->now >= exp + p->leeway) {
+    /*
+     * No leeway for exp: the attestation lives no longer than the token,
+     * and one past its exp has no time left to vouch for.  (All values
+     * are below 2^40: the sums below cannot overflow.)
+     */
+    if (exp <= p->now) {
         return WID_R_ATTEST_TOKEN_EXPIRED;
     }
     if ((has_nbf && nbf > p->now + p->leeway)
@@ -228,9 +232,8 @@ wid_token_check_claims(wid_attest_kind kind, const json_t *claims,
 
     wid_attestation_init(out, kind, p->verifier);
     wid_attestation_hash_evidence(out, token, len);
-    /* The attestation lives no longer than the token. */
     ttl = exp - p->now < p->ttl ? exp - p->now : p->ttl;
-    rc = wid_attestation_set_window(out, p->now, ttl > 0 ? ttl : 1);
+    rc = wid_attestation_set_window(out, p->now, ttl);
     if (rc == WID_OK) {
         rc = kind == WID_ATTEST_K8S_PSAT ? wid_token_k8s(claims, out)
                                          : wid_token_github(claims, out);

@@ -96,6 +96,14 @@ like($out, qr/attest\.token_issuer_mismatch/, 'no iss: refused');
 is($rc, 1, 'expired PSAT: refused');
 like($out, qr/attest\.token_expired/, '... expired');
 
+# Inside the 30 s leeway but past exp: no time left for a result that
+# may not outlive the token.
+($rc, $out) = vpsat(token($k8s, 'ES256', 'k1',
+                          psat(exp => $now - 20, iat => $now - 600,
+                               nbf => $now - 600)));
+is($rc, 1, 'PSAT past exp, within the leeway: refused');
+like($out, qr/attest\.token_expired/, '... expired');
+
 ($rc, $out) = vpsat(token($k8s, 'ES256', 'k1', psat(exp => undef)));
 like($out, qr/attest\.token_exp_missing/, 'no exp: refused');
 
