@@ -4,6 +4,7 @@
  * size without leading zeros, 32-byte root) and bounded everywhere.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base64.h"
@@ -211,11 +212,11 @@ wid_checkpoint_verify(const char *note, size_t len,
                       const uint8_t pk[crypto_sign_PUBLICKEYBYTES],
                       wid_checkpoint *c)
 {
-    const char  *p, *end = note + len, *nl, *sp;
+    const char  *p, *end = note + len, *nl, *sp, *q;
     char         name[WID_KEY_NAME_MAX + 1];
-    uint8_t      blob[4 + crypto_sign_BYTES + 3], id[4];
-    size_t       blen, nlen, slen;
-    int          signed_ok = 0, bad = 0;
+    uint8_t     *blob, id[4];
+    size_t       blen, nlen, slen, b64len;
+    int          signed_ok = 0, bad = 0, ours;
     wid_reason_t rc;
 
     rc = wid_note_split(note, len, &blen);
@@ -239,21 +240,44 @@ wid_checkpoint_verify(const char *note, size_t len,
         }
         p += WID_NOTE_DASH_LEN;
         sp = memchr(p, ' ', (size_t) (nl - p));
-        if (sp == NULL || sp == p || (size_t) (sp - p) > WID_KEY_NAME_MAX) {
+        if (sp == NULL || sp == p) {
             return WID_R_JOURNAL_CHECKPOINT_MALFORMED;
         }
+        /*
+         * Any key may cosign (C2SP signed-note: witnesses, with their
+         * own names and signature sizes): a line is well-formed if its
+         * name has no space, control character or '+', and its base64
+         * holds a key id and a signature.  Only a line that can be ours
+         * (an ASCII name this writer could have) is checked further.
+         */
         nlen = (size_t) (sp - p);
-        memcpy(name, p, nlen);
-        name[nlen] = '\0';
-        if (!wid_note_key_name_ok(name)
-            || wid_b64_decode(sp + 1, (size_t) (nl - sp - 1), 0, blob,
-                              sizeof(blob), &slen) != 0
+        for (q = p; q < sp; q++) {
+            if ((unsigned char) *q <= 0x20 || *q == 0x7f || *q == '+') {
+                return WID_R_JOURNAL_CHECKPOINT_MALFORMED;
+            }
+        }
+        ours = nlen <= WID_KEY_NAME_MAX;
+        if (ours) {
+            memcpy(name, p, nlen);
+            name[nlen] = '\0';
+            ours = wid_note_key_name_ok(name);
+        }
+        b64len = (size_t) (nl - sp - 1);
+        blob = malloc(b64len / 4 * 3 + 3);
+        if (blob == NULL) {
+            return WID_R_INTERNAL_NOMEM;
+        }
+        if (wid_b64_decode(sp + 1, b64len, 0, blob, b64len / 4 * 3 + 3,
+                           &slen) != 0
             || slen < 5)
         {
+            free(blob);
             return WID_R_JOURNAL_CHECKPOINT_MALFORMED;
         }
-        wid_note_key_id(name, pk, id);
-        if (memcmp(id, blob, 4) == 0) {
+        if (ours) {
+            wid_note_key_id(name, pk, id);
+        }
+        if (ours && memcmp(id, blob, 4) == 0) {
             /* Our key: it must be an Ed25519 signature that verifies. */
             if (slen != 4 + crypto_sign_BYTES
                 || crypto_sign_verify_detached(blob + 4,
@@ -265,6 +289,7 @@ wid_checkpoint_verify(const char *note, size_t len,
                 signed_ok = 1;
             }
         }
+        free(blob);
         p = nl + 1;
     }
     if (bad) {

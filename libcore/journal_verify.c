@@ -45,6 +45,10 @@ struct wid_journal_verifier {
     int                        pend_tail;
     uint32_t                   pend_epoch;
     uint64_t                   pend_first, pend_n;
+    uint64_t                   pend_seg, pend_off;
+
+    /* Where the first record not covered by a checkpoint is. */
+    uint64_t                   open_seg, open_off;
 
     int                        have_cp;
     uint64_t                   cp_size;
@@ -195,7 +199,8 @@ wid_vend_epoch(wid_vstate *s, int last)
 
     if (s->pend_tail) {
         s->pend_tail = 0;
-        wid_vfind(s, 0, 0, 1, s->pend_first, WID_R_JOURNAL_UNSIGNED_TAIL,
+        wid_vfind(s, s->pend_seg, s->pend_off, 1, s->pend_first,
+                  WID_R_JOURNAL_UNSIGNED_TAIL,
                   "unsigned", 0, "epoch %u: %llu record(s) after its last"
                   " checkpoint were never signed and no gap record gives"
                   " them up", (unsigned) s->pend_epoch,
@@ -203,7 +208,7 @@ wid_vend_epoch(wid_vstate *s, int last)
     }
     if (s->have_epoch && !s->broken && s->tree.size > covered) {
         if (!s->have_cp) {
-            wid_vfind(s, 0, 0, 1, s->epoch_start,
+            wid_vfind(s, s->open_seg, s->open_off, 1, s->epoch_start,
                       WID_R_JOURNAL_NO_CHECKPOINT, "unsigned", 0,
                       "epoch %u: %llu record(s) and no valid checkpoint at"
                       " all", (unsigned) s->epoch,
@@ -213,8 +218,11 @@ wid_vend_epoch(wid_vstate *s, int last)
             s->pend_epoch = s->epoch;
             s->pend_first = s->epoch_start + covered;
             s->pend_n = s->tree.size - covered;
+            s->pend_seg = s->open_seg;
+            s->pend_off = s->open_off;
         } else {
-            wid_vfind(s, 0, 0, 1, s->epoch_start + covered,
+            wid_vfind(s, s->open_seg, s->open_off, 1,
+                      s->epoch_start + covered,
                       WID_R_JOURNAL_UNSIGNED_TAIL, "unsigned",
                       s->allow_tail,
                       "epoch %u: %llu record(s) after the last checkpoint"
@@ -436,6 +444,11 @@ wid_vleaf(wid_vstate *s, uint64_t seg, const wid_frame *f)
         s->rep.records++;
         s->res.records++;
     }
+    if (s->tree.size == covered) {
+        /* The first record the last checkpoint does not cover (yet). */
+        s->open_seg = seg;
+        s->open_off = f->offset;
+    }
     wid_merkle_leaf_hash(f->data, f->len, leaf);
     if (wid_vpush_leaf(s, leaf) != 0) {
         wid_vfind(s, seg, f->offset, 1, seq, WID_R_INTERNAL_NOMEM, "record",
@@ -563,12 +576,16 @@ wid_vsegment(wid_vstate *s, uint64_t segno, const uint8_t *map,
         if (rc != WID_OK) {
             if (last && wid_frame_torn(map, size, off, rc)) {
                 /* An error until recovery (reopening the writer) cuts it:
-                 * verify cannot tell a torn write from a cut record. */
+                 * verify cannot tell a torn write from a cut record.
+                 * While the writer runs it is a write in progress. */
                 wid_vfind(s, segno, off, 1, s->next_seq,
-                          WID_R_JOURNAL_TORN_TAIL, "torn", 0,
-                          "last %llu byte(s) are an incomplete record"
-                          " (crash during a write; reopening the writer"
-                          " cuts it off)", (unsigned long long) (size - off));
+                          WID_R_JOURNAL_TORN_TAIL, "torn", s->rep.live,
+                          "last %llu byte(s) are an incomplete record (%s)",
+                          (unsigned long long) (size - off),
+                          s->rep.live ? "the writer is running: a write in"
+                                        " progress"
+                          : "crash during a write; reopening the writer"
+                            " cuts it off");
             } else {
                 wid_vfind(s, segno, off, 1, s->next_seq, rc,
                           rc == WID_R_JOURNAL_FRAME_CRC ? "crc" : "framing",
@@ -814,7 +831,8 @@ wid_verify_writer(const char *dir, const char *writer, const wid_pubkey *pk,
      * have had records not yet signed while they were read. */
     live = wid_writer_live(dirfd);
     rc = wid_journal_verifier_new(writer, pk,
-                                  flags & ~WID_JOURNAL_VERIFY_WRITER_LIVE,
+                                  live ? flags | WID_JOURNAL_VERIFY_WRITER_LIVE
+                                  : flags & ~WID_JOURNAL_VERIFY_WRITER_LIVE,
                                   trusted, cb, &s);
     if (rc != WID_OK) {
         free(segs);

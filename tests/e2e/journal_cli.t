@@ -452,15 +452,34 @@ sub set_receipt { $_[0]{receipt} = encode_base64($_[1], '') }
     ($rc, $out, $err) = run('journal', 'verify', $J2, '--pubkey',
                             "$d/k.pub");
     is($rc, 1, 'an unsigned tail with no writer running: exit 1');
-    like($out, qr/^ERROR w\/- offset 0 seq 0: unsigned \(journal\.unsigned_tail\)/m,
-         '... named as such');
+    # Named by where its first record is, as every finding.
+    my ($first) = grep { $_->[1] == 2 } @f;
+    like($out, qr/^ERROR w\/seg-0000000000000001\.wjl offset $first->[0] seq 0: unsigned \(journal\.unsigned_tail\)/m,
+         '... named as such, with its segment and offset');
     like($err, qr/^wid journal verify: journal\.unsigned_tail$/m,
          '... code on stderr');
     ($rc, $out, $err) = run('journal', 'verify', $J2, '--pubkey',
                             "$d/k.pub", '--allow-unsigned-tail');
     is($rc, 0, '--allow-unsigned-tail: only a warning');
-    like($out, qr/^WARNING w\/- offset 0 seq 0: unsigned \(journal\.unsigned_tail\)/m,
+    like($out, qr/^WARNING w\/seg-0000000000000001\.wjl offset $first->[0] seq 0: unsigned \(journal\.unsigned_tail\)/m,
          '... still named');
+
+    # A record being written while its writer runs: a torn tail is a
+    # write in progress, a warning, not damage.
+    spew($seg, slurp($seg) . substr($b, $first->[0], 40));
+    ($rc, $out, $err) = run('journal', 'verify', $J2, '--pubkey',
+                            "$d/k.pub");
+    is($rc, 1, 'a torn tail with no writer running: exit 1');
+    like($out, qr/^ERROR .* torn \(journal\.torn_tail\)/m, '... an error');
+    open my $lk, '>>', "$J2/w/lock" or die "lock: $!";
+    flock($lk, 2) or die "flock: $!";
+    ($rc, $out, $err) = run('journal', 'verify', $J2, '--pubkey',
+                            "$d/k.pub");
+    close $lk;
+    is($rc, 0, '... with the writer running (its lock held): exit 0')
+        or diag $out, $err;
+    like($out, qr/^WARNING .* torn \(journal\.torn_tail\): .*write in progress/m,
+         '... a warning: a write in progress');
 }
 
 # ------------------- forged logs (security review): refused, never adopted

@@ -278,6 +278,35 @@ test_checkpoint_notes(void **state)
     snprintf(b, sizeof(b), "%s\xe2\x80\x94 witness.example AAAAAAAAAAAA\n",
              good);
     assert_int_equal(note_verify(b), WID_OK);
+    /* ... whatever their size (a tlog-cosignature is 4 + 72 bytes) and
+     * whatever their name (UTF-8, longer than ours may be). */
+    {
+        static const char *names[] = {
+            "witness.example", "w\xc3\xaftness.example",
+            "a-very-long-witness-name-that-is-longer-than-any-key-name-"
+            "a-wid-writer-could-have-by-a-margin-of-quite-a-few-bytes-"
+            "really-quite-a-few-of-them-indeed.example"
+        };
+        uint8_t blob[4 + 72];
+        size_t  k;
+
+        memset(blob, 0x5a, sizeof(blob));
+        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+            n = (size_t) snprintf(b, sizeof(b), "%s\xe2\x80\x94 %s ", good,
+                                  names[k]);
+            sodium_bin2base64(b + n, sizeof(b) - n, blob, sizeof(blob),
+                              sodium_base64_VARIANT_ORIGINAL);
+            n = strlen(b);
+            b[n] = '\n';
+            b[n + 1] = '\0';
+            assert_int_equal(note_verify(b), WID_OK);
+        }
+    }
+    /* A name with '+' or a control character is no key name at all. */
+    snprintf(b, sizeof(b), "%s\xe2\x80\x94 wit+ness AAAAAAAAAAAA\n", good);
+    assert_int_equal(note_verify(b), WID_R_JOURNAL_CHECKPOINT_MALFORMED);
+    snprintf(b, sizeof(b), "%s\xe2\x80\x94 wit\x01ness AAAAAAAAAAAA\n", good);
+    assert_int_equal(note_verify(b), WID_R_JOURNAL_CHECKPOINT_MALFORMED);
 }
 
 /* -------------------------------------------------- inside the log */
