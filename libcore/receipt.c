@@ -479,16 +479,17 @@ wid_receipt_view_json(const wid_receipt_view *v, const char *id)
         if (us[i] == 0) {
             continue;
         }
-        if (i == WID_RU_SERIAL) {
-            /* A certificate serial is a full 64-bit random number: as a
-             * decimal string, since JSON integers stop at 2^63 for many
-             * consumers (jansson included). */
+        if (i == WID_RU_SERIAL || us[i] > (uint64_t) INT64_MAX) {
+            /* A certificate serial is a full 64-bit random number, and an
+             * SSH validity can be "forever" (2^64-1): as a decimal string,
+             * since JSON integers stop at 2^63 for many consumers (jansson
+             * included).  Other values stay integers. */
             snprintf(hex, sizeof(hex), "%" PRIu64, us[i]);
             rc |= wid_set(o, wid_ru[i].group, wid_ru[i].name,
                           json_string(hex));
         } else {
             rc |= wid_set(o, wid_ru[i].group, wid_ru[i].name,
-                          json_integer((json_int_t) (us[i] & INT64_MAX)));
+                          json_integer((json_int_t) us[i]));
         }
     }
     if (rc != 0) {
@@ -522,14 +523,17 @@ wid_get_u64(json_t *root, const char *group, const char *name, int str_ok,
     }
     if (str_ok && json_is_string(v)) {
         /* Decimal, no sign, no leading zeros, at most 2^64-1 (what the
-         * JSON view prints for a serial). */
+         * JSON view prints for a serial, and for any other value from
+         * 2^63 on: str_ok 2 takes only those). */
         s = json_string_value(v);
         if (s[0] < '1' || s[0] > '9' || strlen(s) != json_string_length(v)) {
             return -1;
         }
         errno = 0;
         *out = strtoull(s, &end, 10);
-        if (errno != 0 || *end != '\0') {
+        if (errno != 0 || *end != '\0'
+            || (str_ok == 2 && *out <= (uint64_t) INT64_MAX))
+        {
             *out = 0;
             return -1;
         }
@@ -607,7 +611,8 @@ wid_receipt_from_json(json_t *obj, wid_receipt *r)
     }
     for (i = 0; i < WID_NU64; i++) {
         if (wid_get_u64(obj, wid_ru[i].group, wid_ru[i].name,
-                        i == WID_RU_SERIAL, us[i]) != 0) {
+                        i == WID_RU_SERIAL ? 1 : 2, us[i]) != 0)
+        {
             return WID_R_RECEIPT_FIELD_INVALID;
         }
     }

@@ -201,6 +201,56 @@ test_serial_u64_json(void **state)
     }
 }
 
+/* So can an SSH validity ("forever" is 2^64-1) and a not-after: below
+ * 2^63 as JSON integers, from there as decimal strings, and back to the
+ * same receipt bytes either way. */
+static void
+test_times_u64_json(void **state)
+{
+    static const uint64_t t[] = {
+        1795539302, UINT64_C(9223372036854775807),
+        UINT64_C(9223372036854775808), UINT64_C(18446744073709551615)
+    };
+    uint8_t          buf[WID_RECEIPT_MAX], buf2[WID_RECEIPT_MAX];
+    size_t           len, len2, i;
+    wid_receipt      r;
+    wid_receipt_view v;
+    json_t          *j, *vb;
+    char            *s;
+
+    (void) state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        memset(&r, 0, sizeof(r));
+        r.surface = WID_SURFACE_SSH_LOGIN;
+        r.verdict = WID_VERDICT_DENY;
+        r.ssh_valid_after = t[i] / 2;
+        r.ssh_valid_before = t[i];
+        r.not_after = t[i];
+        assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf),
+                                            &len), WID_OK);
+        assert_int_equal(wid_receipt_decode(buf, len, &v), WID_OK);
+        j = wid_receipt_view_json(&v, NULL);
+        assert_non_null(j);
+        vb = json_object_get(json_object_get(j, "ssh"), "valid_before");
+        if (t[i] > (uint64_t) INT64_MAX) {
+            assert_true(json_is_string(vb));
+        } else {
+            assert_true(json_is_integer(vb)
+                        && (uint64_t) json_integer_value(vb) == t[i]);
+        }
+        s = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        j = load(s);
+        free(s);
+        assert_int_equal(wid_receipt_from_json(j, &r), WID_OK);
+        assert_int_equal(wid_receipt_encode(&r, "w", 1, buf2, sizeof(buf2),
+                                            &len2), WID_OK);
+        assert_int_equal(len2, len);
+        assert_memory_equal(buf2, buf, len);
+        json_decref(j);
+    }
+}
+
 
 /* The id and bytes agree with a second implementation of the spec. */
 static void
@@ -613,6 +663,7 @@ main(void)
         cmocka_unit_test(test_encode_lengths),
         cmocka_unit_test(test_from_json_refusals),
         cmocka_unit_test(test_serial_u64_json),
+        cmocka_unit_test(test_times_u64_json),
         cmocka_unit_test(test_decode_malformed),
         cmocka_unit_test(test_id_binds_every_byte),
     };
