@@ -33,6 +33,11 @@
 /* A damaged tail longer than this is not treated as a torn last write. */
 #define WID_TORN_SCAN_MAX    (4u * 1024 * 1024)
 /*
+ * Bytes checksummed in vain while looking for frames after damage, for
+ * one open (see wid_recover_resync): a few milliseconds of CRC-32C.
+ */
+#define WID_RESYNC_BUDGET    (64u * 1024 * 1024)
+/*
  * Recovery adopts unsigned records only if their times span at most
  * checkpoint_every_ms plus this (late timer ticks, a busy event loop).
  */
@@ -523,6 +528,7 @@ typedef struct {
     uint64_t  tail_seg, tail_off; /* where the first of them is */
     int       have_time;
     uint64_t  tmin, tmax;         /* the times of its receipts */
+    uint64_t  resync_budget;      /* see wid_recover_resync */
 } wid_recover_state;
 
 
@@ -635,7 +641,11 @@ wid_recover_checkpoint(wid_journal *j, wid_recover_state *s,
 /*
  * After damage, learn the seqs of whatever well-framed leaves follow it,
  * so that the new epoch never reuses one.  Nothing here is trusted for
- * anything else.
+ * anything else.  Frames are looked for at every offset, but the CRC
+ * work spent on bytes that turn out to be no frame is bounded for the
+ * whole open: garbage crafted to look like frame headers everywhere
+ * would otherwise cost 128 KiB of CRC per byte, at every open.  On a
+ * real log the search stops at the next whole frame after the damage.
  */
 static void
 wid_recover_resync(wid_recover_state *s, const uint8_t *map, uint64_t size,
@@ -644,11 +654,7 @@ wid_recover_resync(wid_recover_state *s, const uint8_t *map, uint64_t size,
     wid_frame f;
     uint64_t  seq;
 
-    while (off + WID_FRAME_HDR <= size) {
-        if (wid_frame_parse(map, size, off, &f) != WID_OK) {
-            off++;
-            continue;
-        }
+    while (wid_frame_find(map, size, off, &s->resync_budget, &f) == 1) {
         if (wid_leaf_seq(f.type, f.data, f.len, &seq) == 0
             && seq < UINT64_MAX && seq + 1 > s->max_seq_end)
         {
@@ -720,6 +726,19 @@ wid_recover_segment(wid_journal *j, wid_recover_state *s, uint64_t segno,
                 wid_recover_damage(j, s, segno, off,
                                    WID_R_JOURNAL_SEGMENT_HEADER);
                 break;
+            }
+            /*
+             * A later epoch after damage, after every seq seen so far, is
+             * the one a writer started when it met that damage: its gap
+             * record accounts for the damage.  Replay it as a fresh log
+             * (its checks below and at the end apply in full), so that
+             * its crash tails are adopted and torn tails cut, and reopens
+             * do not record the same damage again.
+             */
+            if (s->damaged && h.epoch > s->max_epoch
+                && h.first_seq >= s->max_seq_end)
+            {
+                s->damaged = 0;
             }
             if (h.epoch > s->max_epoch) {
                 s->max_epoch = h.epoch;
@@ -880,6 +899,7 @@ wid_journal_recover(wid_journal *j, const char *prefix, uint64_t now_ms,
     size_t              len;
 
     memset(&s, 0, sizeof(s));
+    s.resync_budget = WID_RESYNC_BUDGET;
     rc = wid_seg_list(j->dirfd, &segs, &n);
     if (rc != WID_OK) {
         return rc;

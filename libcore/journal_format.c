@@ -90,9 +90,10 @@ wid_frame_parse(const uint8_t *buf, uint64_t size, uint64_t off, wid_frame *f)
 
 
 int
-wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from)
+wid_frame_find(const uint8_t *buf, uint64_t size, uint64_t from,
+               uint64_t *budget, wid_frame *f)
 {
-    uint64_t o, budget = WID_FRAME_SCAN_BUDGET;
+    uint64_t o;
     uint32_t len;
 
     for (o = from; o + WID_FRAME_HDR <= size; o++) {
@@ -104,19 +105,41 @@ wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from)
         }
         /*
          * Bytes crafted so that every offset looks like a frame header
-         * would make this scan quadratic.  Past the budget, answer "there
-         * may be a frame": the damage is then reported (and left in
-         * place) as damage, never cut off as a torn write.
+         * would make the search quadratic: checksumming is bounded.  A
+         * frame found is not charged (the caller moves past it, so that
+         * work is linear); a candidate that is no frame is.  The one at
+         * from (where a frame follows the one before) is always tried.
          */
-        if (budget < (uint64_t) len + 5) {
-            return 1;
+        if (o != from && *budget < (uint64_t) len + 5) {
+            return -1;
         }
-        budget -= (uint64_t) len + 5;
         if (wid_crc32c(0, buf + o + 4, 5 + (size_t) len) == wid_rd32(buf + o)) {
+            f->type = buf[o + 8];
+            f->data = buf + o + WID_FRAME_HDR;
+            f->len = len;
+            f->offset = o;
+            f->next = o + WID_FRAME_HDR + len;
             return 1;
         }
+        *budget -= *budget < (uint64_t) len + 5 ? *budget
+                                                 : (uint64_t) len + 5;
     }
     return 0;
+}
+
+
+int
+wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from)
+{
+    uint64_t  budget = WID_FRAME_SCAN_BUDGET;
+    wid_frame f;
+
+    /*
+     * Past the budget, answer "there may be a frame": the damage is then
+     * reported (and left in place) as damage, never cut off as a torn
+     * write.
+     */
+    return wid_frame_find(buf, size, from, &budget, &f) != 0;
 }
 
 
@@ -124,17 +147,30 @@ int
 wid_frame_torn(const uint8_t *buf, uint64_t size, uint64_t off,
                wid_reason_t rc)
 {
-    uint64_t o;
-    int      zeros = 1;
+    uint64_t z = size;
+    uint32_t len;
 
-    for (o = off; o < size; o++) {
-        if (buf[o] != 0) {
-            zeros = 0;
-            break;
-        }
+    /* z: where the zeros that run to the end of the file start. */
+    while (z > off && buf[z - 1] == 0) {
+        z--;
     }
-    if (!zeros && rc != WID_R_JOURNAL_TORN_TAIL) {
-        return 0;
+    if (rc != WID_R_JOURNAL_TORN_TAIL && z > off) {
+        /*
+         * A power loss zero-fills the end of a file from a block
+         * boundary, usually inside the last frame.  That frame is torn
+         * if the zeros reach into its header, or its header (intact,
+         * plausible) says it runs into them.  A frame that ends before
+         * the zeros was written whole: a bad CRC there is damage.
+         */
+        if (z - off >= WID_FRAME_HDR) {
+            len = wid_rd32(buf + off + 4);
+            if (len > WID_FRAME_MAX || buf[off + 8] < WID_REC_SEGMENT
+                || buf[off + 8] > WID_REC_MAX
+                || off + WID_FRAME_HDR + len <= z)
+            {
+                return 0;
+            }
+        }
     }
     return !wid_frame_any_after(buf, size, off + 1);
 }

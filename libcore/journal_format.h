@@ -86,6 +86,16 @@ typedef struct {
 wid_reason_t wid_frame_parse(const uint8_t *buf, uint64_t size, uint64_t off,
                              wid_frame *f);
 
+/*
+ * The first valid frame starting in buf[from..size): 1 (*f is it), 0
+ * (none), or -1 when checksumming candidates that are no frame would
+ * take more than *budget bytes (*budget is what is left; the frame found
+ * is not charged, and a candidate at from is always tried).  Linear in
+ * the bytes examined plus the budget.
+ */
+int wid_frame_find(const uint8_t *buf, uint64_t size, uint64_t from,
+                   uint64_t *budget, wid_frame *f);
+
 /* Does a valid frame start anywhere in buf[from..size)?  The CRC work is
  * bounded: past WID_FRAME_SCAN_BUDGET bytes checksummed the answer is
  * yes (conservative: the bytes are then treated as damage, not as a
@@ -95,9 +105,13 @@ int wid_frame_any_after(const uint8_t *buf, uint64_t size, uint64_t from);
 
 /*
  * Is the bad frame at off (parse result rc) the torn end of an
- * interrupted write: incomplete (it runs past the end) or zero-filled to
- * the end, with no valid frame after it?  A complete frame whose CRC does
- * not match is damage, not a torn write.
+ * interrupted write, with no valid frame after it?  Torn: incomplete (it
+ * runs past the end), or cut by zeros that run from inside it to the end
+ * of the file (a power loss zero-fills from a block boundary): the zeros
+ * start at off, inside its header, or before the end its (plausible)
+ * header gives it.  A frame that ends before the zeros, or one whose
+ * CRC does not match with no zeros to the end, is damage, not a torn
+ * write.
  */
 int wid_frame_torn(const uint8_t *buf, uint64_t size, uint64_t off,
                    wid_reason_t rc);

@@ -2,7 +2,8 @@
 # Crash safety and concurrency of the receipt journal, through the CLI:
 # kill -9 a writer (fsync=always) mid-stream 50 times; after each crash
 # recovery keeps every record whose append had returned and the journal
-# verifies.  Then three writer processes append at once.
+# verifies; the same in the gap epoch of a damaged log.  Then three
+# writer processes append at once.
 use strict;
 use warnings;
 use File::Temp qw(tempdir);
@@ -130,5 +131,122 @@ is($? >> 8, 2, 'second process on the same writer refused');
 like($o, qr/journal\.writer_busy/, 'with journal.writer_busy');
 close $hw;
 waitpid($holder, 0);
+
+# After damage: the writer records one gap, then its gap epoch is a log
+# like any other: later reopens replay it (no new gap), adopt the crash
+# tails of writers killed in it, and cut torn tails, including a last
+# frame zero-filled from inside it (a power loss).
+sub seg_file {
+    my ($w, $n) = @_;
+    return sprintf("%s/%s/seg-%016d.wjl", $J, $w, $n);
+}
+sub last_seg {
+    my ($w) = @_;
+    my @s = sort glob("$J/$w/seg-*.wjl");
+    return $s[-1];
+}
+sub slurp { open my $f, '<:raw', $_[0] or die "$_[0]: $!"; local $/; <$f> }
+sub spew { open my $f, '>:raw', $_[0] or die "$_[0]: $!"; print $f $_[1] }
+# Offsets, types and lengths of the frames of a segment.
+sub frames {
+    my ($b) = @_;
+    my ($o, @f) = (0);
+    while ($o + 9 <= length $b) {
+        my (undef, $len, $type) = unpack('N N C', substr($b, $o, 9));
+        push @f, [$o, $type, $len];
+        $o += 9 + $len;
+    }
+    return @f;
+}
+sub reopen {
+    my ($w) = @_;
+    my $o = `$wid journal append $J --key $d/k.key --writer $w --checkpoint-every 7 </dev/null 2>&1`;
+    is($? >> 8, 0, "reopen $w");
+    return $o;
+}
+{
+    my %sacked;
+    open my $p, '|-', "$wid journal append $J --key $d/k.key --writer scar"
+        . " --checkpoint-every 7 >/dev/null" or die;
+    print $p receipt(900000 + $_) for 1 .. 30;
+    close $p;
+    my $seg1 = seg_file('scar', 1);
+    my $buf = slurp($seg1);
+    my $r5 = (frames($buf))[8];     # header, checkpoint, receipts 0..
+    is($r5->[1], 2, 'a receipt');
+    substr($buf, $r5->[0] + 20, 1) ^= "\x01";
+    spew($seg1, $buf);
+    like(reopen('scar'), qr/gap recorded, epoch 1/, 'damage: one gap');
+    for my $round (1 .. 5) {
+        pipe(my $in_r, my $in_w) or die;
+        pipe(my $out_r, my $out_w) or die;
+        my $pid = fork() // die;
+        if ($pid == 0) {
+            close $in_w; close $out_r;
+            open STDIN, '<&', $in_r or die;
+            open STDOUT, '>&', $out_w or die;
+            open STDERR, '>', '/dev/null';
+            exec $wid, 'journal', 'append', $J, '--key', "$d/k.key",
+                 '--writer', 'scar', '--fsync', 'always',
+                 '--checkpoint-every', '7';
+            exit 127;
+        }
+        close $in_r; close $out_w;
+        $in_w->autoflush(1);
+        my $n = 4 + $round * 2;     # 6..14: some unsigned every time
+        print $in_w receipt(910000 + $round * 100 + $_) for 1 .. $n;
+        my $got = 0;
+        while ($got < $n and defined(my $l = <$out_r>)) {
+            my ($seq, $id) = split ' ', $l;
+            $sacked{$id} = $seq;
+            $got++;
+        }
+        kill 'KILL', $pid;
+        waitpid($pid, 0);
+        close $out_r; close $in_w;
+        if ($round == 3) {
+            # Power loss: zeros from 20 bytes into the last frame on.
+            my $ls = last_seg('scar');
+            my $lb = slurp($ls);
+            my $lf = (frames($lb))[-1];
+            my $z = $lf->[0] + 20;
+            substr($lb, $z) = "\0" x (length($lb) - $z);
+            spew($ls, $lb);
+            my $o = reopen('scar');
+            like($o, qr/torn tail of \d+ byte\(s\) cut/,
+                 'zero-filled last frame cut as torn');
+            unlike($o, qr/gap/, 'and no gap');
+            # That receipt was acknowledged but is gone with the zeros.
+            my $lost_id = (sort { $sacked{$b} <=> $sacked{$a} }
+                           keys %sacked)[0];
+            delete $sacked{$lost_id};
+        }
+        my $o = reopen('scar');
+        like($o, qr/adopted|^$/, "crash $round in the gap epoch: adopted");
+        unlike($o, qr/gap/, "crash $round: no new gap");
+    }
+    # A torn write: the first 50 bytes of a copy of a receipt.
+    my $ls = last_seg('scar');
+    my $r0 = (frames(slurp(seg_file('scar', 1))))[2];
+    spew($ls, slurp($ls) . substr(slurp(seg_file('scar', 1)), $r0->[0], 50));
+    my $o = reopen('scar');
+    like($o, qr/torn tail of 50 byte\(s\) cut/, 'torn tail cut');
+    unlike($o, qr/gap/, 'and no gap');
+    for (1 .. 3) {
+        unlike(reopen('scar'), qr/gap/, "empty reopen $_: no new gap");
+    }
+    my $v = decode_json(scalar
+        `$wid journal verify $J --pubkey $d/k.pub --accept-gaps --json 2>/dev/null`);
+    my ($sw) = grep { $_->{writer} eq 'scar' } @{ $v->{writers} };
+    is($sw->{epochs}, 2, 'the damaged log has one gap epoch');
+    is($sw->{signed_size}, $sw->{tree_size}, 'signed to its end');
+    my @sf = grep { $_->{writer} eq 'scar' } @{ $v->{findings} };
+    is(scalar(grep { $_->{kind} eq 'gap' } @sf), 1, 'one gap recorded');
+    is(scalar(grep { $_->{severity} eq 'error' } @sf), 1,
+       'one error: the damage');
+    my $have = ids_in_journal();
+    my @smissing = grep { !exists $have->{$_} } keys %sacked;
+    is(scalar(@smissing), 0, 'acknowledged records of the gap epoch kept');
+}
 
 done_testing;
