@@ -40,9 +40,10 @@ sub ids_in_journal {
     return \%ids;
 }
 
-my %acked;     # id => seq of every append that returned
-my $lost = 0;
-for my $round (1 .. 50) {
+# `wid journal append` as writer NAME (fsync=always, a checkpoint every
+# 7 records), fed and read through pipes: (pid, its stdin, its stdout).
+sub spawn_writer {
+    my ($name) = @_;
     pipe(my $in_r, my $in_w) or die;
     pipe(my $out_r, my $out_w) or die;
     my $pid = fork() // die;
@@ -52,12 +53,19 @@ for my $round (1 .. 50) {
         open STDOUT, '>&', $out_w or die;
         open STDERR, '>', '/dev/null';
         exec $wid, 'journal', 'append', $J, '--key', "$d/k.key",
-             '--writer', 'crashy', '--fsync', 'always',
+             '--writer', $name, '--fsync', 'always',
              '--checkpoint-every', '7';
         exit 127;
     }
     close $in_r; close $out_w;
     $in_w->autoflush(1);
+    return ($pid, $in_w, $out_r);
+}
+
+my %acked;     # id => seq of every append that returned
+my $lost = 0;
+for my $round (1 .. 50) {
+    my ($pid, $in_w, $out_r) = spawn_writer('crashy');
     # Keep it busy, then kill it at a varying point mid-stream.
     my $n = 5 + ($round * 7) % 23;
     print $in_w receipt($round * 1000 + $_) for 1 .. $n + 40;
@@ -178,21 +186,7 @@ sub reopen {
     spew($seg1, $buf);
     like(reopen('scar'), qr/gap recorded, epoch 1/, 'damage: one gap');
     for my $round (1 .. 5) {
-        pipe(my $in_r, my $in_w) or die;
-        pipe(my $out_r, my $out_w) or die;
-        my $pid = fork() // die;
-        if ($pid == 0) {
-            close $in_w; close $out_r;
-            open STDIN, '<&', $in_r or die;
-            open STDOUT, '>&', $out_w or die;
-            open STDERR, '>', '/dev/null';
-            exec $wid, 'journal', 'append', $J, '--key', "$d/k.key",
-                 '--writer', 'scar', '--fsync', 'always',
-                 '--checkpoint-every', '7';
-            exit 127;
-        }
-        close $in_r; close $out_w;
-        $in_w->autoflush(1);
+        my ($pid, $in_w, $out_r) = spawn_writer('scar');
         my $n = 4 + $round * 2;     # 6..14: some unsigned every time
         print $in_w receipt(910000 + $round * 100 + $_) for 1 .. $n;
         my $got = 0;
