@@ -182,3 +182,11 @@ jt_poke(const char *path, size_t off, unsigned char byte)
     }
     close(fd);
 }
+
+
+void
+jt_seg_path(char *out, size_t cap, const char *dir, const char *writer,
+            unsigned n)
+{
+    snprintf(out, cap, "%s/%s/seg-%016u.wjl", dir, writer, n);
+}

@@ -27,6 +27,10 @@ size_t jt_verify(const char *dir, const wid_pubkey *pk, int accept_gaps,
                  wid_reason_t *first, const char **first_kind,
                  size_t *warnings);
 
+/* dir/<writer>/seg-<n, 16 digits>.wjl */
+void jt_seg_path(char *out, size_t cap, const char *dir, const char *writer,
+                 unsigned n);
+
 /* Read / write a whole file. */
 unsigned char *jt_read(const char *path, size_t *len);
 void jt_write(const char *path, const unsigned char *buf, size_t len);

@@ -32,11 +32,6 @@ setup(void **state)
     return 0;
 }
 
-static void
-seg_path(char *out, size_t cap, const char *dir, const char *w, unsigned n)
-{
-    snprintf(out, cap, "%s/%s/seg-%016u.wjl", dir, w, n);
-}
 
 /* A closed journal of n records by writer w, small segments. */
 static void
@@ -174,7 +169,7 @@ test_flip_every_byte(void **state)
     jt_tmpdir(dir, sizeof(dir));
     build(dir, "w1", NREC, 8192);
     for (nseg = 0; nseg < 64; nseg++) {
-        seg_path(path, sizeof(path), dir, "w1", nseg + 1);
+        jt_seg_path(path, sizeof(path), dir, "w1", nseg + 1);
         if (access(path, F_OK) != 0) {
             break;
         }
@@ -207,7 +202,7 @@ test_flip_every_byte(void **state)
             }
             if (i % 97 == 0) {
                 /* The same change on disk, through the directory. */
-                seg_path(path, sizeof(path), dir, "w1", s + 1);
+                jt_seg_path(path, sizeof(path), dir, "w1", s + 1);
                 jt_poke(path, i, segs[s][i]);
                 if (jt_verify(dir, &pk, 0, NULL, NULL, NULL) == 0) {
                     fail_msg("flip of byte %zu of segment %u not detected"
@@ -263,7 +258,7 @@ test_delete_reorder_duplicate(void **state)
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
     build(dir, "w1", NREC, 1u << 20);
-    seg_path(path, sizeof(path), dir, "w1", 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     buf = jt_read(path, &len);
     nf = jt_frames(buf, len, offs, types, 256);
     assert_int_equal(types[victim], WID_REC_RECEIPT);
@@ -335,8 +330,8 @@ test_swap_segments_between_writers(void **state)
     build(dir, "w1", NREC, 4096);
     build(dir, "w2", NREC, 4096);
     assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, NULL), 0);
-    seg_path(a, sizeof(a), dir, "w1", 2);
-    seg_path(b, sizeof(b), dir, "w2", 2);
+    jt_seg_path(a, sizeof(a), dir, "w1", 2);
+    jt_seg_path(b, sizeof(b), dir, "w2", 2);
     snprintf(t, sizeof(t), "%s/tmp", dir);
     assert_int_equal(rename(a, t), 0);
     assert_int_equal(rename(b, a), 0);
@@ -359,7 +354,7 @@ test_replayed_checkpoint(void **state)
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
     build(dir, "w1", NREC, 1u << 20);
-    seg_path(path, sizeof(path), dir, "w1", 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     buf = jt_read(path, &len);
     nf = jt_frames(buf, len, offs, types, 256);
     for (k = 0; k < nf; k++) {
@@ -427,7 +422,7 @@ test_torn_tail_is_cut_at_recovery(void **state)
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
     build(dir, "w1", 10, 1u << 20);
-    seg_path(path, sizeof(path), dir, "w1", 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     buf = jt_read(path, &len);
     nf = jt_frames(buf, len, offs, types, 256);
     /* Half of a copy of record 2 at the end: a write cut by a crash. */
@@ -497,7 +492,7 @@ test_damage_is_never_written_over(void **state)
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
     build(dir, "w1", 30, 1u << 20);
-    seg_path(path, sizeof(path), dir, "w1", 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     buf = jt_read(path, &len);
     nf = jt_frames(buf, len, offs, types, 256);
     buf[offs[5] + 20] ^= 0x01;            /* bit rot inside record 5 */
@@ -523,7 +518,7 @@ test_damage_is_never_written_over(void **state)
     assert_int_equal(len2, len);
     assert_memory_equal(after, buf, len);       /* untouched */
     free(after);
-    seg_path(path2, sizeof(path2), dir, "w1", 2);
+    jt_seg_path(path2, sizeof(path2), dir, "w1", 2);
     assert_int_equal(access(path2, F_OK), 0);   /* a new segment */
 
     /* verify names the damage and the recorded gap. */
@@ -623,7 +618,7 @@ test_tick_sync_and_rotation(void **state)
     jt_receipt(&r, 99);
     assert_int_equal(wid_journal_append(j, &r, 1400, NULL, NULL), WID_OK);
     assert_int_equal(wid_journal_close(j, 1500), WID_OK);
-    seg_path(path, sizeof(path), dir, "w", 3);
+    jt_seg_path(path, sizeof(path), dir, "w", 3);
     assert_int_equal(access(path, F_OK), 0);
     assert_int_equal(jt_verify(dir, &pk, 0, &first, NULL, &warn), 0);
     assert_int_equal(warn, 0);

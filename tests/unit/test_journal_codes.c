@@ -32,11 +32,6 @@ setup(void **state)
     return 0;
 }
 
-static void
-seg_path(char *out, size_t cap, const char *dir, const char *w, unsigned n)
-{
-    snprintf(out, cap, "%s/%s/seg-%016u.wjl", dir, w, n);
-}
 
 /* n records by w, checkpoints every 10, one segment, closed. */
 static void
@@ -74,7 +69,7 @@ typedef struct {
 static void
 seg_load(seg_t *s, const char *dir, const char *w)
 {
-    seg_path(s->path, sizeof(s->path), dir, w, 1);
+    jt_seg_path(s->path, sizeof(s->path), dir, w, 1);
     s->buf = jt_read(s->path, &s->len);
     assert_non_null(s->buf);
     s->nf = jt_frames(s->buf, s->len, s->offs, s->types, 512);

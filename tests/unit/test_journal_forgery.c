@@ -43,11 +43,6 @@ setup(void **state)
     return 0;
 }
 
-static void
-seg_path(char *out, size_t cap, const char *dir, unsigned n)
-{
-    snprintf(out, cap, "%s/w1/seg-%016u.wjl", dir, n);
-}
 
 static wid_journal_options
 opts(uint64_t every_records, uint64_t every_ms)
@@ -95,8 +90,8 @@ copy_seg(const char *from, const char *to, uint8_t drop)
     uint64_t       offs[512];
     uint8_t        types[512];
 
-    seg_path(p1, sizeof(p1), from, 1);
-    seg_path(p2, sizeof(p2), to, 1);
+    jt_seg_path(p1, sizeof(p1), from, "w1", 1);
+    jt_seg_path(p2, sizeof(p2), to, "w1", 1);
     b = jt_read(p1, &len);
     assert_non_null(b);
     out = malloc(len);
@@ -156,7 +151,7 @@ test_stripped_forgery(void **state)
     build(evil, &evil_sk, 5, 0, 0);
     assert_int_equal(verify(dir, 0, NULL, NULL, NULL), 0);
     copy_seg(evil, dir, WID_REC_CHECKPOINT);
-    seg_path(path, sizeof(path), dir, 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     forged = jt_read(path, &flen);
 
     /* (a) verify: an epoch with records and no checkpoint is an error,
@@ -215,7 +210,7 @@ test_forged_checkpoints_other_key(void **state)
     build(dir, &sk, 5, 1, 0);
     build(evil, &evil_sk, 5, 0, 0);
     copy_seg(evil, dir, 0);
-    seg_path(path, sizeof(path), dir, 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     forged = jt_read(path, &flen);
     nf = jt_frames(forged, flen, offs, types, 512);
     assert_true(nf > 2);
@@ -268,8 +263,8 @@ test_real_checkpoints_spliced(void **state)
     jt_tmpdir(evil, sizeof(evil));
     build(dir, &sk, 20, 1, 10);
     build(evil, &evil_sk, 20, 0, 10);
-    seg_path(p1, sizeof(p1), dir, 1);
-    seg_path(p2, sizeof(p2), evil, 1);
+    jt_seg_path(p1, sizeof(p1), dir, "w1", 1);
+    jt_seg_path(p2, sizeof(p2), evil, "w1", 1);
     real = jt_read(p1, &rlen);
     fake = jt_read(p2, &flen);
     nr = jt_frames(real, rlen, roffs, rtypes, 512);
@@ -367,7 +362,7 @@ test_crash_tail_adopted(void **state)
     jt_tmpdir(dir, sizeof(dir));
     jt_tmpdir(snap, sizeof(snap));
     crashed(dir, snap, 3, 9, 10, 1000);
-    seg_path(path, sizeof(path), snap, 1);
+    jt_seg_path(path, sizeof(path), snap, "w1", 1);
     before = jt_read(path, &blen);
 
     /* Before recovery: an error, unless allowed or a writer holds the
@@ -397,7 +392,7 @@ test_crash_tail_adopted(void **state)
     assert_int_equal(rec.epoch, 0);
     assert_int_equal(rec.next_seq, 13);         /* 12 receipts + record */
     assert_int_equal(wid_journal_close(j, 5001), WID_OK);
-    seg_path(path, sizeof(path), snap, 1);
+    jt_seg_path(path, sizeof(path), snap, "w1", 1);
     assert_true(same_file(path, before, blen));
     assert_int_equal(verify(snap, 0, &first, NULL, &warn), 0);
     assert_int_equal(warn, 1);                  /* recovered_unsigned */
@@ -487,7 +482,7 @@ test_recovery_record_checked(void **state)
                      WID_OK);
     assert_int_equal(rec.adopted, 4);
     assert_int_equal(wid_journal_close(j, 5001), WID_OK);
-    seg_path(path, sizeof(path), snap, 2);
+    jt_seg_path(path, sizeof(path), snap, "w1", 2);
     b = jt_read(path, &len);
     nf = jt_frames(b, len, offs, types, 512);
     for (k = 0; k < nf && types[k] != WID_REC_RECOVERY; k++) {

@@ -37,11 +37,6 @@ setup(void **state)
     return 0;
 }
 
-static void
-seg_path(char *out, size_t cap, const char *dir, unsigned n)
-{
-    snprintf(out, cap, "%s/w1/seg-%016u.wjl", dir, n);
-}
 
 static wid_journal_options
 opts(uint64_t every, wid_fsync_mode fsync)
@@ -89,7 +84,7 @@ frames_of(const char *dir, unsigned n, size_t *len, uint64_t *offs,
     char           path[256];
     unsigned char *b;
 
-    seg_path(path, sizeof(path), dir, n);
+    jt_seg_path(path, sizeof(path), dir, "w1", n);
     b = jt_read(path, len);
     assert_non_null(b);
     *nf = jt_frames(b, *len, offs, types, 512);
@@ -116,7 +111,7 @@ damage_and_gap(const char *dir)
     build(dir);
     b = frames_of(dir, 1, &len, offs, types, &nf);
     assert_int_equal(types[7], WID_REC_RECEIPT);
-    seg_path(path, sizeof(path), dir, 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     jt_poke(path, offs[7] + 20, b[offs[7] + 20] ^ 0x01);
     free(b);
 
@@ -173,7 +168,7 @@ last_seg(const char *dir)
     unsigned n = 1;
 
     for (;;) {
-        seg_path(path, sizeof(path), dir, n + 1);
+        jt_seg_path(path, sizeof(path), dir, "w1", n + 1);
         if (access(path, F_OK) != 0) {
             return n;
         }
@@ -281,7 +276,7 @@ test_gap_epoch_torn_tail_cut(void **state)
     torn = malloc(len + 50);
     memcpy(torn, b, len);
     memcpy(torn + len, b + offs[1], 50);
-    seg_path(path, sizeof(path), dir, last);
+    jt_seg_path(path, sizeof(path), dir, "w1", last);
     jt_write(path, torn, len + 50);
 
     assert_int_equal(wid_journal_open(dir, "w1", &sk, &o, 6000, &j, &rec),
@@ -332,7 +327,7 @@ test_forged_epoch_is_damage(void **state)
             n += end - offs[k];
         }
     }
-    seg_path(path, sizeof(path), dir, last);
+    jt_seg_path(path, sizeof(path), dir, "w1", last);
     jt_write(path, out, n);
 
     assert_int_equal(wid_journal_open(dir, "w1", &sk, &o, 5000, &j, &rec),
@@ -380,7 +375,7 @@ test_resync_is_bounded(void **state)
     for (i = 0; i < GARBAGE_BYTES; i++) {
         big[len + i] = (unsigned char) (i % 3 == 0 ? 0xff : i % 3 - 1);
     }
-    seg_path(path, sizeof(path), dir, 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     jt_write(path, big, len + GARBAGE_BYTES);
 
     alarm(60);
@@ -476,7 +471,7 @@ crash_zero_filled(const char *dir, uint64_t cut, size_t *len, uint64_t *offs,
     z = malloc(*len);
     memcpy(z, b, *len);
     memset(z + last + cut, 0, *len - last - cut);
-    seg_path(path, sizeof(path), dir, 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     jt_write(path, z, *len);
     free(z);
     return b;
@@ -513,7 +508,7 @@ test_zero_filled_tail_is_torn(void **state)
         assert_int_equal(rec.adopted, 1);       /* r10, complete */
         assert_int_equal(rec.next_seq, 12);     /* + recovery record */
         assert_int_equal(wid_journal_close(j, 5001), WID_OK);
-        seg_path(path, sizeof(path), dir, 1);
+        jt_seg_path(path, sizeof(path), dir, "w1", 1);
         after = jt_read(path, &alen);
         assert_int_equal(alen, offs[14]);
         assert_memory_equal(after, b, alen);
@@ -543,7 +538,7 @@ test_zeros_after_damage_are_not_torn(void **state)
     /* r10 whole but with a bit flipped; zeros from inside r11. */
     jt_tmpdir(dir, sizeof(dir));
     b = crash_zero_filled(dir, 20, &len, offs, types, &nf);
-    seg_path(path, sizeof(path), dir, 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     jt_poke(path, offs[13] + 30, b[offs[13] + 30] ^ 0x04);
     assert_int_equal(wid_journal_open(dir, "w1", &sk, &o, 5000, &j, &rec),
                      WID_OK);
@@ -558,7 +553,7 @@ test_zeros_after_damage_are_not_torn(void **state)
     /* A header whose length is impossible, then zeros: not a frame. */
     jt_tmpdir(dir, sizeof(dir));
     b = crash_zero_filled(dir, 20, &len, offs, types, &nf);
-    seg_path(path, sizeof(path), dir, 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     jt_poke(path, offs[14] + 4, 0x7f);
     assert_int_equal(wid_journal_open(dir, "w1", &sk, &o, 5000, &j, &rec),
                      WID_OK);
@@ -578,7 +573,7 @@ test_zeros_after_damage_are_not_torn(void **state)
     assert_int_equal(wid_journal_close(j, 5001), WID_OK);
     b = frames_of(dir, 1, &len, offs, types, &nf);
     assert_int_equal(nf, 15);
-    seg_path(path, sizeof(path), dir, 1);
+    jt_seg_path(path, sizeof(path), dir, "w1", 1);
     memset(b + offs[14] + 20, 0, len - offs[14] - 20);
     jt_write(path, b, len);
     assert_int_equal(wid_journal_open(dir, "w1", &sk, &o, 6000, &j, &rec),
