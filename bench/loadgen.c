@@ -118,6 +118,7 @@ struct lg_opts {
     int               tls_max;     /* 0, TLS1_2_VERSION or TLS1_3_VERSION */
     int               json;
     int               quiet;
+    int               spin;        /* poll epoll, never sleep in it */
 };
 
 struct lg_stats {
@@ -302,6 +303,8 @@ usage(FILE *out)
 "                          (default 'Authorization: Bearer ')\n"
 "      --timeout SECONDS   per-request timeout (default 10)\n"
 "      --tls-max 1.2|1.3   highest TLS version offered (default 1.3)\n"
+"      --spin              poll for events instead of sleeping (a client\n"
+"                          alone on its own core; see bench/README.md)\n"
 "      --json              print one JSON object instead of text\n"
 "      --json-out FILE     also write the JSON object to FILE\n"
 "  -q, --quiet             no text report\n"
@@ -414,7 +417,7 @@ parse_args(int argc, char **argv)
 {
     enum { O_NEWCONN = 256, O_RESUME, O_CERT, O_KEY, O_CAFILE, O_SNI,
            O_HOSTH, O_TOKENS, O_TPREFIX, O_TIMEOUT, O_TLSMAX, O_JSON,
-           O_JSONOUT };
+           O_JSONOUT, O_SPIN };
     static const struct option longopts[] = {
         { "connections", required_argument, NULL, 'c' },
         { "threads", required_argument, NULL, 't' },
@@ -437,6 +440,7 @@ parse_args(int argc, char **argv)
         { "tls-max", required_argument, NULL, O_TLSMAX },
         { "json", no_argument, NULL, O_JSON },
         { "json-out", required_argument, NULL, O_JSONOUT },
+        { "spin", no_argument, NULL, O_SPIN },
         { NULL, 0, NULL, 0 }
     };
     int c;
@@ -538,6 +542,9 @@ parse_args(int argc, char **argv)
             break;
         case O_JSONOUT:
             opt.json_out = optarg;
+            break;
+        case O_SPIN:
+            opt.spin = 1;
             break;
         default:
             usage(stderr);
@@ -1526,6 +1533,9 @@ thread_main(void *arg)
         wait_ms = (int) ((lg_t_end - now) / 1000000u) + 1;
         if (wait_ms > 100) {
             wait_ms = 100;
+        }
+        if (opt.spin) {
+            wait_ms = 0;
         }
         n = epoll_wait(t->epfd, evs, 256, wait_ms);
         if (n < 0) {

@@ -41,21 +41,26 @@ my %opt = (
     out      => "$ROOT/bench",
     keep     => 0,
     profile  => 1,
+    spin     => 1,          # one worker: the client polls on its own core
 );
 GetOptions(\%opt, 'duration=f', 'runs=i', 'workers=s', 'budget=i',
            'conns=i', 'new_conns|new-conns=i', 'speed_seconds|speed-seconds=i',
            'rss_tokens|rss-tokens=i', 'out=s', 'keep!', 'profile!', 'conf=s',
-           'only=s', 'quick', 'render', 'help')
+           'only=s', 'quick', 'render', 'spin!', 'help')
     or die "usage: see bench/README.md\n";
 if ($opt{help}) {
     print <<'EOF';
 usage: perl bench/run.pl [--duration S] [--runs N] [--workers 1,2]
                          [--budget SECONDS] [--only a,b,c,...] [--quick]
-                         [--no-profile] [--keep] [--out DIR] [--conf DIR]
+                         [--no-profile] [--no-spin] [--keep] [--out DIR]
+                         [--conf DIR]
   --quick   1 s runs, 2 rounds, 20,000 RSS tokens: a smoke run, its
             figures are not for the record
   --conf    another directory of configuration templates (default
             bench/conf), e.g. to try directive variants
+  --no-spin one worker: the load generator sleeps in epoll_wait instead
+            of polling on its own core (waking it costs the worker an
+            inter-processor interrupt; see bench/README.md)
   --keep    keep the temporary directory (configs, logs, journals)
   --render  measure nothing: rewrite RESULTS.md from results.json and
             bench/NOTES.md (after editing the notes)
@@ -89,7 +94,7 @@ my @instances;               # running nginx instances, stopped at exit
 my %R = (                    # everything results.json will hold
     schema  => 'wid-bench/1',
     config  => { map { $_ => $opt{$_} } qw(duration runs conns new_conns
-                                           speed_seconds rss_tokens) },
+                                           speed_seconds rss_tokens spin) },
     notes   => [],
 );
 
@@ -442,6 +447,7 @@ sub loadgen {
     push @cmd, '-d', $o{duration} if $o{duration};
     push @cmd, '-n', $o{requests} if $o{requests};
     push @cmd, '--new-conn' if $o{new_conn};
+    push @cmd, '--spin' if $o{spin};
     push @cmd, '--cert', "$DIR/pki/client.pem", '--key',
         "$DIR/pki/client.key" if $o{cert};
     push @cmd, '-H', "Authorization: Bearer $o{token}" if $o{token};
@@ -549,6 +555,10 @@ sub lg_args {
     # workers take both cores; the load generator shares them (2 threads).
     if ($phase->{workers} == 1 && $NCPU > 1) {
         $a{cpu} = 1;
+        # Polling, the client is never woken: waking a sleeping one costs
+        # the sender an inter-processor interrupt (a VM exit in a guest),
+        # charged to the nginx worker, which a remote client never costs.
+        $a{spin} = $opt{spin};
     } else {
         $a{threads} = $NCPU > 1 ? 2 : 1;
     }
@@ -1344,7 +1354,9 @@ sub write_results {
         my $p = $R{phases}{$w};
         $md .= "## Scenarios, $w worker" . ($w > 1 ? 's' : '') . "\n\n";
         $md .= $w == 1
-            ? "nginx worker pinned to core 0, load generator to core 1.\n\n"
+            ? "nginx worker pinned to core 0, load generator to core 1"
+              . ($opt{spin} ? ", polling for events (`--spin`)" : '')
+              . ".\n\n"
             : "Workers on cores 0 and 1; the load generator (2 threads) "
               . "shares them, so worker CPU per request is the telling "
               . "figure.\n\n";
@@ -1480,6 +1492,7 @@ if ($opt{render}) {
                           || die "bench: no $opt{out}/results.json\n");
     %R = %$old;
     $opt{$_} = $R{config}{$_} for keys %{$R{config}};
+    $opt{spin} = $R{config}{spin} // 0;     # runs before the option slept
     write_results();
     say_("rewrote $opt{out}/RESULTS.md from results.json");
     exit 0;
