@@ -57,9 +57,8 @@ rules:
     default: allow
 EOF
 
-mkdir $t->path('www');
-$t->write_file('www/index.html', "hello\n");
-$t->write_file('www/inc.html', "included\n");
+$t->www_pages("hello\n", 'index.html');
+$t->www_pages("included\n", 'inc.html');
 $t->write_file('www/page.shtml',
                "[<!--# include virtual=\"/x509/inc.html\" -->]\n");
 my $hash = `openssl passwd -apr1 secret`;

@@ -72,11 +72,7 @@ EOF
 }
 policy('/w');
 
-mkdir $t->path($_) for qw(www www/aud2 www/leeway www/att www/delete
-                          www/post);
-$t->write_file("www/$_", "ok\n")
-    for qw(index.html aud2/index.html leeway/index.html att/index.html
-           delete/index.html post/index.html);
+$t->www_pages("ok\n", map { "$_/index.html" } qw(. aud2 leeway att delete post));
 
 my $conf = <<'EOF';
 http {

@@ -20,17 +20,8 @@ $t->receipt_key;
 $t->pki('td', $pki, 'example.org');
 $t->jwt_authority('example.org', 'k1');
 
-$t->write_file('policy.yaml', <<'EOF');
-version: 1
-rules:
-  api:
-    allow: [GET]
-    require_workload_identity:
-      trust_domain: example.org
-      path_prefixes: [/w]
-EOF
-mkdir $t->path('www');
-$t->write_file('www/index.html', "ok\n");
+$t->api_policy('example.org');
+$t->www_pages("ok\n", 'index.html');
 
 my $page = sysconf(_SC_PAGESIZE) || 4096;
 my $min = 8 * $page;

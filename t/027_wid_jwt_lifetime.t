@@ -19,18 +19,9 @@ $t->receipt_key;
 $t->pki('td', $pki, 'example.org');
 $t->jwt_authority('example.org', 'k1');
 
-$t->write_file('policy.yaml', <<'EOF');
-version: 1
-rules:
-  api:
-    allow: [GET]
-    require_workload_identity:
-      trust_domain: example.org
-      path_prefixes: [/w]
-EOF
-mkdir $t->path($_) for qw(www www/off www/short www/leeway);
-$t->write_file("www/$_", "ok\n")
-    for qw(index.html off/index.html short/index.html leeway/index.html);
+$t->api_policy('example.org');
+$t->www_pages("ok\n", qw(index.html off/index.html short/index.html
+                          leeway/index.html));
 
 my $conf = <<'EOF';
 http {

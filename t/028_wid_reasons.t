@@ -134,10 +134,7 @@ extensions:
 $bridge_pub
 EOF
 
-mkdir $t->path($_) for qw(www www/x509 www/jwt www/retired www/att www/any);
-$t->write_file("www/$_", "ok\n")
-    for qw(index.html x509/index.html jwt/index.html retired/index.html
-           att/index.html any/index.html);
+$t->www_pages("ok\n", map { "$_/index.html" } qw(. x509 jwt retired att any));
 
 my $bundles = join "\n    ", map {
     "wid_trust_bundle $_ %%PKI%%/$_.pem;"

@@ -32,17 +32,8 @@ $t->jwt_authority('example.org', 'k1');
 my @old = (cert => "$pki/w-old.pem", key => "$pki/w-old.key");
 my @new = (cert => "$pki/w-new.pem", key => "$pki/w-new.key");
 
-$t->write_file('policy.yaml', <<'EOF');
-version: 1
-rules:
-  api:
-    allow: [GET]
-    require_workload_identity:
-      trust_domain: example.org
-      path_prefixes: [/w]
-EOF
-mkdir $t->path('www');
-$t->write_file('www/index.html', "hello\n");
+$t->api_policy('example.org');
+$t->www_pages("hello\n", 'index.html');
 
 my $conf = <<'EOF';
 http {

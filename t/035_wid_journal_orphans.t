@@ -27,8 +27,7 @@ rules:
   public:
     default: allow
 EOF
-mkdir $t->path('www');
-$t->write_file('www/index.html', "hello\n");
+$t->www_pages("hello\n", 'index.html');
 
 # A log left by a worker of an earlier nginx that was killed: written
 # with the CLI under an nginx writer name, killed mid-stream.

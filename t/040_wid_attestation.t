@@ -175,9 +175,7 @@ EOF
          '... naming the file, the entry and the reason');
 }
 
-mkdir $t->path($_) for qw(www www/open www/noheader);
-$t->write_file("$_/index.html", "ok\n")
-    for map { $t->path($_) } qw(www www/open www/noheader);
+$t->www_pages("ok\n", map { "$_/index.html" } qw(. open noheader));
 
 $t->run(<<'EOF');
 http {

@@ -299,8 +299,7 @@ my $rot = $t->jwt_authority('rot.org', 'rot-1');
 my $rot_pem = $t->read_file("$pki/rot.org.pem");
 my $rot_jwks = $t->read_file("$pki/rot.org.jwt.json");
 
-mkdir $t->path('www');
-$t->write_file('www/index.html', "hello\n");
+$t->www_pages("hello\n", 'index.html');
 
 my $conf = <<'EOF';
 http {

@@ -21,7 +21,7 @@ use warnings;
 use Cwd qw(abs_path);
 use Exporter qw(import);
 use File::Basename qw(dirname);
-use File::Path qw(remove_tree);
+use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use IO::Socket::SSL;
@@ -94,6 +94,30 @@ sub read_file {
     open my $fh, '<', $path or return '';
     local $/;
     return scalar <$fh>;
+}
+
+# The policy several tests share: rule "api" allows GET to the workloads
+# of trust domain td under /w.
+sub api_policy {
+    my ($self, $td) = @_;
+    return $self->write_file('policy.yaml', <<"EOF");
+version: 1
+rules:
+  api:
+    allow: [GET]
+    require_workload_identity:
+      trust_domain: $td
+      path_prefixes: [/w]
+EOF
+}
+
+# Static files below www/ (directories made as needed), each holding body.
+sub www_pages {
+    my ($self, $body, @names) = @_;
+    for my $name (@names) {
+        make_path(dirname($self->path("www/$name")));
+        $self->write_file("www/$name", $body);
+    }
 }
 
 # Run the test PKI tool with the prefix's pki/ directory.
