@@ -146,6 +146,8 @@ struct ngx_http_wid_trust_s {
     wid_bundle_set  *set;
     ngx_log_t       *log;
     uint64_t         generation;
+    ngx_uint_t       running;      /* refreshed by a worker: a last good
+                                      bundle exists */
 };
 
 
@@ -202,11 +204,12 @@ ngx_http_wid_trust_report(void *data, const char *path, const char *td,
     ngx_http_wid_trust_t *trust = data;
 
     ngx_log_error(NGX_LOG_ERR, trust->log, 0,
-                  "wid: trust bundle \"%s\"%s%s%s: %s (%s); the last good "
-                  "bundle stays in use",
+                  "wid: trust bundle \"%s\"%s%s%s: %s (%s)%s",
                   path ? path : "", td ? " (trust domain \"" : "",
                   td ? td : "", td ? "\")" : "",
-                  wid_reason_code(reason), wid_reason_text(reason));
+                  wid_reason_code(reason), wid_reason_text(reason),
+                  trust->running ? "; the last good bundle stays in use"
+                                 : "");
 }
 
 
@@ -214,10 +217,23 @@ char *
 ngx_http_wid_trust_add_file(ngx_conf_t *cf, ngx_http_wid_trust_t *trust,
     ngx_str_t *td, ngx_str_t *file)
 {
-    wid_reason_t  rc;
+    wid_reason_t     rc;
+    ngx_file_info_t  fi;
 
     rc = wid_bundle_set_add(trust->set, (char *) td->data,
                             (char *) file->data);
+
+    if (rc == WID_R_INTERNAL_CONFIG
+        && ngx_file_info(file->data, &fi) != NGX_FILE_ERROR
+        && ngx_is_dir(&fi))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "trust bundle \"%V\" for \"%V\": %s (a directory: "
+                           "wid_trust_bundle_dir reads directories)",
+                           file, td, wid_reason_code(WID_R_BUNDLE_UNREADABLE));
+        return NGX_CONF_ERROR;
+    }
+
     if (rc != WID_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "trust bundle \"%V\" for \"%V\": %s (%s)",
@@ -265,6 +281,7 @@ ngx_http_wid_trust_refresh(ngx_http_wid_trust_t *trust, ngx_log_t *log)
     uint64_t  generation;
 
     trust->log = log;
+    trust->running = 1;
 
     /* Problems are reported through ngx_http_wid_trust_report(). */
     (void) wid_bundle_set_refresh(trust->set, (int64_t) ngx_time());

@@ -51,6 +51,10 @@ struct ngx_http_wid_journal_s {
 
 static void ngx_http_wid_journal_key_cleanup(void *data);
 
+#if (NGX_THREADS)
+static ngx_str_t  ngx_http_wid_journal_pool = ngx_string("wid_journal");
+#endif
+
 
 char *
 ngx_http_wid_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -208,11 +212,14 @@ ngx_http_wid_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     /*
      * fsync runs on a thread pool, off the event loop: "wid_journal" when
-     * declared ("thread_pool wid_journal threads=1;"), else nginx's
-     * "default" pool, as "aio threads" does.
+     * declared before http ("thread_pool wid_journal threads=1;"), else
+     * nginx's "default" pool, as "aio threads" does; the default pool's 32
+     * threads are only asked for when they will be used.
      */
     if (journal->fsync == NGX_HTTP_WID_FSYNC_INTERVAL) {
-        if (ngx_thread_pool_add(cf, NULL) == NULL) {
+        if (ngx_thread_pool_get(cf->cycle, &ngx_http_wid_journal_pool) == NULL
+            && ngx_thread_pool_add(cf, NULL) == NULL)
+        {
             return NGX_CONF_ERROR;
         }
 
@@ -279,7 +286,6 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
     wid_journal_options   opts;
     wid_journal_recovery  rec;
 #if (NGX_THREADS)
-    ngx_str_t             pool_name = ngx_string("wid_journal");
     ngx_str_t             default_name = ngx_string("default");
 #endif
 
@@ -307,7 +313,8 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
         opts.fsync = WID_FSYNC_INTERVAL;
 #if (NGX_THREADS)
         if (journal->use_threads) {
-            journal->thread_pool = ngx_thread_pool_get(cycle, &pool_name);
+            journal->thread_pool = ngx_thread_pool_get(cycle,
+                                            &ngx_http_wid_journal_pool);
 
             if (journal->thread_pool == NULL) {
                 journal->thread_pool = ngx_thread_pool_get(cycle,

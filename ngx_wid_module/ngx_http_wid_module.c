@@ -45,7 +45,7 @@ static void ngx_http_wid_decide(ngx_http_wid_loc_conf_t *wlcf,
     ngx_http_wid_ctx_t *ctx);
 static ngx_int_t ngx_http_wid_finish(ngx_http_request_t *r,
     ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_ctx_t *ctx,
-    ngx_uint_t journal_failed);
+    wid_reason_t journal_rc);
 static ngx_int_t ngx_http_wid_challenge(ngx_http_request_t *r,
     ngx_str_t *value);
 static void ngx_http_wid_log_decision(ngx_http_request_t *r,
@@ -261,8 +261,7 @@ static ngx_uint_t   ngx_http_wid_conf_generation;
 static ngx_int_t
 ngx_http_wid_handler(ngx_http_request_t *r)
 {
-    wid_reason_t               rc, evidence_rc;
-    ngx_uint_t                 journal_failed;
+    wid_reason_t               rc, evidence_rc, journal_rc;
     ngx_http_wid_ctx_t        *ctx;
     ngx_http_wid_loc_conf_t   *wlcf;
     ngx_http_wid_main_conf_t  *wmcf;
@@ -338,13 +337,9 @@ ngx_http_wid_handler(ngx_http_request_t *r)
     /* The connection's entry may be replaced once the handler returns. */
     ctx->keep = NULL;
 
-    journal_failed = 0;
+    journal_rc = ngx_http_wid_journal_record(r, wmcf->journal, wlcf, ctx);
 
-    if (ngx_http_wid_journal_record(r, wmcf->journal, wlcf, ctx) != WID_OK) {
-        journal_failed = 1;
-    }
-
-    return ngx_http_wid_finish(r, wlcf, ctx, journal_failed);
+    return ngx_http_wid_finish(r, wlcf, ctx, journal_rc);
 }
 
 
@@ -380,16 +375,31 @@ ngx_http_wid_decide(ngx_http_wid_loc_conf_t *wlcf, ngx_http_wid_ctx_t *ctx)
 
 static ngx_int_t
 ngx_http_wid_finish(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
-    ngx_http_wid_ctx_t *ctx, ngx_uint_t journal_failed)
+    ngx_http_wid_ctx_t *ctx, wid_reason_t journal_rc)
 {
     ngx_int_t  status;
 
-    if (journal_failed && ctx->verdict == NGX_HTTP_WID_VERDICT_ALLOW
-        && wlcf->mode == NGX_HTTP_WID_ON)
-    {
-        /* No receipt, no access: an unrecorded allow is never granted. */
-        ctx->verdict = NGX_HTTP_WID_VERDICT_DENY;
-        ctx->reason = WID_R_HTTP_JOURNAL_UNAVAILABLE;
+    if (journal_rc != WID_OK) {
+        if (ctx->verdict == NGX_HTTP_WID_VERDICT_ALLOW
+            && wlcf->mode == NGX_HTTP_WID_ON)
+        {
+            /* No receipt, no access: an unrecorded allow is never granted. */
+            ctx->verdict = NGX_HTTP_WID_VERDICT_DENY;
+            ctx->reason = WID_R_HTTP_JOURNAL_UNAVAILABLE;
+
+        } else {
+            /* A deny, or what observe mode let through: said, not kept. */
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "wid: %sdecision not recorded: %s (%s), "
+                          "verdict %s %s, rule \"%V\"",
+                          wlcf->mode == NGX_HTTP_WID_OBSERVE
+                          ? "observe: " : "",
+                          wid_reason_code(journal_rc),
+                          wid_reason_text(journal_rc),
+                          ctx->verdict == NGX_HTTP_WID_VERDICT_ALLOW
+                          ? "allow" : "deny",
+                          wid_reason_code(ctx->reason), &wlcf->rule);
+        }
     }
 
     ngx_http_wid_log_decision(r, wlcf, ctx);
@@ -489,7 +499,7 @@ ngx_http_wid_authenticate(ngx_http_request_t *r,
 
         if (r->connection->ssl == NULL) {
             if (wlcf->accept == NGX_HTTP_WID_CRED_X509) {
-                ctx->credential = NGX_HTTP_WID_CRED_X509;
+                /* Refused, though no credential could be presented. */
                 return WID_R_HTTP_TLS_REQUIRED;
             }
 
@@ -804,18 +814,25 @@ ngx_http_wid_find_token(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
         /*
          * RFC 6750 2.1: "Bearer" 1*SP b64token.  Another scheme (e.g.
          * Basic for auth_basic under "satisfy any") is not ours: it is
-         * no bearer token rather than a broken one.
+         * no bearer token rather than a broken one.  The scheme ends at
+         * whitespace: "Bearer" and a tab is a bearer token sent wrong,
+         * which is refused, never taken for no credential.
          */
         if (h->value.len < sizeof("Bearer") - 1
             || ngx_strncasecmp(p, (u_char *) "Bearer", sizeof("Bearer") - 1)
                != 0
             || (h->value.len > sizeof("Bearer") - 1
-                && p[sizeof("Bearer") - 1] != ' '))
+                && p[sizeof("Bearer") - 1] != ' '
+                && p[sizeof("Bearer") - 1] != '\t'))
         {
             return WID_OK;
         }
 
         p += sizeof("Bearer") - 1;
+
+        if (p < last && *p == '\t') {
+            return WID_R_HTTP_AUTHORIZATION_MALFORMED;
+        }
 
         while (p < last && *p == ' ') {
             p++;
@@ -1024,7 +1041,8 @@ ngx_http_wid_log_decision(ngx_http_request_t *r,
         what = "credential rejected";
 
     } else {
-        level = NGX_LOG_ERR;
+        /* Like auth_basic: a client that sent nothing is no error. */
+        level = ctx->credential ? NGX_LOG_ERR : NGX_LOG_INFO;
         what = "access denied";
     }
 

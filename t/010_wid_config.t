@@ -170,6 +170,18 @@ ok($ok, 'every location directive at once') or diag $out;
           bundle => 'wid_trust_bundle example.org %%PREFIX%%/torn.pem;');
     fails('invalid trust domain', qr/bundle\.trust_domain_invalid|id\./,
           bundle => 'wid_trust_bundle Example.ORG %%PKI%%/example.org.pem;');
+    fails('a directory given as one bundle file',
+          qr/bundle\.unreadable \(a directory: wid_trust_bundle_dir reads/,
+          bundle => 'wid_trust_bundle example.org %%PKI%%;');
+
+    # At start there is no last good bundle to keep: not said to stay.
+    mkdir $t->path('bdir');
+    $t->write_file('bdir/example.org.pem', substr($pem, 0, length($pem) / 2));
+    my ($ok, $out) = $t->test_config(
+        conf(bundle => 'wid_trust_bundle_dir %%PREFIX%%/bdir;'));
+    ok(!$ok, 'nginx -t fails: a torn bundle in the directory at start');
+    like($out, qr/bundle\.pem_invalid/, '... with its reason') or diag $out;
+    unlike($out, qr/last good bundle/, '... and no last good bundle claimed');
 }
 
 done_testing;

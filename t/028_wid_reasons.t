@@ -161,6 +161,7 @@ http {
 
         add_header X-Wid "\$wid_verdict \$wid_reason" always;
         add_header X-Wid-Tier "\$wid_tier" always;
+        add_header X-Wid-Credential "[\$wid_credential]" always;
 
         wid on;
         wid_rule api;
@@ -262,6 +263,16 @@ $r = denies($t->get('/x509/index.html', plain => 1, port => $t->port(1)),
             401, 'http.tls_required', 'X.509-SVIDs only, over plain HTTP');
 is($r->{headers}{'www-authenticate'},
    'Bearer realm="wid", error="invalid_token"', '... challenged');
+is($r->{headers}{'x-wid-credential'}, '[]',
+   '... $wid_credential empty: nothing could be presented');
+$t->error_log_like(qr/\[info\].*wid: credential rejected: http\.tls_required/,
+                   '... logged at info, like a request without credential');
+$r = denies($t->get('/x509/index.html'), 401, 'policy.identity_missing',
+            'no credential at all');
+$t->error_log_like(qr/\[info\].*wid: access denied: policy\.identity_missing/,
+                   '... logged at info (auth_basic does the same)');
+unlike($t->error_log, qr/\[error\].*wid: (?:access denied: policy\.identity_missing|credential rejected: http\.tls_required)/,
+       '... never at error');
 allows($t->get('/any/index.html', plain => 1, port => $t->port(1)),
        'plain HTTP where any credential (or none) is accepted');
 

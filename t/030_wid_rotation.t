@@ -220,13 +220,46 @@ $u->write_file('www/index.html', "hello\n");
 mkdir $u->path('private'), 0700;
 (my $uconf = $conf) =~ s{%%PREFIX%%/journal}{%%PREFIX%%/private/journal};
 $uconf =~ s/wid_bundle_refresh 200ms;//;
-$u->run($uconf);
+# An observe location: what it lets through cannot be recorded either.
+$uconf =~ s{(        location / \{)}{        location /obs/ {
+            wid observe;
+            wid_rule api;
+            wid_jwt_audience wid-test;
+        }
+
+$1};
+mkdir $u->path('www/obs');
+$u->write_file('www/obs/index.html', "observed\n");
+# A declared wid_journal pool is the only one the workers start.
+$u->run("thread_pool wid_journal threads=1;\n$uconf");
 $r = $u->get('/index.html', cert => $u->path('pki/w.pem'),
              key => $u->path('pki/w.key'));
 is($r->{status}, 500, 'journal unavailable: an allow is withheld');
 like($r->{headers}{'x-wid'}, qr/deny http\.journal_unavailable/,
      'http.journal_unavailable');
 $u->error_log_like(qr/wid: journal .* not opened/, 'the worker says why');
+$u->error_log_like(qr/\[alert\].*wid: failed: http\.journal_unavailable/,
+                   '... and the withheld allow at alert');
+
+# A deny and an observed request are not recorded either: said at alert.
+$r = $u->get('/index.html');
+is($r->{status}, 401, 'journal unavailable: a deny is still a deny');
+$u->error_log_like(qr/\[alert\].*wid: decision not recorded: http\.journal_unavailable .*verdict deny policy\.identity_missing, rule "api"/,
+                   '... logged at alert as not recorded');
+$r = $u->get('/obs/index.html');
+is($r->{status}, 200, 'observe mode lets the request through');
+
+sub threads_of {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/status" or return -1;
+    while (<$fh>) { return $1 if /^Threads:\s+(\d+)/ }
+    return -1;
+}
+is(threads_of(($u->worker_pids)[0]), 2,
+   'thread_pool wid_journal declared: a worker has its one thread, not '
+   . 'nginx\'s default 32 as well');
+$u->error_log_like(qr/\[alert\].*wid: observe: decision not recorded: http\.journal_unavailable/,
+                   '... and says at alert that it was not recorded');
 $u->stop;
 $u->no_crashes;
 
