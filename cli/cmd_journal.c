@@ -48,7 +48,7 @@ wid_journal_usage(void)
         "       wid journal seal DIR --key KEY [--prefix P]\n"
         "              [--checkpoint-every N] [--checkpoint-ms MS]\n"
         "              [--origin PREFIX] [--refuse-key PUB]...\n"
-        "T is Unix seconds or YYYY-MM-DDTHH:MM:SSZ.\n");
+        "T is Unix seconds or YYYY-MM-DDTHH:MM:SSZ (UTC, 1970 or later).\n");
 }
 
 
@@ -71,30 +71,63 @@ wid_fail(const char *what, wid_reason_t rc)
 }
 
 
-/* Unix seconds or an RFC 3339 UTC time; result in ms. */
-static int
+/*
+ * Unix seconds, or exactly YYYY-MM-DDTHH:MM:SSZ (UTC); result in ms.
+ * Nothing before 1970 (receipt times are unsigned ms since the epoch)
+ * and no date that does not exist (2026-02-31): the fields must come back
+ * unchanged from gmtime, else timegm() would quietly move them.  NULL, or
+ * why the time is refused.
+ */
+static const char *
 wid_parse_time(const char *s, uint64_t *ms)
 {
-    struct tm   tm;
-    char       *end;
-    const char *e;
+    static const char  form[] = "dddd-dd-ddTdd:dd:ddZ";
+    struct tm          tm, back;
+    time_t             t;
+    char              *end;
+    size_t             i;
     unsigned long long v;
 
     if (s[0] >= '0' && s[0] <= '9' && strchr(s, '-') == NULL) {
+        errno = 0;
         v = strtoull(s, &end, 10);
-        if (*end != '\0' || v > UINT64_MAX / 1000) {
-            return -1;
+        if (*end != '\0' || errno != 0 || v > UINT64_MAX / 1000) {
+            return "not Unix seconds or YYYY-MM-DDTHH:MM:SSZ";
         }
         *ms = v * 1000;
-        return 0;
+        return NULL;
     }
+    if (strlen(s) != sizeof(form) - 1) {
+        return "not Unix seconds or YYYY-MM-DDTHH:MM:SSZ";
+    }
+    for (i = 0; form[i] != '\0'; i++) {
+        if (form[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != form[i]) {
+            return "not Unix seconds or YYYY-MM-DDTHH:MM:SSZ";
+        }
+    }
+#define WID_DIGITS2(p) (((p)[0] - '0') * 10 + (p)[1] - '0')
     memset(&tm, 0, sizeof(tm));
-    e = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (e == NULL || (strcmp(e, "Z") != 0 && *e != '\0')) {
-        return -1;
+    tm.tm_year = WID_DIGITS2(s) * 100 + WID_DIGITS2(s + 2) - 1900;
+    tm.tm_mon = WID_DIGITS2(s + 5) - 1;
+    tm.tm_mday = WID_DIGITS2(s + 8);
+    tm.tm_hour = WID_DIGITS2(s + 11);
+    tm.tm_min = WID_DIGITS2(s + 14);
+    tm.tm_sec = WID_DIGITS2(s + 17);
+#undef WID_DIGITS2
+    if (tm.tm_year < 70) {
+        return "before 1970-01-01T00:00:00Z";
     }
-    *ms = (uint64_t) timegm(&tm) * 1000;
-    return 0;
+    back = tm;
+    t = timegm(&back);
+    if (t == (time_t) -1 || gmtime_r(&t, &back) == NULL
+        || back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon
+        || back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour
+        || back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
+    {
+        return "no such date or time";
+    }
+    *ms = (uint64_t) t * 1000;
+    return NULL;
 }
 
 
@@ -733,7 +766,7 @@ wid_journal_query_cmd(int argc, char **argv, int export)
         { NULL, 0, NULL, 0 }
     };
     wid_query    q;
-    const char  *writer = NULL;
+    const char  *writer = NULL, *bad;
     int          c;
     size_t       skipped = 0;
     wid_reason_t rc;
@@ -763,8 +796,10 @@ wid_journal_query_cmd(int argc, char **argv, int export)
             break;
         case 'S':
         case 'U':
-            if (wid_parse_time(optarg, c == 'S' ? &q.since : &q.until) != 0) {
-                fprintf(stderr, "wid journal: bad time '%s'\n", optarg);
+            bad = wid_parse_time(optarg, c == 'S' ? &q.since : &q.until);
+            if (bad != NULL) {
+                fprintf(stderr, "wid journal: bad time '%s' for %s: %s\n",
+                        optarg, c == 'S' ? "--since" : "--until", bad);
                 return WID_EXIT_USAGE;
             }
             *(c == 'S' ? &q.has_since : &q.has_until) = 1;

@@ -252,6 +252,33 @@ sub got_ids {
     is($rc2, 2, 'bad --verdict: exit 2');
     ($rc2) = run('journal', 'query', $J, '--since', 'yesterday');
     is($rc2, 2, 'bad --since: exit 2');
+    # Before the epoch, impossible dates and other forms are refused, not
+    # wrapped around (unsigned) or moved to another day by timegm().
+    for my $t (['--until', '1969-12-31T23:59:59Z', qr/before 1970/],
+               ['--since', '1900-01-01T00:00:00Z', qr/before 1970/],
+               ['--since', '2026-02-31T00:00:00Z', qr/no such date/],
+               ['--until', '2023-11-14T24:00:00Z', qr/no such date/],
+               ['--until', '2023-11-14T22:15:60Z', qr/no such date/],
+               ['--since', '2023-11-14T22:15:20', qr/YYYY-MM-DDTHH:MM:SSZ/],
+               ['--since', '2023-11-14T22:15:20+01:00',
+                qr/YYYY-MM-DDTHH:MM:SSZ/],
+               ['--since', '2023-11-14T22:15:20.5Z',
+                qr/YYYY-MM-DDTHH:MM:SSZ/],
+               ['--since', '2023-1-14T22:15:20Z', qr/YYYY-MM-DDTHH:MM:SSZ/],
+               ['--since', ' 2023-11-14T22:15:20Z',
+                qr/YYYY-MM-DDTHH:MM:SSZ/],
+               ['--since', '99999999999999999999', qr/Unix seconds/]) {
+        my ($o, $v, $why) = @$t;
+        my ($rc3, $o3, $e3) = run('journal', 'query', $J, $o, $v);
+        is($rc3, 2, "$o $v: exit 2");
+        is($o3, '', '... lists nothing');
+        like($e3, qr/bad time '\Q$v\E' for $o: .*$why/, '... says why');
+    }
+    is_deeply(got_ids('--until', '2023-11-14T22:14:20Z'),
+              want(sub { $_[0]{time_ms} <= ($T0 + 60) * 1000 }),
+              '--until in RFC 3339 alone');
+    is_deeply(got_ids('--since', '1970-01-01T00:00:00Z'),
+              [sort keys %all], '--since the epoch: every receipt');
     ($rc2) = run('journal', 'query', $J, '--spiffe-id', 'a',
                  '--spiffe-id-prefix', 'b');
     is($rc2, 2, '--spiffe-id with --spiffe-id-prefix: exit 2');
