@@ -326,11 +326,22 @@ static int
 wid_load_attestation(const char *file, json_t **root,
                      wid_policy_attestation *at)
 {
-    json_error_t  err;
-    json_t       *o, *v;
-    const char   *tier = NULL;
+    json_error_t   err;
+    json_t        *o, *v;
+    const char    *tier = NULL;
+    unsigned char *buf;
+    size_t         len;
+    wid_reason_t   rc;
 
-    o = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+    /* Through wid_read_file: a FIFO is refused, not waited on. */
+    rc = wid_read_file(file, WID_FILE_MAX, &buf, &len);
+    if (rc != WID_OK) {
+        fprintf(stderr, "wid policy: %s: cannot read (not a readable regular"
+                " file of at most 16 MiB) [%s]\n", file, wid_reason_code(rc));
+        return -1;
+    }
+    o = json_loadb((const char *) buf, len, JSON_REJECT_DUPLICATES, &err);
+    free(buf);
     if (o == NULL || !json_is_object(o)) {
         fprintf(stderr, "wid policy: %s: not a JSON object (%s)\n", file,
                 o ? "wrong type" : err.text);

@@ -153,7 +153,8 @@ wid_attest_state_challenge_take(const char *dir, const char *id,
     }
     snprintf(path, sizeof(path), "%s/challenges/%s.json", dir, id);
 
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* A FIFO put in the state directory is refused, not waited on. */
+    fd = wid_open_regular(path, O_NOFOLLOW, NULL);
     if (fd < 0) {
         return errno == ENOENT ? WID_R_ATTEST_CHALLENGE_UNKNOWN
                                : WID_R_ATTEST_STATE_UNAVAILABLE;
@@ -238,7 +239,7 @@ wid_attest_state_node_begin(const char *dir, const unsigned char ek[32],
         return WID_R_ATTEST_STATE_UNAVAILABLE;
     }
 
-    fd = open(lk->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    fd = wid_open_regular(lk->path, O_NOFOLLOW, NULL);
     if (fd < 0) {
         if (errno == ENOENT) {
             return WID_OK;          /* first quote of this node */

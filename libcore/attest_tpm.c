@@ -27,6 +27,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "attest_tpm.h"
+#include "bytes.h"
 
 /* Largest TPM structures we accept, well above real sizes. */
 #define WID_TPM_BLOB_MAX  4096
@@ -195,13 +196,21 @@ wid_attest_load_certs(const char *path, STACK_OF(X509) **out)
     BIO            *bio;
     X509           *x;
     STACK_OF(X509) *sk;
+    unsigned char  *buf;
+    size_t          len;
 
     *out = NULL;
-    bio = BIO_new_file(path, "r");
+    /* Through wid_read_file, not BIO_new_file: a FIFO given as --roots
+     * or --aws-cert is refused at once instead of waited on. */
+    if (wid_read_file(path, WID_FILE_MAX, &buf, &len) != WID_OK) {
+        return WID_R_ATTEST_CONFIG_INVALID;
+    }
+    bio = BIO_new_mem_buf(buf, (int) len);
     sk = sk_X509_new_null();
     if (bio == NULL || sk == NULL) {
         BIO_free(bio);
         sk_X509_free(sk);
+        free(buf);
         return WID_R_ATTEST_CONFIG_INVALID;
     }
     while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
@@ -212,6 +221,7 @@ wid_attest_load_certs(const char *path, STACK_OF(X509) **out)
     }
     ERR_clear_error();
     BIO_free(bio);
+    free(buf);
     if (sk_X509_num(sk) == 0) {
         sk_X509_free(sk);
         return WID_R_ATTEST_CONFIG_INVALID;

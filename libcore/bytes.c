@@ -8,6 +8,29 @@
 
 #include "bytes.h"
 
+int
+wid_open_regular(const char *path, int flags, struct stat *st)
+{
+    struct stat  sb;
+    int          fd, err;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags);
+    if (fd < 0) {
+        return -1;
+    }
+    err = fstat(fd, &sb) != 0 ? errno : !S_ISREG(sb.st_mode) ? EINVAL : 0;
+    if (err != 0) {
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    if (st != NULL) {
+        *st = sb;
+    }
+    return fd;
+}
+
+
 wid_reason_t
 wid_read_file(const char *path, size_t max, unsigned char **out,
               size_t *out_len)
@@ -21,15 +44,13 @@ wid_read_file(const char *path, size_t max, unsigned char **out,
     *out = NULL;
     *out_len = 0;
 
-    /* O_NONBLOCK: a FIFO in the file's place must not hang us (nginx's
-     * event loop included); it is refused as not a regular file. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    /* A FIFO in the file's place must not hang us (nginx's event loop
+     * included): wid_open_regular refuses it at once. */
+    fd = wid_open_regular(path, 0, &st);
     if (fd < 0) {
         return WID_R_INTERNAL_IO;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
-        || (unsigned long long) st.st_size > max)
-    {
+    if ((unsigned long long) st.st_size > max) {
         close(fd);
         return WID_R_INTERNAL_IO;
     }

@@ -6,6 +6,7 @@
 #define WID_BYTES_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "reason.h"
 
@@ -18,6 +19,16 @@
  */
 wid_reason_t wid_read_file(const char *path, size_t max, unsigned char **out,
                            size_t *out_len);
+
+/*
+ * Open a regular file for reading, with extra open flags (O_NOFOLLOW).
+ * O_NONBLOCK: a FIFO in the file's place is refused at once instead of
+ * waiting for a writer (regular files ignore the flag).  The descriptor
+ * (st filled when not NULL), or -1 with errno set: the open's, or
+ * EINVAL when the path is not a regular file.  For files read as a
+ * stream (an index that grows); whole files go through wid_read_file.
+ */
+int wid_open_regular(const char *path, int flags, struct stat *st);
 
 /*
  * Write all of buf to fd, retrying short writes and EINTR; 0 or -1 (errno

@@ -505,7 +505,10 @@ wid_seg_map(int writer_dirfd, uint64_t segno, const uint8_t **map,
     *map = NULL;
     *size = 0;
     snprintf(name, sizeof(name), WID_SEG_NAME_FMT, (unsigned long long) segno);
-    fd = openat(writer_dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named like a segment is refused below, not
+     * waited on (verify, query and recovery all read through here). */
+    fd = openat(writer_dirfd, name,
+                O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         return WID_R_INTERNAL_IO;
     }

@@ -21,7 +21,6 @@
 #include <sys/un.h>
 
 #include <jansson.h>
-#include <openssl/pem.h>
 
 #include "attest_result.h"
 #include "bytes.h"
@@ -306,19 +305,13 @@ issue_proof_from_key(const char *key_path, const char *audience,
 {
     unsigned char pk[SSH_ED25519_PK_LEN];
     EVP_PKEY     *k;
-    FILE         *f;
     wid_reason_t  rc;
 
     if ((rc = ssh_pubkey_parse_line(publine, pk)) != WID_OK) {
         return rc;
     }
-    if ((f = fopen(key_path, "re")) == NULL) {
-        return WID_R_INTERNAL_IO;
-    }
-    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    if (k == NULL) {
-        return WID_R_KEY_MALFORMED;
+    if ((rc = ssh_pop_key_load(key_path, &k)) != WID_OK) {
+        return rc;
     }
     rc = ssh_pop_sign(k, audience, ssh_wid_now(), pk, proof);
     EVP_PKEY_free(k);

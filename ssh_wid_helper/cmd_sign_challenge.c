@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/pem.h>
-
 #include "bytes.h"
 #include "commands.h"
 #include "pop.h"
@@ -32,7 +30,6 @@ ssh_wid_cmd_sign_challenge(int argc, char **argv)
     char          *proof = NULL, *msg = NULL;
     uint64_t       t = ssh_wid_now();
     EVP_PKEY      *k;
-    FILE          *f;
     wid_reason_t   rc;
     int            i, r, print_challenge = 0;
 
@@ -77,13 +74,8 @@ ssh_wid_cmd_sign_challenge(int argc, char **argv)
         free(msg);
         return fflush(stdout) == 0 ? 0 : 2;
     }
-    if ((f = fopen(key, "re")) == NULL) {
-        return ssh_wid_fail("sign-challenge", WID_R_INTERNAL_IO, key);
-    }
-    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    if (k == NULL) {
-        return ssh_wid_fail("sign-challenge", WID_R_KEY_MALFORMED, key);
+    if ((rc = ssh_pop_key_load(key, &k)) != WID_OK) {
+        return ssh_wid_fail("sign-challenge", rc, key);
     }
     rc = ssh_pop_sign(k, aud, t, pk, &proof);
     EVP_PKEY_free(k);

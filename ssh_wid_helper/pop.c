@@ -2,9 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "base64.h"
+#include "bytes.h"
 #include "pop.h"
 #include "util.h"
 
@@ -47,6 +50,32 @@ ssh_pop_challenge(const char *audience, uint64_t t,
     *out = msg;
     *len = (size_t) n;
     return WID_OK;
+}
+
+
+wid_reason_t
+ssh_pop_key_load(const char *path, EVP_PKEY **key)
+{
+    unsigned char *buf;
+    size_t         len;
+    BIO           *bio;
+    wid_reason_t   rc;
+
+    *key = NULL;
+    if ((rc = wid_read_file(path, SSH_POP_KEY_MAX, &buf, &len)) != WID_OK) {
+        return rc;
+    }
+    bio = BIO_new_mem_buf(buf, (int) len);
+    if (bio != NULL) {
+        *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+    }
+    OPENSSL_cleanse(buf, len);
+    free(buf);
+    if (bio == NULL) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    return *key != NULL ? WID_OK : WID_R_KEY_MALFORMED;
 }
 
 

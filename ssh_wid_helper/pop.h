@@ -36,6 +36,7 @@
 #define SSH_POP_VERSION     "wid-ssh-pop-v1"
 #define SSH_POP_MAX         4096        /* bytes of a proof line */
 #define SSH_POP_FUTURE_SKEW 30
+#define SSH_POP_KEY_MAX     65536       /* bytes of an SVID key file */
 
 /* The challenge text (malloc'd, NUL-terminated; *len without the NUL). */
 wid_reason_t ssh_pop_challenge(const char *audience, uint64_t t,
@@ -46,6 +47,13 @@ wid_reason_t ssh_pop_verify(X509 *leaf, const char *audience,
                             const unsigned char pk[SSH_ED25519_PK_LEN],
                             const char *proof, uint64_t now,
                             uint64_t max_age);
+
+/*
+ * Load the SVID's private key (PEM: PKCS#8, SEC1 or PKCS#1) through
+ * wid_read_file, so a FIFO in its place is refused (internal.io_error)
+ * instead of waited on; key.malformed when no key parses.
+ */
+wid_reason_t ssh_pop_key_load(const char *path, EVP_PKEY **key);
 
 /* Sign the challenge with key; *proof is the proof line (malloc'd). */
 wid_reason_t ssh_pop_sign(EVP_PKEY *key, const char *audience, uint64_t t,

@@ -53,7 +53,15 @@ sub verify {
               . " --aws-cert $d/aws.pem --state $st " . ($extra // ''));
 }
 
-my ($rc, $out) = verify(iid());
+# A FIFO as the pinned certificate is refused at once, not waited on.
+system('mkfifo', "$d/fifo.pem") == 0 or die 'mkfifo';
+my ($rc, $out) = sh("timeout 10 $wid attest verify --kind aws_iid"
+                    . " --evidence " . iid(instance => 'i-fifo')
+                    . " --aws-cert $d/fifo.pem --state $st");
+is($rc, 2, '--aws-cert FIFO: refused at once (exit 2)');
+like($out, qr/attest\.config_invalid/, '... attest.config_invalid');
+
+($rc, $out) = verify(iid());
 is($rc, 0, 'document signed by the pinned certificate: verified');
 my $a = eval { decode_json($out) } || {};
 is($a->{kind}, 'aws_iid', 'kind aws_iid');

@@ -290,6 +290,20 @@ like($out, qr/attest\.tpm_clock_unsafe/, '... clock unsafe') or diag($out);
 # --- usage ---------------------------------------------------------------
 ($rc, $out) = sh("$wid attest verify --kind tpm --evidence $ev");
 is($rc, 2, 'tpm without --state/--roots: operational error (2)');
+# A FIFO as roots or EK chain is refused at once, not waited on.
+system('mkfifo', "$d/fifo.pem") == 0 or die 'mkfifo';
+($rc, $out) = sh("timeout 10 $wid attest verify --kind tpm --evidence $ev"
+                 . " --state $st --roots $d/fifo.pem");
+is($rc, 2, 'verify --roots FIFO: refused at once (exit 2)');
+like($out, qr/attest\.config_invalid/, '... attest.config_invalid');
+for my $opt ("--roots $d/fifo.pem --ek-chain $n/ekchain.pem",
+             "--roots $n/roots.pem --ek-chain $d/fifo.pem") {
+    ($rc, $out) = sh("timeout 10 $wid attest challenge --kind tpm"
+                     . " --state $st $opt --ek-cert $n/ek.der"
+                     . " --ak-public $n/ak.pub --cred-out $d/cred-fifo");
+    is($rc, 2, "challenge $opt: refused at once (exit 2)");
+    like($out, qr/attest\.config_invalid/, '... attest.config_invalid');
+}
 ($rc, $out) = sh("$wid attest verify --kind frob --evidence $ev");
 is($rc, 1, 'unknown kind: refused');
 like($out, qr/attest\.kind_unknown/, '... kind unknown');

@@ -650,4 +650,26 @@ for my $case (['stripped', 'journal.no_checkpoint'],
     is($rc, 2, 'a missing trusted checkpoint file: exit 2');
 }
 
+# A FIFO named like a segment is refused at once, not waited on.
+{
+    my $J3 = "$d/j-fifo";
+    my $in = $json->encode($w1[0]) . "\n";
+    my ($rc) = run(\$in, 'journal', 'append', $J3, '--key', "$d/k.key",
+                   '--writer', 'w', '--fsync', 'never');
+    is($rc, 0, 'a journal with one receipt');
+    system('mkfifo', "$J3/w/seg-0000000000000002.wjl") == 0 or die 'mkfifo';
+    # run() then runs `timeout 10 wid ...`: a reader that waits exits 124.
+    my $wid_bin = $wid;
+    $wid = 'timeout';
+    my ($vrc, $vout) = run('10', $wid_bin, 'journal', 'verify', $J3,
+                           '--pubkey', "$d/k.pub");
+    my ($qrc, undef, $qerr) = run('10', $wid_bin, 'journal', 'query', $J3);
+    $wid = $wid_bin;
+    is($vrc, 1, 'verify with a FIFO segment: exit 1 (not a hang)');
+    like($vout, qr{^ERROR w/seg-0000000000000002\.wjl offset 0: io \(internal\.io_error\)}m,
+         '... names the segment');
+    is($qrc, 0, 'query with a FIFO segment: done');
+    like($qerr, qr/1 damaged segment/, '... says a segment was not read');
+}
+
 done_testing();

@@ -314,5 +314,10 @@ ok($rc != 0 && $rc != 124, 'lint of a FIFO fails at once') or diag $out;
                   . " --pubkey $d/fifo.yaml");
 ok($rc != 0 && $rc != 124, 'a FIFO as the public key fails at once')
     or diag $out;
+($rc, $out) = run("timeout 10 $wid policy explain $ex/payments.yaml"
+                  . " --rule payments --attestation $d/fifo.yaml");
+is($rc, 2, 'a FIFO as --attestation fails at once (exit 2)') or diag $out;
+like($out, qr/fifo\.yaml: cannot read.*\[internal\.io_error\]/,
+     '... and says why');
 
 done_testing;

@@ -183,6 +183,19 @@ spew("$d/proof-openssl", "wid-ssh-pop-v1 $now " . encode_base64(slurp("$d/sig"),
 ($rc, $out, $err) = cli('--x509', "$d/workload.pem", '--proof', "$d/proof-openssl");
 is($rc, 0, 'proof made with openssl accepted') or diag($err);
 
+# An SVID key that is a FIFO is refused at once, not waited on.
+system('mkfifo', "$d/fifo.key") == 0 or die 'mkfifo';
+($rc, $out, $err) = run('timeout', '10', $H, 'sign-challenge', '--key',
+                        "$d/fifo.key", '--pubkey', "$key.pub", '--audience',
+                        'wid-ssh-test');
+is($rc, 2, 'sign-challenge --key FIFO: refused at once (exit 2)');
+like($err, qr/internal\.io_error.*fifo\.key/, '... with the reason and file');
+($rc, $out, $err) = run('timeout', '10', $H, 'issue', '--config', $conf,
+                        '--pubkey', "$key.pub", '--x509', "$d/workload.pem",
+                        '--svid-key', "$d/fifo.key");
+is($rc, 2, 'issue --svid-key FIFO: refused at once (exit 2)');
+like($err, qr/internal\.io_error.*fifo\.key/, '... with the reason and file');
+
 ($rc, $out, $err) = cli('--x509', "$d/workload.pem");
 is($rc, 1, 'X.509-SVID without proof of possession refused');
 like($err, qr/deny ssh\.pop_missing/, 'ssh.pop_missing');

@@ -115,6 +115,15 @@ is($rc, 2, 'a corrupt KRL is not overwritten');
 like($err, qr/ssh\.krl_malformed/, 'with ssh.krl_malformed');
 is(slurp("$d/bad.krl"), 'not a krl', 'corrupt KRL left as it was');
 is(slurp("$d/krl"), $before, 'refused updates leave the KRL untouched');
+# An index that is a FIFO is refused at once, not waited on.
+mkdir "$d/fifo" or die;
+system('mkfifo', "$d/fifo/index") == 0 or die 'mkfifo';
+($rc, $out, $err) = run('timeout', '10', $H, 'revoke', '--krl', "$d/krl",
+                        '--ca', $ca_pub, '--spiffe-id',
+                        'spiffe://example.org/c', '--index', "$d/fifo/index");
+is($rc, 2, '--index FIFO: refused at once (exit 2, not a hang)');
+like($err, qr/internal\.io_error/, '... internal.io_error');
+is(slurp("$d/krl"), $before, '... the KRL untouched');
 
 # Interoperability: a KRL written by ssh-keygen (serial range, key id,
 # explicit key), extended by us; ssh-keygen still sees every entry.

@@ -548,6 +548,22 @@ test_state(void **state)
     assert_int_equal(wid_attest_state_node_begin(sd, ch.nonce, &lk, &last),
                      WID_R_ATTEST_STATE_UNAVAILABLE);
 
+    /* A FIFO in the state directory is refused at once, not waited on
+     * (the alarm catches a reader that waits for a writer). */
+    alarm(10);
+    assert_int_equal(unlink(lk.path), 0);
+    assert_int_equal(mkfifo(lk.path, 0600), 0);
+    assert_int_equal(wid_attest_state_node_begin(sd, ch.nonce, &lk, &last),
+                     WID_R_ATTEST_STATE_UNAVAILABLE);
+    assert_int_equal(unlink(lk.path), 0);
+    assert_int_equal(wid_attest_state_challenge_put(sd, &ch, id), WID_OK);
+    snprintf(path, sizeof(path), "%s/challenges/%s.json", sd, id);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(wid_attest_state_challenge_take(sd, id, &got),
+                     WID_R_ATTEST_STATE_UNAVAILABLE);
+    alarm(0);
+
     /* First use. */
     assert_int_equal(wid_attest_state_first_use(sd, "aws_iid", "i-1", "x",
                                                 WID_R_ATTEST_IID_REPLAYED),

@@ -1,14 +1,18 @@
 /*
- * wid_read_file: whole regular files only, bounded, NUL-terminated.
+ * wid_read_file: whole regular files only, bounded, NUL-terminated;
+ * wid_open_regular: a FIFO or directory refused at once.
  * wid_ct_equal: equality of every length, a difference in any byte and
  * any bit found.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -61,6 +65,54 @@ test_refuses_oversized_missing_and_directories(void **state)
     assert_int_equal(wid_read_file(path, 100, &buf, &len), WID_R_INTERNAL_IO);
     assert_int_equal(wid_read_file(tmpdir, 100, &buf, &len),
                      WID_R_INTERNAL_IO);
+}
+
+/* A FIFO in a file's place is refused at once (the alarm catches a
+ * reader that waits for a writer instead). */
+static void
+test_refuses_fifo(void **state)
+{
+    char           path[256];
+    unsigned char *buf = (unsigned char *) "x";
+    size_t         len = 1;
+
+    (void) state;
+    snprintf(path, sizeof(path), "%s/fifo", tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(10);
+    assert_int_equal(wid_read_file(path, 100, &buf, &len), WID_R_INTERNAL_IO);
+    assert_null(buf);
+    errno = 0;
+    assert_int_equal(wid_open_regular(path, 0, NULL), -1);
+    assert_int_equal(errno, EINVAL);
+    alarm(0);
+
+    snprintf(path, sizeof(path), "%s/missing", tmpdir);
+    assert_int_equal(wid_open_regular(path, 0, NULL), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
+static void
+test_open_regular(void **state)
+{
+    char        path[256], link[256];
+    struct stat st;
+    int         fd;
+
+    (void) state;
+    snprintf(path, sizeof(path), "%s/reg", tmpdir);
+    write_file(path, "hello", 5);
+    fd = wid_open_regular(path, 0, &st);
+    assert_true(fd >= 0);
+    assert_int_equal(st.st_size, 5);
+    close(fd);
+    assert_int_equal(wid_open_regular(tmpdir, 0, NULL), -1);
+    assert_int_equal(errno, EINVAL);
+    /* Extra flags are honoured. */
+    snprintf(link, sizeof(link), "%s/link", tmpdir);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_equal(wid_open_regular(link, O_NOFOLLOW, NULL), -1);
+    assert_int_equal(errno, ELOOP);
 }
 
 static int
@@ -116,6 +168,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_whole_file),
         cmocka_unit_test(test_refuses_oversized_missing_and_directories),
+        cmocka_unit_test(test_refuses_fifo),
+        cmocka_unit_test(test_open_regular),
         cmocka_unit_test(test_ct_equal),
     };
     return cmocka_run_group_tests_name("bytes", tests, setup, teardown);
