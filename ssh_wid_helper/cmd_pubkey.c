@@ -41,6 +41,11 @@ ssh_wid_cmd_pubkey(int argc, char **argv)
         return ssh_wid_usage_error("pubkey", "give one of --ca-key, --pub",
                                    PUBKEY_USAGE);
     }
+    /* The line goes into TrustedUserCAKeys: one line, nothing added. */
+    if (ssh_check_comment(comment) != 0) {
+        return ssh_wid_fail("pubkey", WID_R_INTERNAL_CONFIG,
+                            SSH_COMMENT_RULE);
+    }
     if (key != NULL) {
         rc = wid_seckey_load(key, &ca);
         if (rc == WID_OK) {

@@ -90,6 +90,11 @@ ssh_wid_cmd_revoke(int argc, char **argv)
                                        REVOKE_USAGE);
         }
     }
+    /* Printed as one line by `ssh-keygen -Q -l`: no forged lines there. */
+    if (comment != NULL && ssh_check_comment(comment) != 0) {
+        return ssh_wid_fail("revoke", WID_R_INTERNAL_CONFIG,
+                            SSH_COMMENT_RULE);
+    }
     if (krl_path == NULL || ca_path == NULL || nspecs == 0) {
         return ssh_wid_usage_error("revoke", "--krl, --ca and at least one "
                                    "of --serial/--key-id/--spiffe-id are "

@@ -85,6 +85,15 @@ ssh_check_force_command(const char *cmd)
 }
 
 
+int
+ssh_check_comment(const char *comment)
+{
+    size_t n = strlen(comment);
+
+    return n <= SSH_COMMENT_MAX && ssh_printable(comment, n) ? 0 : -1;
+}
+
+
 /* One "ADDR[/LEN]" entry; host bits must be zero, as sshd requires. */
 static int
 ssh_check_cidr(const char *e, size_t n)

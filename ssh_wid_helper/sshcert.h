@@ -31,6 +31,7 @@
 #define SSH_KEY_ID_MAX           2400    /* a 2048-byte SPIFFE ID + wid fields */
 #define SSH_FORCE_COMMAND_MAX    4096
 #define SSH_SOURCE_ADDRESS_MAX   4096
+#define SSH_COMMENT_MAX          1024    /* pubkey --comment, revoke --comment */
 #define SSH_TTL_MAX              (7u * 24u * 3600u)  /* operator ceiling */
 #define SSH_BACKDATE_MAX         60u
 
@@ -68,6 +69,18 @@ wid_reason_t ssh_check_principal(const char *p);
 wid_reason_t ssh_check_key_id(const char *id);
 wid_reason_t ssh_check_force_command(const char *cmd);
 wid_reason_t ssh_check_source_address(const char *cidr_list);
+
+/*
+ * A free-text comment for a file sshd or ssh-keygen reads: printable
+ * ASCII (space included), at most SSH_COMMENT_MAX bytes, so that it stays
+ * one comment on one line (a newline would start a forged key line in
+ * TrustedUserCAKeys).  0 or -1.
+ */
+int ssh_check_comment(const char *comment);
+
+#define SSH_COMMENT_RULE \
+    "--comment must be printable ASCII (no newline, tab or other control " \
+    "character), at most 1024 bytes"
 /* Name -> SSH_EXT_* bit; 0 when OpenSSH defines no such extension. */
 unsigned ssh_extension_bit(const char *name);
 const char *ssh_extension_name(unsigned bit);

@@ -24,6 +24,24 @@ my ($rc, $out, $err);
 my ($ca_fp) = $out =~ /(SHA256:\S+)/;
 ok($ca_fp, 'ssh-keygen reads our CA public key line');
 
+# pubkey --comment ends up in sshd's TrustedUserCAKeys: it stays one
+# comment on one line (a newline would add a forged CA line).
+for my $c (["a\nssh-ed25519 AAAAforged", 'newline'], ["a\rb", 'CR'],
+           ["a\tb", 'tab'], ["a\x7fb", 'DEL'], ["caf\xc3\xa9", 'non-ASCII'],
+           ['x' x 1025, '1025 bytes']) {
+    ($rc, $out, $err) = run($H, 'pubkey', '--pub', $ca_pub, '--comment',
+                            $c->[0]);
+    is($rc, 2, "pubkey --comment with $c->[1]: exit 2");
+    is($out, '', '... prints nothing');
+    like($err, qr/internal\.config_error.*--comment must be printable ASCII/,
+         '... says why');
+}
+($rc, $out) = run($H, 'pubkey', '--pub', $ca_pub, '--comment',
+                  'wid CA 2025 (prod) ' . ('x' x 1005));
+is($rc, 0, 'pubkey --comment: printable ASCII with spaces, 1024 bytes');
+like($out, qr/^ssh-ed25519 AAAA\S+ wid CA 2025 \(prod\) x{1005}\n\z/,
+     '... one line with that comment');
+
 my @cases = (
     { name => 'minimal', principals => ['deploy'], extra => [] },
     { name => 'options', principals => ['deploy', 'ops@REALM', 'role:db'],

@@ -115,6 +115,14 @@ is($rc, 2, 'a corrupt KRL is not overwritten');
 like($err, qr/ssh\.krl_malformed/, 'with ssh.krl_malformed');
 is(slurp("$d/bad.krl"), 'not a krl', 'corrupt KRL left as it was');
 is(slurp("$d/krl"), $before, 'refused updates leave the KRL untouched');
+# --comment is printed by `ssh-keygen -Q -l` as one line: no control
+# characters (a newline would forge lines of that listing).
+($rc, $out, $err) = run($H, 'revoke', '--krl', "$d/krl", '--ca', $ca_pub,
+                        '--serial', '7', '--comment', "ok\n# Comment: forged");
+is($rc, 2, 'revoke --comment with a newline: exit 2');
+like($err, qr/internal\.config_error.*--comment must be printable ASCII/,
+     '... says why');
+is(slurp("$d/krl"), $before, '... the KRL untouched');
 # An index that is a FIFO is refused at once, not waited on.
 mkdir "$d/fifo" or die;
 system('mkfifo', "$d/fifo/index") == 0 or die 'mkfifo';
