@@ -210,24 +210,27 @@ wid_policy_lint(const wid_policy_args *a)
 {
     wid_policy   *p = NULL;
     wid_diags     d;
-    wid_reason_t  rc;
+    wid_reason_t  rc, verdict;
     int           exit_code;
     json_t       *j;
 
     rc = wid_policy_cli_load(a, &p, &d);
-    if (rc == WID_OK) {
-        exit_code = a->strict && d.nwarnings ? WID_EXIT_REJECTED
-                                             : WID_EXIT_OK;
+    /* Under --strict a warning makes the policy invalid: the text, the
+     * JSON and the exit code all say so. */
+    verdict = rc == WID_OK && a->strict && d.nwarnings
+              ? WID_R_POLICY_LINT_WARNING : rc;
+    if (verdict == WID_OK) {
+        exit_code = WID_EXIT_OK;
     } else {
-        exit_code = wid_is_operational(rc) ? WID_EXIT_USAGE
-                                           : WID_EXIT_REJECTED;
+        exit_code = wid_is_operational(verdict) ? WID_EXIT_USAGE
+                                                : WID_EXIT_REJECTED;
     }
 
     if (a->json) {
         j = json_pack("{s:s,s:b,s:s,s:o,s:o}",
                       "file", a->file,
-                      "valid", rc == WID_OK,
-                      "reason", wid_reason_code(rc),
+                      "valid", verdict == WID_OK,
+                      "reason", wid_reason_code(verdict),
                       "errors", wid_diags_json(&d, WID_DIAG_ERROR),
                       "warnings", wid_diags_json(&d, WID_DIAG_WARNING));
         if (p != NULL) {
@@ -244,7 +247,13 @@ wid_policy_lint(const wid_policy_args *a)
         json_decref(j);
     } else {
         wid_print_diags(a->file, &d);
-        if (p != NULL) {
+        if (p != NULL && verdict != WID_OK) {
+            fprintf(stderr, "%s: invalid under --strict: %zu rules, %u"
+                    " warnings, sha256 %s, %s [%s]\n", a->file,
+                    wid_policy_rule_count(p), d.nwarnings,
+                    wid_policy_sha256_hex(p), wid_policy_signer(p),
+                    wid_reason_code(verdict));
+        } else if (p != NULL) {
             printf("%s: ok: %zu rules, %u warnings, sha256 %s, %s\n",
                    a->file, wid_policy_rule_count(p), d.nwarnings,
                    wid_policy_sha256_hex(p), wid_policy_signer(p));

@@ -66,6 +66,26 @@ like($out, qr/warn\.yaml:4:37: warning: .*no trusted verifier grants it.*\[polic
      'unreachable tier is a warning');
 ($rc, $out) = run("$wid policy lint --strict $d/warn.yaml");
 is($rc, 1, '--strict fails on warnings');
+unlike($out, qr/: ok: /, '... and does not say ok');
+like($out, qr/warn\.yaml: invalid under --strict: 1 rules, 1 warnings, sha256 [0-9a-f]{64}, unsigned \[policy\.lint_warning\]/,
+     '... it says invalid, with the reason code');
+($rc, $out) = run_out("$wid policy lint --strict $d/warn.yaml --json");
+is($rc, 1, '--strict --json: exit 1');
+$j = decode_json($out);
+ok(!$j->{valid}, '... valid false');
+is($j->{reason}, 'policy.lint_warning', '... reason policy.lint_warning');
+is(scalar @{ $j->{warnings} }, 1, '... the warning listed');
+is($j->{rules}, 1, '... the policy summary still there');
+($rc, $out) = run_out("$wid policy lint $d/warn.yaml --json");
+is($rc, 0, 'without --strict --json: exit 0');
+$j = decode_json($out);
+ok($j->{valid} && $j->{reason} eq 'ok', '... valid, reason ok');
+# One rule with only "default: block": allows nothing, one warning.
+spew("$d/block.yaml", "rules:\n  r:\n    default: block\n");
+($rc, $out) = run("$wid policy lint --strict $d/block.yaml");
+is($rc, 1, 'a rule that allows nothing fails --strict');
+like($out, qr/block\.yaml: invalid under --strict: 1 rules, 1 warnings.*\[policy\.lint_warning\]/,
+     '... and says so');
 
 ($rc, $out) = run("$wid policy lint $d/nonexistent.yaml");
 is($rc, 2, 'unreadable policy is an operational error (2)');
