@@ -385,6 +385,12 @@ issue_gated(int argc, char **argv)
                                   "--pubkey, are required", GATED_USAGE);
         goto done;
     }
+    /* One proof: a second source of it would be silently ignored. */
+    if (proof != NULL && svid_key != NULL) {
+        ret = ssh_wid_usage_error("issue", "--proof and --svid-key exclude "
+                                  "each other", GATED_USAGE);
+        goto done;
+    }
 
     if (config != NULL) {
         rc = ssh_conf_load_issuer(config, &conf, err, sizeof(err));

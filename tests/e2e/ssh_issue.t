@@ -183,6 +183,16 @@ spew("$d/proof-openssl", "wid-ssh-pop-v1 $now " . encode_base64(slurp("$d/sig"),
 ($rc, $out, $err) = cli('--x509', "$d/workload.pem", '--proof', "$d/proof-openssl");
 is($rc, 0, 'proof made with openssl accepted') or diag($err);
 
+# --proof and --svid-key are two sources of one proof: refused together
+# (before, --svid-key was silently ignored), nothing issued or recorded.
+($rc, $out, $err) = run($H, 'issue', '--config', $conf, '--pubkey',
+                        "$key.pub", '--x509', "$d/workload.pem", '--proof',
+                        "$d/proof", '--svid-key', "$d/workload.key",
+                        '--out', "$d/both-cert.pub");
+is($rc, 2, '--proof with --svid-key: usage error (exit 2)');
+like($err, qr/--proof and --svid-key exclude each other/, '... says why');
+ok(!-e "$d/both-cert.pub", '... no certificate written');
+
 # An SVID key that is a FIFO is refused at once, not waited on.
 system('mkfifo', "$d/fifo.key") == 0 or die 'mkfifo';
 ($rc, $out, $err) = run('timeout', '10', $H, 'sign-challenge', '--key',
