@@ -385,6 +385,11 @@ issue_gated(int argc, char **argv)
                                   "--pubkey, are required", GATED_USAGE);
         goto done;
     }
+    if (audience != NULL && ssh_pop_audience_ok(audience) != 0) {
+        ret = ssh_wid_fail("issue", WID_R_INTERNAL_CONFIG,
+                           "--audience: " SSH_POP_AUDIENCE_RULE);
+        goto done;
+    }
     /* One proof: a second source of it would be silently ignored. */
     if (proof != NULL && svid_key != NULL) {
         ret = ssh_wid_usage_error("issue", "--proof and --svid-key exclude "

@@ -54,6 +54,11 @@ ssh_wid_cmd_sign_challenge(int argc, char **argv)
         return ssh_wid_usage_error("sign-challenge", "--key, --pubkey and "
                                    "--audience are required", SIGN_USAGE);
     }
+    /* Signed as one line of the challenge: nothing may be added to it. */
+    if (ssh_pop_audience_ok(aud) != 0) {
+        return ssh_wid_fail("sign-challenge", WID_R_INTERNAL_CONFIG,
+                            "--audience: " SSH_POP_AUDIENCE_RULE);
+    }
     if (time_s != NULL && ssh_wid_parse_u64(time_s, &t) != 0) {
         return ssh_wid_usage_error("sign-challenge", "bad --time", SIGN_USAGE);
     }

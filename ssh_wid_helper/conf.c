@@ -10,6 +10,7 @@
 
 #include "cakey.h"
 #include "conf.h"
+#include "pop.h"
 #include "util.h"
 
 #define SSH_CONF_MAX  (64u * 1024u)
@@ -537,12 +538,9 @@ ssh_conf_load_issuer(const char *path, ssh_conf *conf, char *err,
         snprintf(err, errlen, "%s: at least one 'bundle' is required", path);
         goto fail;
     }
-    if (strlen(conf->audience) > 1024
-        || strspn(conf->audience, " \t\n") > 0
-        || strpbrk(conf->audience, "\n\r") != NULL)
-    {
-        snprintf(err, errlen, "%s: 'audience' must be one line of at most "
-                 "1024 bytes", path);
+    if (ssh_pop_audience_ok(conf->audience) != 0) {
+        snprintf(err, errlen, "%s: 'audience': " SSH_POP_AUDIENCE_RULE,
+                 path);
         goto fail;
     }
     if (ssh_conf_rules_ok(conf, err, errlen) != 0) {

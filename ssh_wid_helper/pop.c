@@ -53,6 +53,25 @@ ssh_pop_challenge(const char *audience, uint64_t t,
 }
 
 
+int
+ssh_pop_audience_ok(const char *aud)
+{
+    size_t i, n = strlen(aud);
+
+    if (n == 0 || n > SSH_POP_AUDIENCE_MAX || aud[0] == ' '
+        || aud[n - 1] == ' ')
+    {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if ((unsigned char) aud[i] < 0x20 || aud[i] == 0x7f) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+
 wid_reason_t
 ssh_pop_key_load(const char *path, EVP_PKEY **key)
 {

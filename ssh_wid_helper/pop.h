@@ -38,6 +38,19 @@
 #define SSH_POP_FUTURE_SKEW 30
 #define SSH_POP_KEY_MAX     65536       /* bytes of an SVID key file */
 
+/*
+ * An audience fits the challenge's one "audience" line: 1..1024 bytes,
+ * no control character (a newline would add a line to what is signed),
+ * no space or tab at either end.  The same rule for the configuration's
+ * `audience` and for --audience.  0 or -1.
+ */
+#define SSH_POP_AUDIENCE_MAX 1024
+#define SSH_POP_AUDIENCE_RULE \
+    "an audience is 1-1024 bytes without control characters (newline, " \
+    "tab, ...) and without a space at either end"
+
+int ssh_pop_audience_ok(const char *aud);
+
 /* The challenge text (malloc'd, NUL-terminated; *len without the NUL). */
 wid_reason_t ssh_pop_challenge(const char *audience, uint64_t t,
                                const unsigned char pk[SSH_ED25519_PK_LEN],

@@ -183,6 +183,28 @@ spew("$d/proof-openssl", "wid-ssh-pop-v1 $now " . encode_base64(slurp("$d/sig"),
 ($rc, $out, $err) = cli('--x509', "$d/workload.pem", '--proof', "$d/proof-openssl");
 is($rc, 0, 'proof made with openssl accepted') or diag($err);
 
+# The audience is one line of what is signed: an empty one, or one with
+# a newline or another control character, is refused, nothing signed.
+for my $aud (['', 'empty'], ["wid-ssh-test\ntime 1", 'a newline'],
+             ["wid\tssh", 'a tab'], [' wid-ssh-test', 'a leading space'],
+             ['a' x 1025, '1025 bytes']) {
+    ($rc, $out, $err) = run($H, 'sign-challenge', '--key', "$d/workload.key",
+                            '--pubkey', "$key.pub", '--audience', $aud->[0]);
+    is($rc, 2, "sign-challenge --audience with $aud->[1]: exit 2");
+    is($out, '', '... nothing signed');
+    like($err, qr/internal\.config_error.*--audience: an audience is 1-1024 bytes/,
+         '... says why');
+    ($rc, $out) = run($H, 'sign-challenge', '--print-challenge', '--pubkey',
+                      "$key.pub", '--audience', $aud->[0]);
+    is($rc, 2, '... --print-challenge too');
+}
+($rc, $out, $err) = run($H, 'issue', '--config', $conf, '--pubkey',
+                        "$key.pub", '--x509', "$d/workload.pem",
+                        '--svid-key', "$d/workload.key", '--audience',
+                        "wid-ssh-test\n");
+is($rc, 2, 'issue --svid-key --audience with a newline: exit 2');
+like($err, qr/--audience: an audience is/, '... says why');
+
 # --proof and --svid-key are two sources of one proof: refused together
 # (before, --svid-key was silently ignored), nothing issued or recorded.
 ($rc, $out, $err) = run($H, 'issue', '--config', $conf, '--pubkey',

@@ -474,6 +474,47 @@ test_conf_keywords(void **state)
     rmdir(dir);
 }
 
+/* One rule for the audience of the configuration and of --audience. */
+static void
+test_audience(void **state)
+{
+    char  dir[] = "/tmp/wid-conf-aud-XXXXXX", p[64], err[512], big[1100];
+    FILE *f;
+    ssh_conf c;
+
+    (void) state;
+    assert_int_equal(ssh_pop_audience_ok("ssh.example.org"), 0);
+    assert_int_equal(ssh_pop_audience_ok("spiffe://a.org/ssh helper"), 0);
+    assert_int_equal(ssh_pop_audience_ok(""), -1);
+    assert_int_equal(ssh_pop_audience_ok("a\nb"), -1);
+    assert_int_equal(ssh_pop_audience_ok("a\rb"), -1);
+    assert_int_equal(ssh_pop_audience_ok("a\tb"), -1);
+    assert_int_equal(ssh_pop_audience_ok("a\x7f"), -1);
+    assert_int_equal(ssh_pop_audience_ok(" a"), -1);
+    assert_int_equal(ssh_pop_audience_ok("a "), -1);
+    memset(big, 'a', sizeof(big));
+    big[1024] = '\0';
+    assert_int_equal(ssh_pop_audience_ok(big), 0);
+    big[1024] = 'a';
+    big[1025] = '\0';
+    assert_int_equal(ssh_pop_audience_ok(big), -1);
+
+    /* The configuration applies it too (a tab inside the value). */
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof(p), "%s/c.conf", dir);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("ca_key /k\npolicy /p.yaml\nrule a\naudience a\tb\n"
+          "bundle /b\njournal /j\nreceipt_key /r\nindex /i\n", f);
+    fclose(f);
+    chmod(p, 0600);
+    assert_int_equal(ssh_conf_load_issuer(p, &c, err, sizeof(err)),
+                     WID_R_INTERNAL_CONFIG);
+    assert_non_null(strstr(err, "'audience': an audience is 1-1024 bytes"));
+    unlink(p);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -484,6 +525,7 @@ main(void)
         cmocka_unit_test(test_recv_cred),
         cmocka_unit_test(test_request),
         cmocka_unit_test(test_conf_keywords),
+        cmocka_unit_test(test_audience),
     };
 
     if (sodium_init() < 0) {
