@@ -4,21 +4,55 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
 #include "commands.h"
 #include "keyfile.h"
 
+/*
+ * PREFIX must end in a file name: "d/" or "d/." would make the hidden
+ * files d/.key and d/.pub (d/..key), and a PREFIX naming a directory was
+ * surely meant as one.  NULL, or why PREFIX is refused.
+ */
+static const char *
+wid_keygen_prefix_bad(const char *prefix)
+{
+    const char  *base = strrchr(prefix, '/');
+    struct stat  st;
+
+    base = base != NULL ? base + 1 : prefix;
+    if (*base == '\0') {
+        return "ends in '/'";
+    }
+    if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+        return "ends in '.' or '..'";
+    }
+    if (stat(prefix, &st) == 0 && S_ISDIR(st.st_mode)) {
+        return "is a directory";
+    }
+    return NULL;
+}
+
+
 int
 wid_cmd_keygen(int argc, char **argv)
 {
+    const char   *bad;
     wid_reason_t  rc;
     wid_pubkey    pub;
     char          path[4096], id[WID_KEY_ID_HEX_LEN + 1];
 
     if (argc != 3 || strcmp(argv[1], "--out") != 0 || argv[2][0] == '\0') {
         fprintf(stderr, "usage: wid keygen --out PREFIX\n");
+        return WID_EXIT_USAGE;
+    }
+    bad = wid_keygen_prefix_bad(argv[2]);
+    if (bad != NULL) {
+        fprintf(stderr, "wid keygen: --out %s %s: PREFIX names the files"
+                " PREFIX.key and PREFIX.pub (e.g. --out DIR/receipt)\n",
+                argv[2], bad);
         return WID_EXIT_USAGE;
     }
     if (sodium_init() < 0) {

@@ -48,6 +48,20 @@ is($rc, 2, 'keygen refuses to overwrite');
 like($out, qr/key\.exists/, 'with its reason code');
 ($rc, $out) = run("$wid keygen");
 is($rc, 2, 'keygen without --out is a usage error');
+# PREFIX must end in a file name: never the hidden files DIR/.key, .pub.
+mkdir "$d/k" or die;
+for my $p (["$d/k/", "ends in '/'"], ["$d/k/.", "ends in '.'"],
+           ["$d/k/..", "ends in '.'"], ["$d/k", 'is a directory'],
+           ["$d/new/", "ends in '/'"]) {
+    ($rc, $out) = run("$wid keygen --out $p->[0]");
+    is($rc, 2, "keygen --out $p->[0]: exit 2");
+    like($out, qr/\Q$p->[1]\E.*PREFIX\.key and PREFIX\.pub/, '... says why');
+}
+ok(!-e "$d/k/.key" && !-e "$d/k/.pub" && !-e "$d/k..key" && !-e "$d/k.key"
+   && !-e "$d/.key", '... and writes nothing');
+($rc, $out) = run("$wid keygen --out $d/k/r");
+is($rc, 0, 'keygen --out DIR/NAME writes into DIR');
+ok(-f "$d/k/r.key" && -f "$d/k/r.pub", '... DIR/NAME.key and .pub');
 
 ($rc, $out) = run("$helper --version");
 is($rc, 0, 'ssh-wid-helper --version');
