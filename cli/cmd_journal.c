@@ -24,6 +24,7 @@
 #include "journal_read.h"
 #include "keyfile.h"
 #include "receipt.h"
+#include "spiffe_id.h"
 
 #define WID_MAX_REFUSE 8
 #define WID_MAX_TRUSTED 4096
@@ -748,6 +749,33 @@ wid_query_cb(void *ctx, const wid_journal_rec *r)
 }
 
 
+/*
+ * --spiffe-id must be a SPIFFE ID, --spiffe-id-prefix one with an
+ * optional trailing '/'; 1 (after saying why, with the id.* code) if not.
+ */
+static int
+wid_query_id_bad(const char *opt, const char *id, int prefix)
+{
+    size_t       n;
+    wid_reason_t rc;
+
+    if (id == NULL) {
+        return 0;
+    }
+    n = strlen(id);
+    if (prefix && n > 0 && id[n - 1] == '/') {
+        n--;
+    }
+    rc = wid_spiffe_id_parse(id, n, NULL);
+    if (rc == WID_OK) {
+        return 0;
+    }
+    fprintf(stderr, "wid journal: %s '%s' is not a SPIFFE ID: %s (%s)\n",
+            opt, id, wid_reason_code(rc), wid_reason_text(rc));
+    return 1;
+}
+
+
 static int
 wid_journal_query_cmd(int argc, char **argv, int export)
 {
@@ -805,8 +833,10 @@ wid_journal_query_cmd(int argc, char **argv, int export)
             *(c == 'S' ? &q.has_since : &q.has_until) = 1;
             break;
         case 'l':
-            if (wid_parse_u64(optarg, &q.limit) != 0) {
-                wid_journal_usage();
+            /* 0 would read as "no limit": say so instead of guessing. */
+            if (wid_parse_u64(optarg, &q.limit) != 0 || q.limit == 0) {
+                fprintf(stderr, "wid journal: --limit '%s': a number of"
+                        " receipts, at least 1\n", optarg);
                 return WID_EXIT_USAGE;
             }
             break;
@@ -834,6 +864,13 @@ wid_journal_query_cmd(int argc, char **argv, int export)
         || (writer && !wid_journal_writer_name_ok(writer)))
     {
         wid_journal_usage();
+        return WID_EXIT_USAGE;
+    }
+    /* An ID that can never be on a receipt would only list nothing. */
+    if (wid_query_id_bad(q.spiffe_id ? "--spiffe-id" : "--spiffe-id-prefix",
+                         q.spiffe_id ? q.spiffe_id : q.prefix,
+                         q.prefix != NULL))
+    {
         return WID_EXIT_USAGE;
     }
     rc = wid_journal_scan(argv[optind], writer, wid_query_cb, &q, &skipped);

@@ -282,6 +282,31 @@ sub got_ids {
     ($rc2) = run('journal', 'query', $J, '--spiffe-id', 'a',
                  '--spiffe-id-prefix', 'b');
     is($rc2, 2, '--spiffe-id with --spiffe-id-prefix: exit 2');
+    # 0 would mean "no limit": refused, not guessed.
+    for my $l ('0', '-1', 'x') {
+        ($rc2, $o2, $e2) = run('journal', 'query', $J, '--limit', $l);
+        is($rc2, 2, "--limit $l: exit 2");
+        is($o2, '', '... lists nothing');
+        like($e2, qr/--limit '\Q$l\E': a number of receipts, at least 1/,
+             '... says why');
+    }
+    is(scalar @{ got_ids('--limit', 1) }, 1, '--limit 1');
+    # An ID that can never be on a receipt: refused with its id.* code.
+    for my $t (['--spiffe-id', 'notanid', 'id.wrong_scheme'],
+               ['--spiffe-id', 'spiffe://Example.org/x',
+                'id.trust_domain_uppercase'],
+               ['--spiffe-id', 'spiffe://example.org/x/',
+                'id.path_trailing_slash'],
+               ['--spiffe-id-prefix', 'spiffe://example.org//',
+                'id.path_trailing_slash'],
+               ['--spiffe-id-prefix', 'example.org/payments',
+                'id.wrong_scheme']) {
+        my ($o, $v, $code) = @$t;
+        ($rc2, $o2, $e2) = run('journal', 'query', $J, $o, $v);
+        is($rc2, 2, "$o $v: exit 2");
+        like($e2, qr/\Q$o\E '\Q$v\E' is not a SPIFFE ID: \Q$code\E /,
+             "... $code");
+    }
 }
 
 # ------------------------------------------------------------ export
