@@ -375,21 +375,48 @@ wid_load_trusted_file(const char *path, const wid_pubkey *pk,
 }
 
 
-/* FILE, or every *.checkpoint file in DIR. */
+/* Two spellings of one directory path ("d" and "d/"). */
 static int
-wid_load_trusted(const char *path, const wid_pubkey *pk, wid_checkpoint *cps,
-                 size_t *n)
+wid_same_dir(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    while (la > 1 && a[la - 1] == '/') {
+        la--;
+    }
+    while (lb > 1 && b[lb - 1] == '/') {
+        lb--;
+    }
+    return la == lb && memcmp(a, b, la) == 0;
+}
+
+
+/*
+ * FILE, or every *.checkpoint file in DIR.  A DIR that does not exist
+ * yet but is also the --save-checkpoints directory is an auditor's first
+ * run: nothing is trusted yet, as with an empty DIR (both say so).
+ */
+static int
+wid_load_trusted(const char *path, const char *save, const wid_pubkey *pk,
+                 wid_checkpoint *cps, size_t *n)
 {
     struct stat    st;
     DIR           *d;
     struct dirent *e;
     char           p[4096];
-    size_t         l, sl = strlen(WID_CP_SUFFIX);
+    size_t         l, sl = strlen(WID_CP_SUFFIX), before = *n;
     int            rc = 0;
 
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "wid journal verify: %s: %s\n", path,
-                strerror(errno));
+        if (errno == ENOENT && save != NULL && wid_same_dir(path, save)) {
+            fprintf(stderr, "wid journal verify: note: %s does not exist"
+                    " yet: no trusted checkpoint loaded (first run);"
+                    " --save-checkpoints creates it\n", path);
+            return 0;
+        }
+        fprintf(stderr, "wid journal verify: trusted checkpoint %s: %s"
+                " (%s)\n", path, strerror(errno),
+                wid_reason_code(WID_R_INTERNAL_IO));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -397,8 +424,9 @@ wid_load_trusted(const char *path, const wid_pubkey *pk, wid_checkpoint *cps,
     }
     d = opendir(path);
     if (d == NULL) {
-        fprintf(stderr, "wid journal verify: %s: %s\n", path,
-                strerror(errno));
+        fprintf(stderr, "wid journal verify: trusted checkpoint %s: %s"
+                " (%s)\n", path, strerror(errno),
+                wid_reason_code(WID_R_INTERNAL_IO));
         return -1;
     }
     while (rc == 0 && (e = readdir(d)) != NULL) {
@@ -412,6 +440,10 @@ wid_load_trusted(const char *path, const wid_pubkey *pk, wid_checkpoint *cps,
         rc = wid_load_trusted_file(p, pk, cps, n);
     }
     closedir(d);
+    if (rc == 0 && *n == before) {
+        fprintf(stderr, "wid journal verify: note: no *" WID_CP_SUFFIX
+                " file in %s: no trusted checkpoint loaded from it\n", path);
+    }
     return rc;
 }
 
@@ -474,7 +506,9 @@ wid_journal_verify_cmd(int argc, char **argv)
             return wid_fail("verify", WID_R_INTERNAL_NOMEM);
         }
         for (i = 0; i < ntpaths; i++) {
-            if (wid_load_trusted(tpaths[i], &pk, cps, &trusted.n) != 0) {
+            if (wid_load_trusted(tpaths[i], save, &pk, cps, &trusted.n)
+                != 0)
+            {
                 free(cps);
                 return WID_EXIT_USAGE;
             }

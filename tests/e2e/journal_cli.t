@@ -628,6 +628,38 @@ for my $case (['stripped', 'journal.no_checkpoint'],
                             '--trusted-checkpoint', "$d/cps");
     is($rc, 0, 'intact journal agrees with the saved checkpoints');
 
+    # An auditor's first run, as docs/receipts.md shows it: the directory
+    # given to both options does not exist yet.
+    ($rc, $out, $err) = run('journal', 'verify', $J, '--pubkey', "$d/k.pub",
+        '--trusted-checkpoint', "$d/audit-cps", '--save-checkpoints',
+        "$d/audit-cps/");
+    is($rc, 0, 'first run: a missing trusted DIR that is also saved to')
+        or diag $err;
+    like($err, qr/note: \Q$d\E\/audit-cps does not exist yet: no trusted checkpoint loaded/,
+         '... says nothing was trusted');
+    ok(-f "$d/audit-cps/w1.e0.checkpoint", '... and saves the checkpoints');
+    ($rc, $out, $err) = run('journal', 'verify', $J, '--pubkey', "$d/k.pub",
+        '--trusted-checkpoint', "$d/audit-cps", '--save-checkpoints',
+        "$d/audit-cps");
+    is($rc, 0, 'second run: verified against them');
+    is($err, '', '... without a note');
+    ($rc, $out, $err) = run('journal', 'verify', $J, '--pubkey', "$d/k.pub",
+        '--trusted-checkpoint', "$d/no-such-cps");
+    is($rc, 2, 'a missing trusted DIR not saved to: exit 2');
+    like($err, qr/trusted checkpoint \Q$d\E\/no-such-cps: No such file or directory \(internal\.io_error\)/,
+         '... with the reason code');
+    ($rc, $out, $err) = run('journal', 'verify', $J, '--pubkey', "$d/k.pub",
+        '--trusted-checkpoint', "$d/no-such-cps", '--save-checkpoints',
+        "$d/other-cps");
+    is($rc, 2, '... also when another DIR is saved to');
+    ok(!-e "$d/other-cps", '... nothing saved');
+    mkdir "$d/empty-cps" or die;
+    ($rc, $out, $err) = run('journal', 'verify', $J, '--pubkey', "$d/k.pub",
+        '--trusted-checkpoint', "$d/empty-cps");
+    is($rc, 0, 'an empty trusted DIR: exit 0');
+    like($err, qr/note: no \*\.checkpoint file in \Q$d\E\/empty-cps: no trusted checkpoint loaded/,
+         '... with a note that nothing was trusted');
+
     # Cut w1 back to its second checkpoint (the first after the empty
     # tree's, signed at open, covers 5; the second 10): valid on its own.
     my $seg = "$J/w1/seg-0000000000000001.wjl";
