@@ -1,5 +1,5 @@
 /*
- * wid bundle show TD=FILE|DIR|MAPFILE... [--json]: load bundles exactly
+ * wid bundle show (TD=FILE | DIR | MAPFILE)... [--json]: load bundles exactly
  * as the verifiers do and print what each trust domain trusts.
  */
 #include <stdio.h>
@@ -17,7 +17,9 @@
 static int
 wid_bundle_usage(void)
 {
-    fprintf(stderr, "usage: wid bundle show TD=FILE|DIR|MAPFILE... [--json]\n");
+    fprintf(stderr, "usage: wid bundle show (TD=FILE | DIR | MAPFILE)..."
+            " [--json]\n"
+            "       a directory is given alone, never as TD=DIR\n");
     return WID_EXIT_USAGE;
 }
 
@@ -149,6 +151,7 @@ wid_cmd_bundle(int argc, char **argv)
 {
     wid_bundle_set *set;
     json_t         *arr, *o;
+    const char     *why;
     int             json = 0, n = 0, i;
     size_t          k;
     wid_reason_t    r;
@@ -171,17 +174,20 @@ wid_cmd_bundle(int argc, char **argv)
         }
         r = wid_bundle_set_add_arg(set, argv[i]);
         if (r != WID_OK) {
+            why = wid_bundle_arg_explain(argv[i], r);
+            if (why == NULL) {
+                why = wid_reason_text(r);
+            }
             if (json) {
                 o = json_pack("{s:s,s:s,s:s,s:s}", "result", "invalid",
                               "bundle", argv[i], "reason",
-                              wid_reason_code(r), "message",
-                              wid_reason_text(r));
+                              wid_reason_code(r), "message", why);
                 json_dumpf(o, stdout, JSON_INDENT(2));
                 putchar('\n');
                 json_decref(o);
             } else {
                 fprintf(stderr, "wid: bundle %s: %s: %s\n", argv[i],
-                        wid_reason_code(r), wid_reason_text(r));
+                        wid_reason_code(r), why);
             }
             wid_bundle_set_free(set);
             return r == WID_R_BUNDLE_UNREADABLE

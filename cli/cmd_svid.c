@@ -1,5 +1,5 @@
 /*
- * wid svid verify --bundle TD=FILE... (--x509 CHAIN.pem
+ * wid svid verify --bundle (TD=FILE | DIR | MAPFILE)... (--x509 CHAIN.pem
  *     | --jwt TOKEN|@FILE --audience AUD [--max-lifetime S])
  *     [--now UNIX] [--leeway S] [--json]
  */
@@ -22,10 +22,12 @@ static int
 wid_svid_usage(void)
 {
     fprintf(stderr,
-            "usage: wid svid verify --bundle TD=FILE|DIR... (--x509 CHAIN.pem"
-            " | --jwt TOKEN|@FILE --audience AUD\n"
-            "                       [--max-lifetime SECONDS])"
-            " [--now UNIX] [--leeway SECONDS] [--json]\n");
+            "usage: wid svid verify --bundle (TD=FILE | DIR | MAPFILE)..."
+            " (--x509 CHAIN.pem\n"
+            "                       | --jwt TOKEN|@FILE --audience AUD"
+            " [--max-lifetime SECONDS])\n"
+            "                       [--now UNIX] [--leeway SECONDS] [--json]\n"
+            "       a directory is given alone, never as TD=DIR\n");
     return WID_EXIT_USAGE;
 }
 
@@ -150,7 +152,7 @@ wid_cmd_svid(int argc, char **argv)
 {
     wid_bundle_set *set;
     wid_identity    id;
-    const char     *x509 = NULL, *jwt = NULL, *aud = NULL;
+    const char     *x509 = NULL, *jwt = NULL, *aud = NULL, *why;
     int64_t         now = (int64_t) time(NULL), leeway = 0, lifetime = 0;
     wid_jwtsvid_opts o;
     int             json = 0, nbundles = 0, i, rc;
@@ -185,8 +187,9 @@ wid_cmd_svid(int argc, char **argv)
         if (strcmp(a, "--bundle") == 0) {
             r = wid_bundle_set_add_arg(set, v);
             if (r != WID_OK) {
+                why = wid_bundle_arg_explain(v, r);
                 fprintf(stderr, "wid: bundle %s: %s: %s\n", v,
-                        wid_reason_code(r), wid_reason_text(r));
+                        wid_reason_code(r), why ? why : wid_reason_text(r));
                 wid_bundle_set_free(set);
                 return WID_EXIT_USAGE;
             }

@@ -1287,6 +1287,29 @@ wid_bundle_set_add_arg(wid_bundle_set *set, const char *arg)
     return wid_bundle_set_add(set, td, eq + 1);
 }
 
+const char *
+wid_bundle_arg_explain(const char *arg, wid_reason_t r)
+{
+    const char  *eq = strchr(arg, '=');
+    struct stat  st;
+
+    if (r != WID_R_INTERNAL_CONFIG || eq == NULL) {
+        return NULL;
+    }
+    if (eq[1] == '\0') {
+        return "TD= names no file";
+    }
+    /* Each file of a directory names its own trust domain: a TD= in
+     * front would let one name speak for files that say otherwise. */
+    if (stat(eq + 1, &st) == 0 && S_ISDIR(st.st_mode)) {
+        return "a directory is not accepted after TD= (each file in it"
+               " names its own trust domain, <td>.pem or <td>.json): give"
+               " TD=FILE, or the directory alone without TD=";
+    }
+    return NULL;
+}
+
+
 /*
  * A named source whose file is missing at this refresh: report it once,
  * keep its content within the grace period, then stage an empty view of

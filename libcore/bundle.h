@@ -67,6 +67,13 @@ wid_reason_t wid_bundle_set_add(wid_bundle_set *set, const char *td,
 wid_reason_t wid_bundle_set_add_arg(wid_bundle_set *set, const char *arg);
 
 /*
+ * When the reason code alone does not say why wid_bundle_set_add_arg
+ * refused arg with r, a sentence that does (TD=DIR: internal.config_error,
+ * refused on purpose); NULL otherwise.
+ */
+const char *wid_bundle_arg_explain(const char *arg, wid_reason_t r);
+
+/*
  * Re-stat every source (and re-scan directories) and reload what
  * changed.  Returns WID_OK, or the reason of the first problem not
  * reported before (each bad version of a file is reported once, via

@@ -266,6 +266,7 @@ ssh_issuer_open(ssh_issuer *is, const ssh_conf *conf, const char *role,
     wid_seckey   ca;
     wid_reason_t rc;
     size_t       i;
+    const char  *why;
 
     memset(is, 0, sizeof(*is));
     is->conf = conf;
@@ -303,8 +304,9 @@ ssh_issuer_open(ssh_issuer *is, const ssh_conf *conf, const char *role,
     for (i = 0; i < conf->nbundles; i++) {
         rc = wid_bundle_set_add_arg(is->bundles, conf->bundles[i]);
         if (rc != WID_OK) {
-            snprintf(err, errlen, "bundle %s: %s", conf->bundles[i],
-                     wid_reason_code(rc));
+            why = wid_bundle_arg_explain(conf->bundles[i], rc);
+            snprintf(err, errlen, "bundle %s: %s%s%s", conf->bundles[i],
+                     wid_reason_code(rc), why ? ": " : "", why ? why : "");
             goto fail;
         }
     }

@@ -205,4 +205,24 @@ like($err, qr/bundle\.duplicate_key/, '... with its reason');
 ($rc) = run("$wid bundle show a.org=$d/nope.json");
 is($rc, 2, 'bundle show: unreadable bundle exits 2');
 
+# TD=DIR is refused on purpose (a directory's files name their own trust
+# domains): the message says so, the code stays internal.config_error.
+($rc, $out, $err) = run("$wid svid verify --bundle a.org=$d/pki"
+                        . " --x509 $d/good.pem");
+is($rc, 2, 'svid verify --bundle TD=DIR: exit 2');
+like($err, qr/internal\.config_error: a directory is not accepted after TD=/,
+     '... says a directory is not accepted there');
+($rc, $out, $err) = run("$wid bundle show a.org=$d/pki");
+is($rc, 2, 'bundle show TD=DIR: exit 2');
+like($err, qr/internal\.config_error: a directory is not accepted after TD=/,
+     '... the same message');
+($rc, $out) = run("$wid bundle show --json a.org=$d/pki");
+is(decode_json($out)->{message} =~ /directory is not accepted/ ? 1 : 0, 1,
+   '... and in --json');
+($rc, $out, $err) = run("$wid svid verify --bundle a.org= --x509 $d/good.pem");
+like($err, qr/internal\.config_error: TD= names no file/, 'TD= alone: says so');
+($rc, $out, $err) = run("$wid svid verify");
+like($err, qr/--bundle \(TD=FILE \| DIR \| MAPFILE\)\.\.\./,
+     'usage: TD=FILE, DIR or MAPFILE, never TD=DIR');
+
 done_testing;
