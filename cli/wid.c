@@ -13,18 +13,27 @@ static const struct {
     wid_cmd_fn  fn;
     const char *usage;
 } wid_groups[] = {
-    { "id", wid_cmd_id, "id parse SPIFFE_ID" },
+    { "id", wid_cmd_id, "id parse SPIFFE_ID [--json]" },
     { "svid", wid_cmd_svid,
-      "svid verify --bundle TD=FILE... (--x509 CHAIN.pem"
-      " | --jwt TOKEN|@FILE --audience AUD) [--now UNIX] [--json]" },
-    { "bundle", wid_cmd_bundle, "bundle show TD=FILE" },
+      "svid verify --bundle (TD=FILE | DIR | MAPFILE)... (--x509 CHAIN.pem\n"
+      "                | --jwt TOKEN|@FILE --audience AUD"
+      " [--max-lifetime SECONDS])\n"
+      "                [--now UNIX] [--leeway SECONDS] [--json]" },
+    { "bundle", wid_cmd_bundle,
+      "bundle show (TD=FILE | DIR | MAPFILE)... [--json]" },
     { "policy", wid_cmd_policy, "policy lint|explain|sign|verify ..." },
     { "keygen", wid_cmd_keygen, "keygen --out PREFIX" },
     { "journal", wid_cmd_journal,
       "journal verify|query|export|prove|append|seal DIR ..." },
-    { "receipt", wid_cmd_receipt, "receipt verify PROOF --pubkey PUB" },
+    { "receipt", wid_cmd_receipt,
+      "receipt verify PROOF --pubkey PUB [--json]" },
     { "attest", wid_cmd_attest,
-      "attest verify --kind KIND --evidence FILE ..." },
+      "attest challenge --kind tpm --state DIR --roots PEM --ek-cert FILE"
+      " ..." },
+    { "attest", wid_cmd_attest,
+      "attest verify --kind KIND --evidence FILE ... [--json]" },
+    { "attest", wid_cmd_attest,
+      "attest result verify JWS|@FILE --pubkey PUB... ..." },
     { "reasons", wid_cmd_reasons, "reasons [--markdown|--json]" },
 };
 

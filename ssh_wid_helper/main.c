@@ -17,20 +17,27 @@ static const struct {
     const char     *usage;
 } ssh_wid_cmds[] = {
     { "issue", ssh_wid_cmd_issue,
-      "issue (--config FILE | --socket PATH) --pubkey FILE "
-      "(--jwt TOKEN|@FILE | --x509 CHAIN --proof FILE) [--rule NAME] "
-      "[--principal NAME]... [--ttl SECONDS] [--extension NAME]... "
-      "[--out FILE] [--json]" },
+      "issue (--config FILE | --socket PATH) --pubkey FILE\n"
+      "              (--jwt TOKEN|@FILE | --x509 CHAIN.pem (--proof FILE"
+      " | --svid-key KEY [--audience AUD]))\n"
+      "              [--rule NAME] [--principal NAME]... [--ttl SECONDS]"
+      " [--extension NAME]...\n"
+      "              [--attestation-result JWS|@FILE] [--out FILE] [--json]"
+      },
     { "issue", ssh_wid_cmd_issue,
-      "issue --ca-key FILE --pubkey FILE --principal NAME... --ttl SECONDS "
-      "--key-id ID ...   (operator mode)" },
+      "issue --ca-key FILE --pubkey FILE --principal NAME... --ttl SECONDS\n"
+      "              --key-id ID [--backdate SECONDS] [--force-command CMD]\n"
+      "              [--source-address CIDR[,CIDR...]] [--extension NAME]..."
+      "\n"
+      "              [--receipt-pubkey FILE] [--index FILE] [--out FILE]"
+      "   (operator mode)" },
     { "serve", ssh_wid_cmd_serve, "serve --config FILE --socket PATH" },
     { "principals", ssh_wid_cmd_principals,
       "principals --config FILE --user %u --type %t --cert %k "
       "[--key-id %i] [--serial %s]" },
     { "revoke", ssh_wid_cmd_revoke,
-      "revoke --krl FILE --ca CA.pub (--serial N | --key-id ID | "
-      "--spiffe-id ID --index FILE)..." },
+      "revoke --krl FILE --ca CA.pub (--serial N | --key-id ID |\n"
+      "              --spiffe-id ID --index FILE)... [--comment TEXT]" },
     { "pubkey", ssh_wid_cmd_pubkey,
       "pubkey (--ca-key FILE | --pub FILE) [--comment TEXT]" },
     { "sign-challenge", ssh_wid_cmd_sign_challenge,

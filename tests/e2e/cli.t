@@ -67,4 +67,40 @@ ok(-f "$d/k/r.key" && -f "$d/k/r.pub", '... DIR/NAME.key and .pub');
 is($rc, 0, 'ssh-wid-helper --version');
 like($out, qr/^ssh-wid-helper \d+\.\d+\.\d+$/m, 'prints the version');
 
+# --help names every command form, and every flag a usage text prints is
+# documented in the page for that command.
+sub doc { local $/; open my $f, '<', "$root/docs/$_[0]" or die; <$f> }
+my $help = `$wid --help`;
+for my $want ('wid id parse SPIFFE_ID [--json]', '[--leeway SECONDS]',
+              '[--max-lifetime SECONDS]', 'wid receipt verify PROOF --pubkey PUB [--json]',
+              'wid attest challenge --kind tpm', 'wid attest verify --kind',
+              'wid attest result verify JWS|@FILE', 'append') {
+    ok(index($help, $want) >= 0, "wid --help: $want");
+}
+my $hhelp = `$helper --help`;
+for my $want ('--svid-key KEY [--audience AUD]',
+              '[--attestation-result JWS|@FILE]', '[--comment TEXT]',
+              '[--backdate SECONDS]', '[--force-command CMD]') {
+    ok(index($hhelp, $want) >= 0, "ssh-wid-helper --help: $want");
+}
+my %flags_doc = (
+    "$helper --help" => ['ssh.md'],
+    "$wid --help" => ['identity.md', 'receipts.md', 'attestation.md',
+                      'policy.md', 'reason-codes.md'],
+    "$wid journal" => ['receipts.md'],
+    "$wid attest" => ['attestation.md'],
+    "$wid policy --help" => ['policy.md'],
+    "$wid svid" => ['identity.md'],
+);
+for my $cmd (sort keys %flags_doc) {
+    my $usage = `$cmd 2>&1`;
+    my $text = join '', map { doc($_) } @{ $flags_doc{$cmd} };
+    my %seen;
+    for my $f ($usage =~ /(--[a-z][a-z0-9-]+)/g) {
+        next if $seen{$f}++ || $f eq '--help' || $f eq '--version';
+        ok(index($text, "$f") >= 0,
+           "`$cmd` prints $f: documented in @{ $flags_doc{$cmd} }");
+    }
+}
+
 done_testing;
