@@ -494,6 +494,11 @@ ssh_login_record_result(const ssh_conf *conf, const ssh_login_req *req,
         }
     }
 
+    /* The line says what sshd is told: an allow whose receipt could not
+     * be written is refused, with the journal's reason. */
+    if (rc == WID_OK && out != WID_OK) {
+        rc = out;
+    }
     o = ssh_login_json(req, rc);
     if (o != NULL && receipt[0] != '\0') {
         json_object_set_new(o, "receipt", json_string(receipt));

@@ -98,12 +98,19 @@ is($ans->{reason}, 'ssh.peer_not_allowed', 'a uid not on allow_login_uid: refuse
 is($rc, 1, 'principals: receipt refused by the daemon, no own writer: deny');
 is($out, '', '... nothing printed');
 like($err, qr/ssh\.peer_not_allowed/, '... with the daemon\'s reason');
+$l = last_logged();
+is($l->{verdict}, 'deny', '... the log line says deny, as sshd was told');
+is($l->{reason}, 'ssh.peer_not_allowed', '... with that reason');
+ok(!exists $l->{receipt}, '... and names no receipt');
 is(stop_serve($spid), 0, 'serve stops');
 
 # No daemon at all.
 ($rc, $out, $err) = principals("$d/login.conf");
 is($rc, 2, 'daemon down and no own writer: deny (operational error)');
 is($out, '', '... nothing printed');
+$l = last_logged();
+is($l->{verdict}, 'deny', '... the log line says deny, not the unrecorded allow');
+is($l->{reason}, 'internal.io_error', '... with the reason sshd was given');
 spew("$d/rcpt-login.key", slurp($p->{rcpt_key}), 0600);
 spew("$d/fallback.conf", $base . "journal_socket $sock\n"
      . "journal $p->{journal}\nreceipt_key $d/rcpt-login.key\n", 0644);
