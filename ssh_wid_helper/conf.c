@@ -50,14 +50,19 @@ ssh_conf_safe_dirs(const char *path, char *p, char *err, size_t errlen)
                      path, p);
             return WID_R_INTERNAL_CONFIG;
         }
-        if (!ssh_conf_owner_ok(st.st_uid)
-            || ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0
-                && (st.st_mode & S_ISVTX) == 0))
+        if (!ssh_conf_owner_ok(st.st_uid)) {
+            snprintf(err, errlen, "%s: directory %s is owned by uid %lu, "
+                     "neither root nor the user the helper runs as: anyone "
+                     "who can replace the configuration decides who logs in",
+                     path, p, (unsigned long) st.st_uid);
+            return WID_R_INTERNAL_CONFIG;
+        }
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0
+            && (st.st_mode & S_ISVTX) == 0)
         {
-            snprintf(err, errlen, "%s: directory %s is owned by uid %lu or "
-                     "writable by group or others: anyone who can replace "
-                     "the configuration decides who logs in", path, p,
-                     (unsigned long) st.st_uid);
+            snprintf(err, errlen, "%s: directory %s is writable by group or "
+                     "others: anyone who can replace the configuration "
+                     "decides who logs in", path, p);
             return WID_R_INTERNAL_CONFIG;
         }
         if (slash == p) {

@@ -133,8 +133,9 @@ is($rc, 0, 'config in a sticky directory (like /tmp): accepted');
 is($out, "deploy\n", '... and the principal printed');
 ($rc, $out, $err) = principals(@ok, config => cfg_in("$d/gw", 0775));
 is($rc, 2, 'config in a group-writable directory: denied');
-like($err, qr/directory \S+\/gw is owned by uid \d+ or writable/,
-     '... naming the directory');
+like($err, qr/directory \S+\/gw is writable by group or others/,
+     '... naming the directory and what is wrong with it');
+unlike($err, qr/owned by/, '... not its (acceptable) owner');
 is($out, '', '... no principal');
 ($rc, $out, $err) = principals(@ok, config => cfg_in("$d/gw2", 0757)
                                       =~ s{/gw2/}{/gw2/./}r);
@@ -158,8 +159,8 @@ SKIP: {
     chown($nobody, -1, "$d/other-dir") or die;
     ($rc, $out, $err) = principals(@ok, config => $f);
     is($rc, 2, 'config in a directory owned by another user: denied');
-    like($err, qr/directory \S+other-dir is owned by uid $nobody/,
-         '... naming the directory');
+    like($err, qr/directory \S+other-dir is owned by uid $nobody, neither root/,
+         '... naming the directory and its owner');
     ($rc, $out) = principals(@ok, config => "$d/safe/helper.conf");
     is($rc, 0, 'the same config in a safe directory: accepted');
 }
