@@ -508,6 +508,10 @@ wid_cmd_attest(int argc, char **argv)
 {
     wid_attest_opts o;
 
+    if (wid_cli_help(argc, argv)) {
+        wid_attest_usage(stdout);
+        return WID_EXIT_OK;
+    }
     if (argc < 2) {
         wid_attest_usage(stderr);
         return WID_EXIT_USAGE;

@@ -15,9 +15,9 @@
 #include "commands.h"
 
 static int
-wid_bundle_usage(void)
+wid_bundle_usage(FILE *out)
 {
-    fprintf(stderr, "usage: wid bundle show (TD=FILE | DIR | MAPFILE)..."
+    fprintf(out, "usage: wid bundle show (TD=FILE | DIR | MAPFILE)..."
             " [--json]\n"
             "       a directory is given alone, never as TD=DIR\n");
     return WID_EXIT_USAGE;
@@ -156,8 +156,12 @@ wid_cmd_bundle(int argc, char **argv)
     size_t          k;
     wid_reason_t    r;
 
+    if (wid_cli_help(argc, argv)) {
+        (void) wid_bundle_usage(stdout);
+        return WID_EXIT_OK;
+    }
     if (argc < 2 || strcmp(argv[1], "show") != 0) {
-        return wid_bundle_usage();
+        return wid_bundle_usage(stderr);
     }
     set = wid_bundle_set_new();
     if (set == NULL) {
@@ -170,7 +174,7 @@ wid_cmd_bundle(int argc, char **argv)
         }
         if (argv[i][0] == '-') {
             wid_bundle_set_free(set);
-            return wid_bundle_usage();
+            return wid_bundle_usage(stderr);
         }
         r = wid_bundle_set_add_arg(set, argv[i]);
         if (r != WID_OK) {
@@ -198,7 +202,7 @@ wid_cmd_bundle(int argc, char **argv)
     }
     if (n == 0) {
         wid_bundle_set_free(set);
-        return wid_bundle_usage();
+        return wid_bundle_usage(stderr);
     }
 
     arr = json_array();

@@ -11,9 +11,9 @@
 #include "spiffe_id.h"
 
 static int
-wid_id_usage(void)
+wid_id_usage(FILE *out)
 {
-    fprintf(stderr, "usage: wid id parse SPIFFE_ID [--json]\n");
+    fprintf(out, "usage: wid id parse SPIFFE_ID [--json]\n");
     return WID_EXIT_USAGE;
 }
 
@@ -26,8 +26,12 @@ wid_cmd_id(int argc, char **argv)
     wid_reason_t   r;
     json_t        *o;
 
+    if (wid_cli_help(argc, argv)) {
+        (void) wid_id_usage(stdout);
+        return WID_EXIT_OK;
+    }
     if (argc < 2 || strcmp(argv[1], "parse") != 0) {
-        return wid_id_usage();
+        return wid_id_usage(stderr);
     }
     for (i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
@@ -35,11 +39,11 @@ wid_cmd_id(int argc, char **argv)
         } else if (arg == NULL) {
             arg = argv[i];
         } else {
-            return wid_id_usage();
+            return wid_id_usage(stderr);
         }
     }
     if (arg == NULL) {
-        return wid_id_usage();
+        return wid_id_usage(stderr);
     }
 
     r = wid_spiffe_id_parse(arg, strlen(arg), &id);

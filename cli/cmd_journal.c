@@ -31,9 +31,9 @@
 #define WID_CP_SUFFIX ".checkpoint"
 
 static void
-wid_journal_usage(void)
+wid_journal_usage(FILE *out)
 {
-    fprintf(stderr,
+    fprintf(out,
         "usage: wid journal verify DIR --pubkey PUB [--accept-gaps] [--json]\n"
         "              [--allow-unsigned-tail]\n"
         "              [--trusted-checkpoint FILE|DIR]... [--save-checkpoints DIR]\n"
@@ -483,16 +483,16 @@ wid_journal_verify_cmd(int argc, char **argv)
         case 's': save = optarg; break;
         case 't':
             if (ntpaths == sizeof(tpaths) / sizeof(tpaths[0])) {
-                wid_journal_usage();
+                wid_journal_usage(stderr);
                 return WID_EXIT_USAGE;
             }
             tpaths[ntpaths++] = optarg;
             break;
-        default: wid_journal_usage(); return WID_EXIT_USAGE;
+        default: wid_journal_usage(stderr); return WID_EXIT_USAGE;
         }
     }
     if (optind + 1 != argc || pub == NULL) {
-        wid_journal_usage();
+        wid_journal_usage(stderr);
         return WID_EXIT_USAGE;
     }
     dir = argv[optind];
@@ -876,7 +876,7 @@ wid_journal_query_cmd(int argc, char **argv, int export)
             break;
         case 'f':
             if (!export) {
-                wid_journal_usage();
+                wid_journal_usage(stderr);
                 return WID_EXIT_USAGE;
             }
             if (strcmp(optarg, "jsonl") == 0) {
@@ -890,14 +890,14 @@ wid_journal_query_cmd(int argc, char **argv, int export)
             }
             break;
         default:
-            wid_journal_usage();
+            wid_journal_usage(stderr);
             return WID_EXIT_USAGE;
         }
     }
     if (optind + 1 != argc || (q.spiffe_id && q.prefix)
         || (writer && !wid_journal_writer_name_ok(writer)))
     {
-        wid_journal_usage();
+        wid_journal_usage(stderr);
         return WID_EXIT_USAGE;
     }
     /* An ID that can never be on a receipt would only list nothing. */
@@ -939,13 +939,13 @@ wid_journal_prove_cmd(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c != 'o') {
-            wid_journal_usage();
+            wid_journal_usage(stderr);
             return WID_EXIT_USAGE;
         }
         outp = optarg;
     }
     if (optind + 2 != argc) {
-        wid_journal_usage();
+        wid_journal_usage(stderr);
         return WID_EXIT_USAGE;
     }
     rc = wid_journal_prove(argv[optind], argv[optind + 1], &proof);
@@ -981,7 +981,7 @@ wid_journal_refuse_key(const char *cmd, const char *path,
     wid_reason_t rc;
 
     if (o->nrefuse_keys == WID_MAX_REFUSE) {
-        wid_journal_usage();
+        wid_journal_usage(stderr);
         return WID_EXIT_USAGE;
     }
     rc = wid_pubkey_load(path, &refuse[o->nrefuse_keys]);
@@ -1036,7 +1036,7 @@ wid_journal_append_cmd(int argc, char **argv)
             } else if (strcmp(optarg, "never") == 0) {
                 o.fsync = WID_FSYNC_NEVER;
             } else {
-                wid_journal_usage();
+                wid_journal_usage(stderr);
                 return WID_EXIT_USAGE;
             }
             break;
@@ -1047,7 +1047,7 @@ wid_journal_append_cmd(int argc, char **argv)
                                      : c == 't' ? &o.checkpoint_every_ms
                                      : &o.segment_max_bytes) != 0)
             {
-                wid_journal_usage();
+                wid_journal_usage(stderr);
                 return WID_EXIT_USAGE;
             }
             break;
@@ -1058,12 +1058,12 @@ wid_journal_append_cmd(int argc, char **argv)
             }
             break;
         default:
-            wid_journal_usage();
+            wid_journal_usage(stderr);
             return WID_EXIT_USAGE;
         }
     }
     if (optind + 1 != argc || keyp == NULL || writer == NULL) {
-        wid_journal_usage();
+        wid_journal_usage(stderr);
         return WID_EXIT_USAGE;
     }
     o.refuse_keys = refuse;
@@ -1214,7 +1214,7 @@ wid_journal_seal_cmd(int argc, char **argv)
                                                 : &o.checkpoint_every_ms)
                 != 0)
             {
-                wid_journal_usage();
+                wid_journal_usage(stderr);
                 return WID_EXIT_USAGE;
             }
             break;
@@ -1225,12 +1225,12 @@ wid_journal_seal_cmd(int argc, char **argv)
             }
             break;
         default:
-            wid_journal_usage();
+            wid_journal_usage(stderr);
             return WID_EXIT_USAGE;
         }
     }
     if (optind + 1 != argc || keyp == NULL) {
-        wid_journal_usage();
+        wid_journal_usage(stderr);
         return WID_EXIT_USAGE;
     }
     o.refuse_keys = refuse;
@@ -1268,8 +1268,12 @@ wid_journal_seal_cmd(int argc, char **argv)
 int
 wid_cmd_journal(int argc, char **argv)
 {
+    if (wid_cli_help(argc, argv)) {
+        wid_journal_usage(stdout);
+        return WID_EXIT_OK;
+    }
     if (argc < 2) {
-        wid_journal_usage();
+        wid_journal_usage(stderr);
         return WID_EXIT_USAGE;
     }
     optind = 1;
@@ -1293,6 +1297,6 @@ wid_cmd_journal(int argc, char **argv)
     if (strcmp(argv[0], "seal") == 0) {
         return wid_journal_seal_cmd(argc, argv);
     }
-    wid_journal_usage();
+    wid_journal_usage(stderr);
     return WID_EXIT_USAGE;
 }

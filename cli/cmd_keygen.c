@@ -11,6 +11,8 @@
 #include "commands.h"
 #include "keyfile.h"
 
+#define WID_KEYGEN_USAGE "usage: wid keygen --out PREFIX\n"
+
 /*
  * PREFIX must end in a file name: "d/" or "d/." would make the hidden
  * files d/.key and d/.pub (d/..key), and a PREFIX naming a directory was
@@ -44,8 +46,12 @@ wid_cmd_keygen(int argc, char **argv)
     wid_pubkey    pub;
     char          path[4096], id[WID_KEY_ID_HEX_LEN + 1];
 
+    if (wid_cli_help(argc, argv)) {
+        fputs(WID_KEYGEN_USAGE, stdout);
+        return WID_EXIT_OK;
+    }
     if (argc != 3 || strcmp(argv[1], "--out") != 0 || argv[2][0] == '\0') {
-        fprintf(stderr, "usage: wid keygen --out PREFIX\n");
+        fputs(WID_KEYGEN_USAGE, stderr);
         return WID_EXIT_USAGE;
     }
     bad = wid_keygen_prefix_bad(argv[2]);

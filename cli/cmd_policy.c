@@ -25,9 +25,9 @@
 #define WID_ID_MAX 2048
 
 static void
-wid_policy_usage(void)
+wid_policy_usage(FILE *out)
 {
-    fprintf(stderr,
+    fprintf(out,
         "usage: wid policy lint FILE [--strict] [--pubkey PUB [--sig SIG]]"
         " [--json]\n"
         "       wid policy explain FILE --rule NAME [--spiffe-id ID"
@@ -791,15 +791,15 @@ wid_cmd_policy(int argc, char **argv)
     wid_policy_args a;
 
     if (argc < 2) {
-        wid_policy_usage();
+        wid_policy_usage(stderr);
         return WID_EXIT_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        wid_policy_usage();
+    if (wid_cli_help(argc, argv)) {
+        wid_policy_usage(stdout);
         return WID_EXIT_OK;
     }
     if (wid_policy_parse_args(argc, argv, &a) != 0) {
-        wid_policy_usage();
+        wid_policy_usage(stderr);
         return WID_EXIT_USAGE;
     }
     if (strcmp(argv[1], "lint") == 0) {
@@ -815,6 +815,6 @@ wid_cmd_policy(int argc, char **argv)
         return wid_policy_verify(&a);
     }
     fprintf(stderr, "wid policy: unknown subcommand '%s'\n", argv[1]);
-    wid_policy_usage();
+    wid_policy_usage(stderr);
     return WID_EXIT_USAGE;
 }

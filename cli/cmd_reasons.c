@@ -10,6 +10,8 @@
 #include "commands.h"
 #include "reason.h"
 
+#define WID_REASONS_USAGE "usage: wid reasons [--markdown|--json]\n"
+
 int
 wid_cmd_reasons(int argc, char **argv)
 {
@@ -17,6 +19,10 @@ wid_cmd_reasons(int argc, char **argv)
     unsigned    i;
     json_t     *arr;
 
+    if (wid_cli_help(argc, argv)) {
+        fputs(WID_REASONS_USAGE, stdout);
+        return WID_EXIT_OK;
+    }
     if (strcmp(fmt, "--json") == 0) {
         arr = json_array();
         for (i = 1; i < WID_R__COUNT; i++) {
@@ -45,7 +51,7 @@ wid_cmd_reasons(int argc, char **argv)
     }
 
     if (strcmp(fmt, "--text") != 0) {
-        fprintf(stderr, "usage: wid reasons [--markdown|--json]\n");
+        fputs(WID_REASONS_USAGE, stderr);
         return WID_EXIT_USAGE;
     }
     for (i = 1; i < WID_R__COUNT; i++) {

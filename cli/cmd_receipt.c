@@ -15,6 +15,9 @@
 #include "journal_read.h"
 #include "keyfile.h"
 
+#define WID_RECEIPT_USAGE \
+    "usage: wid receipt verify PROOF --pubkey PUB [--json]\n"
+
 int
 wid_cmd_receipt(int argc, char **argv)
 {
@@ -35,9 +38,12 @@ wid_cmd_receipt(int argc, char **argv)
     wid_checkpoint    cp;
     wid_reason_t      rc;
 
+    if (wid_cli_help(argc, argv)) {
+        fputs(WID_RECEIPT_USAGE, stdout);
+        return WID_EXIT_OK;
+    }
     if (argc < 2 || strcmp(argv[1], "verify") != 0) {
-        fprintf(stderr, "usage: wid receipt verify PROOF --pubkey PUB"
-                " [--json]\n");
+        fputs(WID_RECEIPT_USAGE, stderr);
         return WID_EXIT_USAGE;
     }
     argc--;
@@ -48,14 +54,12 @@ wid_cmd_receipt(int argc, char **argv)
         case 'p': pub = optarg; break;
         case 'j': json = 1; break;
         default:
-            fprintf(stderr, "usage: wid receipt verify PROOF --pubkey PUB"
-                    " [--json]\n");
+            fputs(WID_RECEIPT_USAGE, stderr);
             return WID_EXIT_USAGE;
         }
     }
     if (optind + 1 != argc || pub == NULL) {
-        fprintf(stderr, "usage: wid receipt verify PROOF --pubkey PUB"
-                " [--json]\n");
+        fputs(WID_RECEIPT_USAGE, stderr);
         return WID_EXIT_USAGE;
     }
     rc = wid_pubkey_load(pub, &pk);

@@ -19,9 +19,9 @@
 #include "x509svid.h"
 
 static int
-wid_svid_usage(void)
+wid_svid_usage(FILE *out)
 {
-    fprintf(stderr,
+    fprintf(out,
             "usage: wid svid verify --bundle (TD=FILE | DIR | MAPFILE)..."
             " (--x509 CHAIN.pem\n"
             "                       | --jwt TOKEN|@FILE --audience AUD"
@@ -163,8 +163,12 @@ wid_cmd_svid(int argc, char **argv)
     STACK_OF(X509) *rest;
     wid_reason_t    r;
 
+    if (wid_cli_help(argc, argv)) {
+        (void) wid_svid_usage(stdout);
+        return WID_EXIT_OK;
+    }
     if (argc < 2 || strcmp(argv[1], "verify") != 0) {
-        return wid_svid_usage();
+        return wid_svid_usage(stderr);
     }
     set = wid_bundle_set_new();
     if (set == NULL) {
@@ -266,5 +270,5 @@ wid_cmd_svid(int argc, char **argv)
 
 usage:
     wid_bundle_set_free(set);
-    return wid_svid_usage();
+    return wid_svid_usage(stderr);
 }

@@ -30,4 +30,8 @@ WID_CMD(wid_cmd_reasons);
 
 #undef WID_CMD
 
+/* 1 when the argument after the group name or after its subcommand is
+ * --help or -h: the group then prints its usage to stdout and exits 0. */
+int wid_cli_help(int argc, char **argv);
+
 #endif

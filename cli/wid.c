@@ -68,6 +68,24 @@ wid_usage(FILE *out)
                  " 2 usage or operational error\n");
 }
 
+/*
+ * Only right after the group or its subcommand ("wid journal --help",
+ * "wid journal query --help"), where no option value can stand: a value
+ * that happens to read "--help" is never taken for a request for help.
+ */
+int
+wid_cli_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc && i <= 2; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {

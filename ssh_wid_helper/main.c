@@ -61,6 +61,34 @@ ssh_wid_usage(FILE *out)
 }
 
 
+/*
+ * "CMD --help": that command's usage lines, on stdout.  Only as the first
+ * argument, where no value can stand: principals gets the key id of a
+ * certificate in its arguments, and a key id "--help" must not make it
+ * print usage and exit 0.
+ */
+static int
+ssh_wid_cmd_help(int argc, char **argv)
+{
+    size_t i;
+    int    found = 0;
+
+    if (argc < 3
+        || (strcmp(argv[2], "--help") != 0 && strcmp(argv[2], "-h") != 0))
+    {
+        return 0;
+    }
+    for (i = 0; i < SSH_WID_NCMDS; i++) {
+        if (strcmp(ssh_wid_cmds[i].name, argv[1]) == 0) {
+            printf("%s ssh-wid-helper %s\n", found ? "      " : "usage:",
+                   ssh_wid_cmds[i].usage);
+            found = 1;
+        }
+    }
+    return found;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -76,6 +104,9 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         ssh_wid_usage(stdout);
+        return 0;
+    }
+    if (ssh_wid_cmd_help(argc, argv)) {
         return 0;
     }
 

@@ -103,4 +103,25 @@ for my $cmd (sort keys %flags_doc) {
     }
 }
 
+# --help right after a command or its subcommand: usage on stdout, exit 0.
+for my $cmd ('id parse', 'svid verify', 'bundle show', 'policy lint',
+             'keygen', 'journal query', 'receipt verify', 'attest verify',
+             'reasons', 'journal') {
+    my $out = `$wid $cmd --help 2>/dev/null`;
+    is($? >> 8, 0, "wid $cmd --help exits 0");
+    like($out, qr/^usage: wid /, "wid $cmd --help: usage on stdout");
+}
+for my $cmd (qw(issue serve principals revoke pubkey sign-challenge)) {
+    my $out = `$helper $cmd --help 2>/dev/null`;
+    is($? >> 8, 0, "ssh-wid-helper $cmd --help exits 0");
+    like($out, qr/^usage: ssh-wid-helper \Q$cmd\E /,
+         "ssh-wid-helper $cmd --help: its usage on stdout");
+}
+# A value is never a request for help: a certificate's key id "--help"
+# handed to principals must not print usage and exit 0.
+my ($rc) = run($helper, 'principals', '--config', '/nonexistent',
+               '--user', 'nobody', '--type', 'ssh-ed25519-cert-v01@openssh.com',
+               '--cert', 'AAAA', '--key-id', '--help');
+isnt($rc, 0, 'principals --key-id --help is not help: it fails');
+
 done_testing;
