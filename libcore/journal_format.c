@@ -271,7 +271,8 @@ wid_gap_encode(const wid_gap_record *g, uint8_t *buf, size_t cap)
     wid_be64(p + 20, g->damaged_segment);
     wid_be64(p + 28, g->damaged_offset);
     wid_be64(p + 36, g->last_good_seq_end);
-    wid_be32(p + 44, g->reason);
+    /* A stable number: the enum's moves when codes are added. */
+    wid_be32(p + 44, wid_reason_wire_id((wid_reason_t) g->reason));
     p += 48;
     p += wid_put_str(p, g->writer);
     return (size_t) (p - buf);
@@ -293,7 +294,11 @@ wid_gap_decode(const uint8_t *d, size_t len, wid_gap_record *g)
     g->damaged_segment = wid_rd64(d + 20);
     g->damaged_offset = wid_rd64(d + 28);
     g->last_good_seq_end = wid_rd64(d + 36);
-    g->reason = wid_rd32(d + 44);
+    g->reason = wid_reason_from_wire_id(wid_rd32(d + 44));
+    if (g->reason == WID_R__COUNT) {
+        /* A code this build does not know (or a log of an older one). */
+        g->reason = WID_R_JOURNAL_GAP;
+    }
     if (wid_get_str(&p, end, g->writer, WID_WRITER_MAX) != 0 || p != end) {
         return WID_R_RECEIPT_MALFORMED;
     }

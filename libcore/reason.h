@@ -9,6 +9,8 @@
 #ifndef WID_REASON_H
 #define WID_REASON_H
 
+#include <stdint.h>
+
 typedef enum {
     WID_OK = 0,
 #define WID_REASON(sym, code, text) WID_R_##sym,
@@ -25,5 +27,15 @@ const char *wid_reason_text(wid_reason_t r);
 
 /* Reverse lookup; returns WID_R__COUNT when the code is unknown. */
 wid_reason_t wid_reason_from_code(const char *code);
+
+/*
+ * The number a reason is stored as on disk (the journal's gap record):
+ * the first four bytes, big-endian, of the SHA-256 of its dotted code.
+ * Unlike the enum value it never changes when codes are added.
+ */
+uint32_t wid_reason_wire_id(wid_reason_t r);
+
+/* The reason whose wire id is id; WID_R__COUNT when none is. */
+wid_reason_t wid_reason_from_wire_id(uint32_t id);
 
 #endif

@@ -17,6 +17,7 @@ use File::Temp qw(tempdir);
 use FindBin;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64 encode_base64);
+use Digest::SHA ();
 use Test::More;
 
 my $root = "$FindBin::Bin/../..";
@@ -220,6 +221,17 @@ both('gapped', $G, 1);
 ($vout) = both('gapped --accept-gaps', $G, 0, '--accept-gaps');
 like($vout, qr/^WARNING g\/seg-0000000000000002\.wjl offset \d+ seq 6: gap: damage at segment 1 offset \d+, seqs 0\.\.5 not recovered/m,
      'the gap is reported');
+# The gap's reason on disk: the first 4 bytes of SHA-256 of the code.
+{
+    my $want = substr(Digest::SHA::sha256_hex('journal.tail_not_adopted'),
+                      0, 8);
+    like($vout, qr/not recovered \(reason 0x$want\)/,
+         'the gap reason is the wire id of journal.tail_not_adopted');
+    my (undef, $wout) = run($wid, 'journal', 'verify', $G, '--pubkey',
+                            "$d/k.pub", '--accept-gaps');
+    like($wout, qr/writer recorded damage \(journal\.tail_not_adopted\)/,
+         '... which wid reads back as that code');
+}
 
 # An unsigned tail: an error, a warning with --allow-unsigned-tail.
 {

@@ -57,6 +57,29 @@ test_lookup_round_trips(void **state)
                         "internal.unknown_reason");
 }
 
+/* Wire ids: SHA-256 of the dotted code, unique, and back again. */
+static void
+test_wire_ids(void **state)
+{
+    unsigned i, j;
+
+    (void) state;
+    /* sha256sum of the text "journal.frame_crc" begins 0efe8349. */
+    assert_int_equal(wid_reason_wire_id(WID_R_JOURNAL_FRAME_CRC), 0x0efe8349U);
+    for (i = 1; i < WID_R__COUNT; i++) {
+        assert_int_equal(wid_reason_from_wire_id(
+                             wid_reason_wire_id((wid_reason_t) i)), i);
+        for (j = i + 1; j < WID_R__COUNT; j++) {
+            assert_int_not_equal(wid_reason_wire_id((wid_reason_t) i),
+                                 wid_reason_wire_id((wid_reason_t) j));
+        }
+    }
+    /* Small numbers (the enum values old logs stored) are no wire ids. */
+    for (i = 0; i < 4096; i++) {
+        assert_int_equal(wid_reason_from_wire_id(i), WID_R__COUNT);
+    }
+}
+
 int
 main(void)
 {
@@ -64,6 +87,7 @@ main(void)
         cmocka_unit_test(test_codes_are_unique),
         cmocka_unit_test(test_codes_are_dotted_lowercase),
         cmocka_unit_test(test_lookup_round_trips),
+        cmocka_unit_test(test_wire_ids),
     };
     return cmocka_run_group_tests_name("reason", tests, NULL, NULL);
 }
