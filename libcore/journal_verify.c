@@ -488,13 +488,22 @@ wid_vheader(wid_vstate *s, uint64_t segno, const wid_frame *f)
         if (s->broken) {
             return -1;
         }
-        if (h.first_seq != s->next_seq || h.epoch_start_seq != s->epoch_start
-            || strcmp(h.origin, s->origin) != 0)
+        if (strcmp(h.origin, s->origin) != 0) {
+            wid_vfind(s, segno, 0, 1, s->next_seq,
+                      WID_R_JOURNAL_SEGMENT_HEADER, "header", 0,
+                      "segment names origin '%s' in an epoch of origin '%s'",
+                      h.origin, s->origin);
+            return -1;
+        }
+        if (h.first_seq != s->next_seq || h.epoch_start_seq != s->epoch_start)
         {
             wid_vfind(s, segno, 0, 1, s->next_seq, WID_R_JOURNAL_SEQ, "seq",
-                      0, "segment starts at seq %llu, expected %llu",
+                      0, "segment starts at seq %llu (epoch from %llu), "
+                      "expected %llu (epoch from %llu)",
                       (unsigned long long) h.first_seq,
-                      (unsigned long long) s->next_seq);
+                      (unsigned long long) h.epoch_start_seq,
+                      (unsigned long long) s->next_seq,
+                      (unsigned long long) s->epoch_start);
             return -1;
         }
         return 0;

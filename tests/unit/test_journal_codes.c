@@ -508,6 +508,62 @@ test_trusted_checkpoint(void **state)
     jt_rmrf(dir);
 }
 
+/* A later segment of an epoch naming another origin: a header fault,
+ * said as such (it was reported as a seq fault with equal numbers). */
+static void
+test_segment_origin_mismatch(void **state)
+{
+    char                 dir[64];
+    wid_journal_options  o;
+    wid_journal         *j;
+    wid_receipt          r;
+    wid_seg_header       h;
+    seg_t                s;
+    unsigned             i;
+    uint32_t             len;
+    uint8_t              hdr[512];
+    size_t               n;
+    const unsigned char *d;
+    wid_reason_t         first = WID_OK;
+    const char          *kind = NULL;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    memset(&o, 0, sizeof(o));
+    o.checkpoint_every_records = 10;
+    o.segment_max_bytes = 4096;
+    o.fsync = WID_FSYNC_NEVER;
+    o.origin_prefix = "test.example/wid";
+    assert_int_equal(wid_journal_open(dir, "w1", &sk, &o, 1000, &j, NULL),
+                     WID_OK);
+    for (i = 0; i < 40; i++) {
+        jt_receipt(&r, i);
+        assert_int_equal(wid_journal_append(j, &r, 1000 + i, NULL, NULL),
+                         WID_OK);
+    }
+    assert_int_equal(wid_journal_close(j, 5000), WID_OK);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, NULL), 0);
+
+    jt_seg_path(s.path, sizeof(s.path), dir, "w1", 2);
+    s.buf = jt_read(s.path, &s.len);
+    assert_non_null(s.buf);
+    s.nf = jt_frames(s.buf, s.len, s.offs, s.types, 512);
+    d = frame_data(&s, 0, &len);
+    assert_int_equal(wid_seg_header_decode(d, len, &h), WID_OK);
+    snprintf(h.origin, sizeof(h.origin), "elsewhere.example/w1/0");
+    n = wid_seg_header_encode(&h, hdr, sizeof(hdr));
+    assert_true(n > 0);
+    seg_replace(&s, 0, WID_REC_SEGMENT, hdr, (uint32_t) n);
+
+    n = jt_verify(dir, &pk, 0, &first, &kind, NULL);
+    assert_true(n > 0 && n != (size_t) -1);
+    assert_int_equal(first, WID_R_JOURNAL_SEGMENT_HEADER);
+    assert_string_equal(kind, "header");
+
+    free(s.buf);
+    jt_rmrf(dir);
+}
+
 static void
 test_origin_writer(void **state)
 {
@@ -696,6 +752,7 @@ main(void)
         cmocka_unit_test(test_log_checkpoint_codes),
         cmocka_unit_test(test_empty_journal),
         cmocka_unit_test(test_trusted_checkpoint),
+        cmocka_unit_test(test_segment_origin_mismatch),
         cmocka_unit_test(test_origin_writer),
         cmocka_unit_test(test_proof_codes),
     };
