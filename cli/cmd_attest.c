@@ -713,7 +713,15 @@ wid_attest_bind(const wid_attest_opts *o, wid_attestation *a)
         if (rc == WID_OK) {
             rc = wid_attest_result_verify(jws, len, keys, o->npubkeys,
                                           o->now, o->max_age, &node);
-            if (rc != WID_OK) {
+            /*
+             * Only node evidence (a TPM quote, an instance identity
+             * document) attests a node: a workload's own result, signed
+             * by the same verifier, must not parent other workloads.
+             */
+            if (rc != WID_OK
+                || wid_attest_kind_role(wid_attest_kind_from_name(node.type))
+                   != WID_ATTEST_ROLE_NODE)
+            {
                 rc = WID_R_ATTEST_NODE_NOT_ATTESTED;
             }
         }

@@ -170,17 +170,52 @@ spew("$d/entries.json", encode_json({
           parent => 'spiffe://example.org/node/a', tier => 'attested',
           selectors => ['k8s:ns:payments', 'k8s:sa:worker'] },
     ] }));
-# The node's result, as the node phase would have signed it (here bound
-# explicitly by the operator with --spiffe-id on a verified PSAT).
+# A workload's own result (a PSAT bound with --spiffe-id) is no node
+# result, even for the ID an entry names as parent: only node evidence
+# (tpm, aws_iid) attests a node.
 my $nodetok = token($k8s, 'ES256', 'k1', psat());
 ($rc, $out) = vpsat($nodetok, "--spiffe-id spiffe://example.org/node/a"
                               . " --sign-key $d/v.key");
+is($rc, 0, 'a signed result of a workload kind') or diag($out);
+spew("$d/psat-as-node.jws", decode_json($out)->{result});
+
+# The node's result, as the node phase signs it: an instance identity
+# document (a stand-in for AWS's signing certificate) matched to a node.
+must("openssl req -x509 -newkey rsa:2048 -nodes -keyout $d/aws.key"
+     . " -out $d/aws.pem -subj /CN=aws -days 2 2>/dev/null");
+spew("$d/iid.json", qq({"accountId":"123456789012",)
+     . qq("instanceId":"i-0abc123def4567890","region":"eu-west-1",)
+     . qq("availabilityZone":"eu-west-1a","imageId":"ami-0123456789abcdef0",)
+     . qq("instanceType":"t3.micro","pendingTime":"2026-11-23T01:00:00Z"}));
+must("openssl smime -sign -binary -nodetach -md sha256 -in $d/iid.json"
+     . " -signer $d/aws.pem -inkey $d/aws.key -outform DER -out $d/iid.p7");
+{
+    open my $f, '<', "$d/iid.p7" or die; binmode $f; local $/;
+    my $p7 = <$f>;
+    open my $j, '<', "$d/iid.json" or die; my $doc = <$j>;
+    require MIME::Base64;
+    spew("$d/iid-ev.json", encode_json({
+        document => $doc, pkcs7 => MIME::Base64::encode_base64($p7, '') }));
+}
+spew("$d/node-entries.json", encode_json({
+    nodes => [ { id => 'spiffe://example.org/node/a',
+                 selectors => ['aws_iid:account:123456789012'] } ],
+    workloads => [] }));
+($rc, $out) = sh("$wid attest verify --kind aws_iid --evidence $d/iid-ev.json"
+                 . " --aws-cert $d/aws.pem --state $d/iid-state"
+                 . " --entries $d/node-entries.json --sign-key $d/v.key");
 is($rc, 0, 'a signed result for the node') or diag($out);
 spew("$d/node.jws", decode_json($out)->{result});
 
 my $wl = token($k8s, 'ES256', 'k1', psat());
 ($rc, $out) = vpsat($wl, "--entries $d/entries.json");
 is($rc, 1, 'workload evidence without an attested node: refused');
+like($out, qr/attest\.node_not_attested/, '... node not attested');
+
+($rc, $out) = vpsat($wl, "--entries $d/entries.json"
+                         . " --node-result \@$d/psat-as-node.jws"
+                         . " --pubkey $d/v.pub");
+is($rc, 1, 'a workload result given as the node result: refused');
 like($out, qr/attest\.node_not_attested/, '... node not attested');
 
 ($rc, $out) = vpsat($wl, "--entries $d/entries.json"
