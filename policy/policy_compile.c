@@ -1145,11 +1145,8 @@ wid_lint_policy(wid_cctx *c, wid_policy *p)
     for (i = 0; i < p->nverifiers; i++) {
         const wid_policy_verifier *v = &p->verifiers[i];
 
-        /* Only a keyed entry can grant its tier.  A keyless entry with
-         * effective_tier none is an explicit distrust and is fine. */
-        if (v->key_pem != NULL && v->effective_tier > reachable) {
-            reachable = v->effective_tier;
-        }
+        int                        shadowed = 0;
+
         if (v->key_pem == NULL && v->effective_tier > WID_TIER_NONE) {
             at.line = v->line;
             at.column = v->column;
@@ -1171,8 +1168,15 @@ wid_lint_policy(wid_cctx *c, wid_policy *p)
                 wid_cwarn(c, &at, "trusted verifier '%s' can never match: "
                           "'%s' (line %u) matches the same evidence first",
                           v->name, e->name, e->line);
+                shadowed = 1;
                 break;
             }
+        }
+        /* Only a keyed entry that some evidence can reach grants its
+         * tier.  A keyless entry with effective_tier none is an explicit
+         * distrust and is fine; a shadowed entry never decides. */
+        if (!shadowed && v->key_pem != NULL && v->effective_tier > reachable) {
+            reachable = v->effective_tier;
         }
     }
 

@@ -234,6 +234,12 @@ test_bad_policies(void **state)
     }
 }
 
+#define ED25519_KEY_W \
+    "        key: |\n" \
+    "          -----BEGIN PUBLIC KEY-----\n" \
+    "          MCowBQYDK2VwAyEAfL6wEndbhX9MTJsmcFv7xQzvP+PWQDw20rezSZ5nJms=\n" \
+    "          -----END PUBLIC KEY-----\n"
+
 /* Valid, but something can never take effect: warnings, not errors. */
 static const lint_case warn[] = {
     { "rules:\n  r:\n    default: block\n", NULL, 2, 3, "allows no operation" },
@@ -267,6 +273,16 @@ static const lint_case warn[] = {
         "      t:\n        schema: s\n        verifier: v\n"
         "        effective_tier: verified\n        max_evidence_age_seconds: 5\n"
         "        allowed_attestation_types: [x]\n", NULL, 4, 37,
+      "no trusted verifier grants it" },
+    /* ... nor does a keyed entry that an earlier one always shadows. */
+    { R "    require_runtime_assurance_tier: verified\n"
+        "extensions:\n  runtime_assurance:\n    trusted_verifiers:\n"
+        "      distrust:\n        schema: s\n        verifier: v\n"
+        "        effective_tier: none\n        max_evidence_age_seconds: 5\n"
+        "        allowed_attestation_types: [x]\n"
+        "      t:\n        schema: s\n        verifier: v\n"
+        "        effective_tier: verified\n        max_evidence_age_seconds: 5\n"
+        "        allowed_attestation_types: [x]\n" ED25519_KEY_W, NULL, 4, 37,
       "no trusted verifier grants it" },
 };
 
