@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "policy_impl.h"
+#include "spiffe_id.h"
 
 static int
 wid_op_cmp(const void *key, const void *elem)
@@ -82,7 +83,11 @@ wid_identity_ok(const wid_policy_identity *id)
     {
         return 0;
     }
-    if (strncmp(id->spiffe_id, "spiffe://", 9) != 0) {
+    /* A valid SPIFFE ID only: a path with "..", "." or empty segments
+     * would otherwise match a prefix it does not stay under. */
+    if (wid_spiffe_id_parse(id->spiffe_id, strlen(id->spiffe_id), NULL)
+        != WID_OK)
+    {
         return 0;
     }
     tdlen = strlen(id->trust_domain);

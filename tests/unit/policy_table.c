@@ -175,6 +175,10 @@ const wid_policy_identity policy_ids[] = {
                      "/payments/api", WID_CRED_X509_SVID },
     [I_PAY_JWT] = { "spiffe://prod.example/payments/api", "prod.example",
                     "/payments/api", WID_CRED_JWT_SVID },
+    /* Caller bug: consistent parts, but not a SPIFFE ID ("..") */
+    [I_DOTDOT] = { "spiffe://prod.example/payments/worker/../admin",
+                   "prod.example", "/payments/worker/../admin",
+                   WID_CRED_X509_SVID },
 };
 
 /* ---- attestation claims (workload_id "=" means: the row's identity) ---- */
@@ -419,6 +423,8 @@ const policy_row policy_table[] = {
     { "pay", "transfer", I_INCONSISTENT, A_FAM_OK, 0, T(NONE), "deny",
       "policy.bad_input", T(NONE), "input", -1, ANY_TTL, 0 },
     { "anyop", "x", I_BAD_KIND, A_NONE, 0, T(NONE), "deny",
+      "policy.bad_input", T(NONE), "input", -1, ANY_TTL, 0 },
+    { "pay", "transfer", I_DOTDOT, A_FAM_OK, 0, T(NONE), "deny",
       "policy.bad_input", T(NONE), "input", -1, ANY_TTL, 0 },
     { "pay", "transfer", I_WORKER, A_BAD, 0, T(NONE), "deny",
       "policy.bad_input", T(NONE), "input", -1, ANY_TTL, 0 },
