@@ -14,6 +14,8 @@ use FindBin;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64 encode_base64);
 use Test::More;
+use lib "$FindBin::Bin/lib";
+use WidFiles qw(run_cmd slurp spew frames);
 
 my $root = "$FindBin::Bin/../..";
 my $wid = $ENV{WID_BIN} || "$root/build/bin/wid";
@@ -23,49 +25,9 @@ my $json = JSON::PP->new->utf8->canonical;
 
 # Run wid; returns (exit code, stdout, stderr).
 sub run {
-    my (@args) = @_;
-    my $in = '';
-    if (ref $args[0] eq 'SCALAR') {
-        $in = ${ shift @args };
-    }
-    open my $fh, '>', "$d/stdin" or die;
-    print $fh $in;
-    close $fh;
-    my $cmd = join(' ', map { "'$_'" } $wid, @args);
-    my $out = `$cmd < '$d/stdin' 2> '$d/stderr'`;
-    my $rc = $? >> 8;
-    open $fh, '<', "$d/stderr" or die;
-    my $err = do { local $/; <$fh> };
-    close $fh;
-    return ($rc, $out, $err);
-}
-
-sub slurp {
-    my ($p) = @_;
-    open my $fh, '<:raw', $p or die "$p: $!";
-    local $/;
-    my $b = <$fh>;
-    close $fh;
-    return $b;
-}
-
-sub spew {
-    my ($p, $b) = @_;
-    open my $fh, '>:raw', $p or die "$p: $!";
-    print $fh $b;
-    close $fh;
-}
-
-# Frames of a segment: [offset, type, data length].
-sub frames {
-    my ($b) = @_;
-    my ($off, @f) = (0);
-    while ($off + 9 <= length $b) {
-        my ($len, $type) = unpack('N C', substr($b, $off + 4, 5));
-        push @f, [$off, $type, $len];
-        $off += 9 + $len;
-    }
-    return @f;
+    my @args = @_;
+    my $in = ref $args[0] eq 'SCALAR' ? shift @args : \'';
+    return run_cmd($d, $in, $wid, @args);
 }
 
 for my $k (qw(k k2)) {
