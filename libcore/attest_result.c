@@ -163,6 +163,18 @@ wid_result_str(json_t *o, const char *k, char *out, size_t size, int empty)
 }
 
 
+/* An optional string member: absent, or exactly want. */
+static int
+wid_result_member_is(json_t *o, const char *k, const char *want)
+{
+    json_t *j = json_object_get(o, k);
+
+    return j == NULL
+           || (json_is_string(j) && json_string_length(j) == strlen(want)
+               && memcmp(json_string_value(j), want, strlen(want)) == 0);
+}
+
+
 wid_reason_t
 wid_attest_result_verify(const char *jws, size_t len, const wid_pubkey *keys,
                          size_t nkeys, int64_t now, int64_t max_age,
@@ -174,6 +186,7 @@ wid_attest_result_verify(const char *jws, size_t len, const wid_pubkey *keys,
     size_t         blen, slen, i, n;
     json_t        *hdr = NULL, *pay = NULL, *wi, *v;
     json_error_t   err;
+    wid_spiffe_id  sid;
     const char    *k;
     wid_reason_t   rc = WID_R_ATTEST_RESULT_MALFORMED;
 
@@ -295,11 +308,21 @@ wid_attest_result_verify(const char *jws, size_t len, const wid_pubkey *keys,
         rc = WID_R_ID_WRONG_SCHEME;
         goto done;
     }
-    rc = wid_spiffe_id_parse(out->spiffe_id, strlen(out->spiffe_id), NULL);
+    rc = wid_spiffe_id_parse(out->spiffe_id, strlen(out->spiffe_id), &sid);
     if (rc != WID_OK) {
         goto done;
     }
     rc = WID_R_ATTEST_RESULT_MALFORMED;
+
+    /*
+     * trustDomain and path restate the uri; a document whose parts
+     * disagree is not one a bridge made, whichever part a reader uses.
+     */
+    if (!wid_result_member_is(wi, "trustDomain", sid.trust_domain)
+        || !wid_result_member_is(wi, "path", sid.path))
+    {
+        goto done;
+    }
 
     if (now < out->issued_at) {
         rc = WID_R_ATTEST_NOT_YET_VALID;

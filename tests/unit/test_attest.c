@@ -388,6 +388,34 @@ test_result_sign_verify(void **state)
                                               NOW, 0, &r),
                      WID_R_ID_TD_EMPTY);
     free(raw);
+
+    /* trustDomain and path, when present, must restate the uri. */
+#define RESULT_WI_PARTS(td, path)                                           \
+    "{\"schema\":\"" WID_ATTEST_RESULT_SCHEMA "\",\"verifier\":\"v\","         \
+    "\"attestationType\":\"k8s_psat\",\"issuedAt\":1799999990,"            \
+    "\"expiresAt\":1800000100,\"evidenceSha256\":\"" HEX64 "\","             \
+    "\"workloadIdentity\":{\"scheme\":\"spiffe\",\"uri\":\"spiffe://td/w\","  \
+    "\"trustDomain\":" td ",\"path\":" path "}}"
+    raw = sign_raw(&sk, RESULT_WI_PARTS("\"td\"", "\"/w\""));
+    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
+                                              NOW, 0, &r), WID_OK);
+    free(raw);
+    raw = sign_raw(&sk, RESULT_WI_PARTS("\"other\"", "\"/w\""));
+    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
+                                              NOW, 0, &r),
+                     WID_R_ATTEST_RESULT_MALFORMED);
+    free(raw);
+    raw = sign_raw(&sk, RESULT_WI_PARTS("\"td\"", "\"/admin\""));
+    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
+                                              NOW, 0, &r),
+                     WID_R_ATTEST_RESULT_MALFORMED);
+    free(raw);
+    raw = sign_raw(&sk, RESULT_WI_PARTS("\"td\"", "7"));
+    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
+                                              NOW, 0, &r),
+                     WID_R_ATTEST_RESULT_MALFORMED);
+    free(raw);
+#undef RESULT_WI_PARTS
 #undef RESULT_WI
 #undef HEX64
 
