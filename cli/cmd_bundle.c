@@ -194,9 +194,7 @@ wid_cmd_bundle(int argc, char **argv)
                         wid_reason_code(r), why);
             }
             wid_bundle_set_free(set);
-            return r == WID_R_BUNDLE_UNREADABLE
-                   || strncmp(wid_reason_code(r), "internal.", 9) == 0
-                   ? WID_EXIT_USAGE : WID_EXIT_REJECTED;
+            return wid_exit_for(r);
         }
         n++;
     }

@@ -46,20 +46,6 @@ wid_parse_i64(const char *s, int64_t *out)
     return 0;
 }
 
-/* Operational failures exit 2; a credential or bundle judged bad, 1. */
-static int
-wid_exit_for(wid_reason_t r)
-{
-    const char *c = wid_reason_code(r);
-
-    if (strncmp(c, "internal.", 9) == 0 || r == WID_R_BUNDLE_UNREADABLE
-        || r == WID_R_BUNDLE_DIRECTORY_EMPTY)
-    {
-        return WID_EXIT_USAGE;
-    }
-    return WID_EXIT_REJECTED;
-}
-
 static void
 wid_print_result(const wid_identity *id, wid_reason_t r, int json)
 {

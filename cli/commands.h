@@ -6,6 +6,8 @@
 #ifndef WID_CLI_COMMANDS_H
 #define WID_CLI_COMMANDS_H
 
+#include "reason.h"
+
 #define WID_EXIT_OK       0
 #define WID_EXIT_REJECTED 1
 #define WID_EXIT_USAGE    2
@@ -33,5 +35,13 @@ WID_CMD(wid_cmd_reasons);
 /* 1 when the argument after the group name or after its subcommand is
  * --help or -h: the group then prints its usage to stdout and exits 0. */
 int wid_cli_help(int argc, char **argv);
+
+/*
+ * The exit code for a refusal with r: 2 when nothing could be judged (an
+ * internal error, a bundle unreadable, an empty directory or a directory
+ * named for one trust domain), 1 when a bundle or credential was read
+ * and found invalid.
+ */
+int wid_exit_for(wid_reason_t r);
 
 #endif

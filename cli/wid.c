@@ -86,6 +86,19 @@ wid_cli_help(int argc, char **argv)
     return 0;
 }
 
+
+int
+wid_exit_for(wid_reason_t r)
+{
+    if (r == WID_R_BUNDLE_UNREADABLE || r == WID_R_BUNDLE_DIRECTORY_EMPTY
+        || r == WID_R_BUNDLE_DIRECTORY_NAMED
+        || strncmp(wid_reason_code(r), "internal.", 9) == 0)
+    {
+        return WID_EXIT_USAGE;
+    }
+    return WID_EXIT_REJECTED;
+}
+
 int
 main(int argc, char **argv)
 {

@@ -1223,8 +1223,9 @@ wid_bundle_set_add(wid_bundle_set *set, const char *td, const char *path)
     }
 
     if (S_ISDIR(st.st_mode)) {
+        /* A name in front would have to override the files' own names. */
         if (td != NULL) {
-            return WID_R_INTERNAL_CONFIG;
+            return WID_R_BUNDLE_DIRECTORY_NAMED;
         }
         r = wid_dir_scan(set, path, 1, &found, &ignored);
         if (r == WID_OK && found == 0) {
@@ -1291,22 +1292,11 @@ const char *
 wid_bundle_arg_explain(const char *arg, wid_reason_t r)
 {
     const char  *eq = strchr(arg, '=');
-    struct stat  st;
 
-    if (r != WID_R_INTERNAL_CONFIG || eq == NULL) {
+    if (r != WID_R_INTERNAL_CONFIG || eq == NULL || eq[1] != '\0') {
         return NULL;
     }
-    if (eq[1] == '\0') {
-        return "TD= names no file";
-    }
-    /* Each file of a directory names its own trust domain: a TD= in
-     * front would let one name speak for files that say otherwise. */
-    if (stat(eq + 1, &st) == 0 && S_ISDIR(st.st_mode)) {
-        return "a directory is not accepted after TD= (each file in it"
-               " names its own trust domain, <td>.pem or <td>.json): give"
-               " TD=FILE, or the directory alone without TD=";
-    }
-    return NULL;
+    return "TD= names no file";
 }
 
 

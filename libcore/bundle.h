@@ -68,8 +68,8 @@ wid_reason_t wid_bundle_set_add_arg(wid_bundle_set *set, const char *arg);
 
 /*
  * When the reason code alone does not say why wid_bundle_set_add_arg
- * refused arg with r, a sentence that does (TD=DIR: internal.config_error,
- * refused on purpose); NULL otherwise.
+ * refused arg with r, a sentence that does ("TD=" with no file:
+ * internal.config_error); NULL otherwise.
  */
 const char *wid_bundle_arg_explain(const char *arg, wid_reason_t r);
 

@@ -217,20 +217,16 @@ char *
 ngx_http_wid_trust_add_file(ngx_conf_t *cf, ngx_http_wid_trust_t *trust,
     ngx_str_t *td, ngx_str_t *file)
 {
-    wid_reason_t     rc;
-    ngx_file_info_t  fi;
+    wid_reason_t  rc;
 
     rc = wid_bundle_set_add(trust->set, (char *) td->data,
                             (char *) file->data);
 
-    if (rc == WID_R_INTERNAL_CONFIG
-        && ngx_file_info(file->data, &fi) != NGX_FILE_ERROR
-        && ngx_is_dir(&fi))
-    {
+    if (rc == WID_R_BUNDLE_DIRECTORY_NAMED) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "trust bundle \"%V\" for \"%V\": %s (a directory: "
                            "wid_trust_bundle_dir reads directories)",
-                           file, td, wid_reason_code(WID_R_BUNDLE_UNREADABLE));
+                           file, td, wid_reason_code(rc));
         return NGX_CONF_ERROR;
     }
 

@@ -171,7 +171,7 @@ ok($ok, 'every location directive at once') or diag $out;
     fails('invalid trust domain', qr/bundle\.trust_domain_invalid|id\./,
           bundle => 'wid_trust_bundle Example.ORG %%PKI%%/example.org.pem;');
     fails('a directory given as one bundle file',
-          qr/bundle\.unreadable \(a directory: wid_trust_bundle_dir reads/,
+          qr/bundle\.directory_named \(a directory: wid_trust_bundle_dir reads/,
           bundle => 'wid_trust_bundle example.org %%PKI%%;');
 
     # At start there is no last good bundle to keep: not said to stay.

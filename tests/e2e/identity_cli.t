@@ -206,19 +206,26 @@ like($err, qr/bundle\.duplicate_key/, '... with its reason');
 is($rc, 2, 'bundle show: unreadable bundle exits 2');
 
 # TD=DIR is refused on purpose (a directory's files name their own trust
-# domains): the message says so, the code stays internal.config_error.
+# domains), with its own code.
 ($rc, $out, $err) = run("$wid svid verify --bundle a.org=$d/pki"
                         . " --x509 $d/good.pem");
 is($rc, 2, 'svid verify --bundle TD=DIR: exit 2');
-like($err, qr/internal\.config_error: a directory is not accepted after TD=/,
-     '... says a directory is not accepted there');
+like($err, qr/bundle\.directory_named: a directory was given as one trust/,
+     '... bundle.directory_named, saying why');
 ($rc, $out, $err) = run("$wid bundle show a.org=$d/pki");
 is($rc, 2, 'bundle show TD=DIR: exit 2');
-like($err, qr/internal\.config_error: a directory is not accepted after TD=/,
-     '... the same message');
+like($err, qr/bundle\.directory_named: .*give the directory alone/,
+     '... the same code and message');
 ($rc, $out) = run("$wid bundle show --json a.org=$d/pki");
-is(decode_json($out)->{message} =~ /directory is not accepted/ ? 1 : 0, 1,
-   '... and in --json');
+is(decode_json($out)->{reason}, 'bundle.directory_named', '... and in --json');
+mkdir "$d/emptydir";
+($rc, $out, $err) = run("$wid bundle show $d/emptydir");
+is($rc, 2, 'bundle show: an empty directory exits 2, nothing was judged');
+like($err, qr/bundle\.directory_empty/, '... with bundle.directory_empty');
+($rc, $out, $err) = run("$wid svid verify --bundle $d/emptydir"
+                        . " --x509 $d/good.pem");
+is($rc, 2, 'svid verify: the same');
+like($err, qr/bundle\.directory_empty/, '... and code');
 ($rc, $out, $err) = run("$wid svid verify --bundle a.org= --x509 $d/good.pem");
 like($err, qr/internal\.config_error: TD= names no file/, 'TD= alone: says so');
 ($rc, $out, $err) = run("$wid svid verify");

@@ -468,8 +468,9 @@ test_directory(void **state)
                              d, d, d), 0);
     assert_int_equal(wid_bundle_set_add(s, NULL, d),
                      WID_R_BUNDLE_DIRECTORY_EMPTY);
+    /* A name in front of a directory is refused, with its own code. */
     assert_int_equal(wid_bundle_set_add(s, "a.org", d),
-                     WID_R_INTERNAL_CONFIG);
+                     WID_R_BUNDLE_DIRECTORY_NAMED);
 
     copy("pki/a.org.pem", "bdir/a.org.pem");
     copy("jwt/b.org.json", "bdir/b.org.json");
