@@ -38,6 +38,46 @@ ssh_issued_append(const char *path, const ssh_cert *c)
 }
 
 
+/*
+ * A last line without its newline is an append that never completed (a
+ * crash, a full disk): readers ignore it while it is last, so it is cut
+ * off before a new line would make it a malformed line mid-file.  Called
+ * under the lock; *end is the size the next line starts at.
+ */
+static int
+ssh_issued_drop_torn(int fd, off_t *end)
+{
+    char     buf[4096];
+    off_t    size, pos, limit;
+    ssize_t  n, i = 0;
+
+    if ((size = lseek(fd, 0, SEEK_END)) < 0) {
+        return -1;
+    }
+    /* A tail longer than any line we write is not ours to cut. */
+    limit = size > (off_t) SSH_ISSUED_LINE_MAX
+            ? size - (off_t) SSH_ISSUED_LINE_MAX : 0;
+    for (pos = size; pos > limit && i == 0; pos -= n - i) {
+        n = pos - limit < (off_t) sizeof(buf) ? (ssize_t) (pos - limit)
+                                               : (ssize_t) sizeof(buf);
+        if (pread(fd, buf, (size_t) n, pos - n) != n) {
+            return -1;
+        }
+        for (i = n; i > 0 && buf[i - 1] != '\n'; i--) {
+            /* back to the last newline of the chunk */
+        }
+    }
+    if (i == 0 && pos > 0) {
+        return -1;
+    }
+    if (pos != size && ftruncate(fd, pos) != 0) {
+        return -1;
+    }
+    *end = pos;
+    return 0;
+}
+
+
 wid_reason_t
 ssh_issued_append_sync(const char *path, const ssh_cert *c, int do_fsync)
 {
@@ -47,6 +87,7 @@ ssh_issued_append_sync(const char *path, const ssh_cert *c, int do_fsync)
     size_t        i, len;
     wid_reason_t  rc = WID_R_INTERNAL_NOMEM;
     ssize_t       w;
+    off_t         end;
     int           fd;
 
     snprintf(serial, sizeof(serial), "%" PRIu64, c->serial);
@@ -98,18 +139,24 @@ ssh_issued_append_sync(const char *path, const ssh_cert *c, int do_fsync)
     line[len] = '\n';                 /* replaces the NUL; len + 1 bytes */
 
     rc = WID_R_INTERNAL_IO;
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+    fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
               0640);
     if (fd < 0) {
         goto done;
     }
     /* One write per entry under a lock: lines never interleave. */
-    if (flock(fd, LOCK_EX) == 0) {
+    if (flock(fd, LOCK_EX) == 0 && ssh_issued_drop_torn(fd, &end) == 0) {
         do {
             w = write(fd, line, len + 1);
         } while (w < 0 && errno == EINTR);
         if (w == (ssize_t) (len + 1) && (!do_fsync || fsync(fd) == 0)) {
             rc = WID_OK;
+        } else if (w >= 0) {
+            /* A short write leaves no torn line; else the next append
+             * cuts it. */
+            if (ftruncate(fd, end) != 0) {
+                rc = WID_R_INTERNAL_IO;
+            }
         }
     }
     close(fd);

@@ -353,14 +353,21 @@ test_issued_index(void **state)
     assert_int_equal(n, 2);
     free(serials);
 
+    /* the next append cuts the torn line off instead of gluing onto it */
+    assert_int_equal(ssh_issued_append(p, &b), WID_OK);
+    assert_int_equal(ssh_issued_find(p, "spiffe://td/web", fp, 500, &serials,
+                                     &n, &skipped, &bad), WID_OK);
+    assert_int_equal(n, 3);
+    free(serials);
+
     /* a complete line that does not parse is an error, with its number */
     f = fopen(p, "a");
-    fputs("\n", f);
+    fputs("{\"serial\":\"12\n", f);
     fclose(f);
     assert_int_equal(ssh_issued_find(p, "spiffe://td/web", fp, 500, &serials,
                                      &n, &skipped, &bad),
                      WID_R_SSH_INDEX_MALFORMED);
-    assert_int_equal(bad, 6);
+    assert_int_equal(bad, 7);
     assert_null(serials);
 
     /* a line that does not name its CA cannot be revoked by CA */
