@@ -16,7 +16,7 @@ perl libio-socket-ssl-perl libnet-ssleay-perl libjson-perl libjson-pp-perl
 libcrypt-jwt-perl libcryptx-perl
 python3 python3-cryptography python3-jwcrypto
 clang libclang-rt-14-dev llvm
-valgrind linux-perf
+valgrind linux-perf strace
 "
 
 missing=""

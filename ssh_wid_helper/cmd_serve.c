@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "commands.h"
 #include "conf.h"
@@ -263,6 +264,15 @@ serve_login(ssh_issuer *is, int cfd, json_t *req, wid_reason_t prc,
  * program.  The bytes carry their writer's pid (SO_PASSCRED), and that
  * writer must be the connecting process, the one attested.
  */
+/* A request may carry a bearer token (a JWT-SVID): wiped, then freed. */
+static void
+serve_wipe_free(char *buf, size_t len)
+{
+    sodium_memzero(buf, len);
+    free(buf);
+}
+
+
 static wid_reason_t
 serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, uint64_t ticks,
           ssh_exe_cache *cache)
@@ -295,7 +305,7 @@ serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, uint64_t ticks,
             return WID_R_INTERNAL_NOMEM;
         }
         if (serve_io(cfd, buf, len, 0, deadline, &sender) != 0) {
-            free(buf);
+            serve_wipe_free(buf, len);
             return WID_R_SSH_REQUEST_MALFORMED;
         }
     }
@@ -307,14 +317,14 @@ serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, uint64_t ticks,
         prc = WID_R_SSH_REQUEST_MALFORMED;
     } else if (buf != NULL) {
         if (ssh_login_submission(buf, len, &lo)) {
-            free(buf);
+            serve_wipe_free(buf, len);
             return serve_login(is, cfd, lo, arc, &peer, deadline);
         }
         if (prc == WID_OK) {
             prc = ssh_issue_req_parse(buf, len, &req);
             have_req = 1;
         }
-        free(buf);
+        serve_wipe_free(buf, len);
     }
 
     rc = ssh_issuer_handle(is, prc == WID_OK ? &req : NULL, prc, peer.desc,
@@ -423,7 +433,8 @@ ssh_wid_cmd_serve(int argc, char **argv)
         }
         rc = ssh_issuer_tick(&is);
         if (rc != WID_OK) {
-            fprintf(stderr, "ssh-wid-helper serve: journal: %s: stopping\n",
+            fprintf(stderr, "ssh-wid-helper serve: journal or index: %s:"
+                    " stopping\n",
                     wid_reason_code(rc));
             ret = 2;
             break;

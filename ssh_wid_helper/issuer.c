@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -349,6 +350,28 @@ fail:
 }
 
 
+/* Make the index's appended lines durable (journal_fsync interval). */
+static wid_reason_t
+ssh_issuer_index_sync(ssh_issuer *is)
+{
+    int fd, ok;
+
+    if (!is->index_unsynced) {
+        return WID_OK;
+    }
+    fd = open(is->conf->index_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (!ok) {
+        return WID_R_INTERNAL_IO;
+    }
+    is->index_unsynced = 0;
+    return WID_OK;
+}
+
+
 wid_reason_t
 ssh_issuer_close(ssh_issuer *is)
 {
@@ -357,6 +380,11 @@ ssh_issuer_close(ssh_issuer *is)
     if (is->journal != NULL) {
         rc = wid_journal_close(is->journal, ssh_now_ms());
         is->journal = NULL;
+    }
+    if (is->conf != NULL && ssh_issuer_index_sync(is) != WID_OK
+        && rc == WID_OK)
+    {
+        rc = WID_R_INTERNAL_IO;
     }
     if (is->ca_sk != NULL) {
         sodium_free(is->ca_sk);             /* wipes */
@@ -388,6 +416,9 @@ ssh_issuer_tick(ssh_issuer *is)
         wid_journal_sync_begin(is->journal, now, &job);
         wid_journal_sync_run(&job);
         rc = wid_journal_sync_end(is->journal, &job);
+        if (rc == WID_OK) {
+            rc = ssh_issuer_index_sync(is);
+        }
     }
     return rc;
 }
@@ -432,6 +463,18 @@ ssh_json_str(json_t *v, char **out)
     }
     *out = strdup(json_string_value(v));
     return *out == NULL ? -1 : 0;
+}
+
+
+/* jansson's copy of a bearer token is wiped before the tree is freed. */
+static void
+ssh_json_wipe_string(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (json_is_string(v)) {
+        sodium_memzero((char *) json_string_value(v), json_string_length(v));
+    }
 }
 
 
@@ -525,6 +568,7 @@ ssh_issue_req_parse(const char *buf, size_t len, ssh_issue_req *req)
             rc = WID_R_SSH_REQUEST_MALFORMED;
         }
     }
+    ssh_json_wipe_string(o, "jwt");
     json_decref(o);
     return rc;
 }
@@ -1172,6 +1216,11 @@ ssh_issuer_handle(ssh_issuer *is, const ssh_issue_req *req,
         rc = ssh_issued_append_sync(is->conf->index_path, &st->cert,
                                     is->conf->journal_fsync
                                     == WID_FSYNC_ALWAYS);
+        if (rc == WID_OK
+            && is->conf->journal_fsync == WID_FSYNC_INTERVAL)
+        {
+            is->index_unsynced = 1;
+        }
     }
     if (rc == WID_OK) {
         rc = ssh_format_line(SSH_ED25519_CERT_NAME, blob.data, blob.len,

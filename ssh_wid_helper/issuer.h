@@ -55,6 +55,9 @@ typedef struct {
     wid_pubkey      *vkeys;
     size_t          *vkey_entry;
     size_t           nvkeys;
+    /* journal_fsync interval: lines appended to the index since its
+     * last fsync (made with the journal's, from ssh_issuer_tick). */
+    int              index_unsynced;
 } ssh_issuer;
 
 /* A parsed request.  Absent members are NULL / 0. */
