@@ -417,7 +417,7 @@ issue_gated(int argc, char **argv)
     json_object_set_new(req, "version", json_integer(1));
     json_object_set_new(req, "pubkey", json_string_nocheck(text));
     if (jwt != NULL) {
-        free(text);
+        ssh_wid_free_secret(text);
         text = NULL;
         if (jwt[0] == '@'
             && (rc = issue_read_text(jwt + 1, 65536, &text)) != WID_OK)
@@ -429,7 +429,7 @@ issue_gated(int argc, char **argv)
                                                                  : jwt));
     }
     if (x509 != NULL) {
-        free(text);
+        ssh_wid_free_secret(text);
         text = NULL;
         if ((rc = issue_read_text(x509, 65536, &text)) != WID_OK) {
             ret = ssh_wid_fail("issue", rc, x509);
@@ -461,7 +461,7 @@ issue_gated(int argc, char **argv)
         json_object_set_new(req, "proof", json_string_nocheck(proof_line));
     }
     if (att != NULL) {
-        free(text);
+        ssh_wid_free_secret(text);
         text = NULL;
         if (att[0] == '@'
             && (rc = issue_read_text(att + 1, WID_ATTEST_RESULT_MAX, &text))
@@ -581,8 +581,8 @@ done:
     json_decref(req);
     json_decref(pr);
     json_decref(ex);
-    free(text);
-    free(reqs);
+    ssh_wid_free_secret(text);
+    ssh_wid_free_secret(reqs);
     free(resp);
     free(proof_line);
     return ret;

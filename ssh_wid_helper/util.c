@@ -1,6 +1,9 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "util.h"
 
@@ -86,4 +89,14 @@ ssh_wid_now(void)
     time_t t = time(NULL);
 
     return t < 0 ? 0 : (uint64_t) t;
+}
+
+
+void
+ssh_wid_free_secret(char *s)
+{
+    if (s != NULL) {
+        sodium_memzero(s, strlen(s));
+        free(s);
+    }
 }

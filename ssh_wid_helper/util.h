@@ -34,4 +34,7 @@ int ssh_wid_usage_error(const char *cmd, const char *msg, const char *usage);
 
 uint64_t ssh_wid_now(void);
 
+/* Free a string that may hold a bearer token, wiped first; NULL is fine. */
+void ssh_wid_free_secret(char *s);
+
 #endif
