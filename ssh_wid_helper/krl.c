@@ -546,7 +546,7 @@ ssh_krl_parse_blobs(ssh_rbuf *sect, ssh_krl_blob **arr, size_t *n,
 
     while (sect->len > 0) {
         if (ssh_rbuf_get_string(sect, &p, &len) != 0
-            || (want != 0 && len != want) || len == 0)
+            || (want != 0 && len != want))
         {
             return WID_R_SSH_KRL_MALFORMED;
         }

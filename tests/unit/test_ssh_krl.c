@@ -268,6 +268,19 @@ test_hostile_krls(void **state)
     ssh_wbuf_free(&b);
     ssh_wbuf_free(&sect);
 
+    /* An empty explicit-key blob matches no key; sshd and ssh-keygen -Q
+     * accept the KRL, so it must not refuse every login here. */
+    ssh_wbuf_init(&b, 0);
+    krl_header(&b);
+    ssh_wbuf_init(&sect, 0);
+    ssh_wbuf_put_string(&sect, "", 0);
+    put_section(&b, 2, &sect);
+    assert_int_equal(parse_wbuf(&b, &krl), WID_OK);
+    reload(&krl);
+    ssh_krl_free(&krl);
+    ssh_wbuf_free(&sect);
+    ssh_wbuf_free(&b);
+
     /* SHA-1 fingerprint of the wrong length; data left in a section */
     ssh_wbuf_init(&b, 0);
     krl_header(&b);
