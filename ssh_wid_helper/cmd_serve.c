@@ -10,8 +10,9 @@
  * is decided and recorded (ssh_issue receipt), a refused peer too.
  *
  * The daemon is single-threaded: requests are short (one signature
- * verification, one Ed25519 signature, one journal append), and a
- * per-connection deadline bounds a slow client.  SIGTERM or SIGINT
+ * verification, one Ed25519 signature, one journal append).  Open
+ * connections are read side by side (serve_conn.c), so a slow or silent
+ * client holds only its own slot, until its deadline.  SIGTERM or SIGINT
  * stops it cleanly: the journal's final checkpoint is written, the
  * socket removed, the CA key wiped.
  */
@@ -26,7 +27,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -36,13 +36,14 @@
 #include "conf.h"
 #include "issuer.h"
 #include "peer.h"
+#include "serve_conn.h"
 #include "util.h"
 
 #define SERVE_USAGE "serve --config FILE --socket PATH"
 #define SERVE_TICK_MS 200
 
 /*
- * The largest answer serve_one can write, from the certificate field
+ * The largest answer serve_decide can write, from the certificate field
  * limits (sshcert.h), so that SSH_ANSWER_MAX, what clients accept, covers
  * it: the certificate blob (name, nonce, key, serial, type, key id,
  * principals, validity, force-command and source-address, extensions,
@@ -76,30 +77,14 @@ serve_on_signal(int sig)
 }
 
 
-static uint64_t
-serve_mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-}
-
-
-/*
- * Read or write exactly n bytes before the deadline; 0 or -1.  A read
- * folds the pid the kernel stamped on each chunk into *sender (see
- * serve_one).
- */
+/* Write exactly n bytes before the deadline; 0 or -1. */
 static int
-serve_io(int fd, void *buf, size_t n, int writing, uint64_t deadline,
-         pid_t *sender)
+serve_write(int fd, const void *buf, size_t n, uint64_t deadline)
 {
-    unsigned char *p = buf;
-    struct pollfd  pfd;
-    uint64_t       now;
-    ssize_t        r;
-    pid_t          who = 0;
+    const unsigned char *p = buf;
+    struct pollfd        pfd;
+    uint64_t             now;
+    ssize_t              r;
 
     while (n > 0) {
         now = serve_mono_ms();
@@ -107,7 +92,7 @@ serve_io(int fd, void *buf, size_t n, int writing, uint64_t deadline,
             return -1;
         }
         pfd.fd = fd;
-        pfd.events = writing ? POLLOUT : POLLIN;
+        pfd.events = POLLOUT;
         pfd.revents = 0;
         r = poll(&pfd, 1, (int) (deadline - now));
         if (r < 0 && errno == EINTR) {
@@ -116,19 +101,12 @@ serve_io(int fd, void *buf, size_t n, int writing, uint64_t deadline,
         if (r <= 0) {
             return -1;
         }
-        if (writing) {
-            r = send(fd, p, n, MSG_NOSIGNAL);
-        } else {
-            r = wid_unix_recv_cred(fd, p, n, &who);
-        }
+        r = send(fd, p, n, MSG_NOSIGNAL);
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
         }
         if (r <= 0) {
             return -1;
-        }
-        if (!writing) {
-            *sender = wid_unix_sender_merge(*sender, who);
         }
         p += r;
         n -= (size_t) r;
@@ -221,8 +199,8 @@ serve_answer(int cfd, json_t *o, uint64_t deadline)
     hdr[1] = (unsigned char) (olen >> 16);
     hdr[2] = (unsigned char) (olen >> 8);
     hdr[3] = (unsigned char) olen;
-    if (serve_io(cfd, hdr, 4, 1, deadline, NULL) == 0) {
-        (void) serve_io(cfd, out, olen, 1, deadline, NULL);
+    if (serve_write(cfd, hdr, 4, deadline) == 0) {
+        (void) serve_write(cfd, out, olen, deadline);
     }
     free(out);
 }
@@ -255,15 +233,6 @@ serve_login(ssh_issuer *is, int cfd, json_t *req, wid_reason_t prc,
 }
 
 
-/*
- * One connection: read, attest, decide, record, answer.  ticks were read
- * before accept(), no later than the peer's credentials were taken.
- *
- * Read first: SO_PEERCRED names the process that called connect(), which
- * may have forked, handed the socket to a child and exec'd an allowed
- * program.  The bytes carry their writer's pid (SO_PASSCRED), and that
- * writer must be the connecting process, the one attested.
- */
 /* A request may carry a bearer token (a JWT-SVID): wiped, then freed. */
 static void
 serve_wipe_free(char *buf, size_t len)
@@ -273,45 +242,36 @@ serve_wipe_free(char *buf, size_t len)
 }
 
 
+/*
+ * One complete request (serve_conn.c read it): attest, decide, record,
+ * answer.  c->ticks were read before accept(), no later than the peer's
+ * credentials were taken.
+ *
+ * Read first: SO_PEERCRED names the process that called connect(), which
+ * may have forked, handed the socket to a child and exec'd an allowed
+ * program.  The bytes carry their writer's pid (SO_PASSCRED), and that
+ * writer must be the connecting process, the one attested.  The request
+ * is read even from a refused peer: it is recorded.
+ */
 static wid_reason_t
-serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, uint64_t ticks,
-          ssh_exe_cache *cache)
+serve_decide(ssh_issuer *is, const ssh_conf *conf, serve_conn *c,
+             ssh_exe_cache *cache)
 {
     ssh_peer          peer;
     ssh_issue_req     req;
     ssh_issue_result  res;
-    unsigned char     hdr[4];
-    char             *buf = NULL, *out = NULL;
+    char             *buf = c->buf;
     json_t           *o, *lo;
-    uint64_t          deadline;
-    uint32_t          len;
-    size_t            olen;
+    uint64_t          deadline = c->deadline;
+    uint32_t          len = c->len;
     wid_reason_t      arc, prc, rc;
-    pid_t             sender = 0;
-    int               have_req = 0;
+    int               cfd = c->fd, have_req = 0;
 
-    deadline = serve_mono_ms() + conf->request_timeout_ms;
     memset(&req, 0, sizeof(req));
-    (void) wid_unix_pass_cred(cfd);     /* inherited; without it: refused */
+    c->buf = NULL;                      /* wiped and freed here */
 
-    /* The request is read even from a refused peer: it is recorded. */
-    if (serve_io(cfd, hdr, 4, 0, deadline, &sender) != 0) {
-        return WID_R_SSH_REQUEST_MALFORMED;     /* nothing to answer */
-    }
-    len = (uint32_t) hdr[0] << 24 | (uint32_t) hdr[1] << 16
-          | (uint32_t) hdr[2] << 8 | hdr[3];
-    if (len > 0 && len <= SSH_REQUEST_MAX) {
-        if ((buf = malloc(len)) == NULL) {
-            return WID_R_INTERNAL_NOMEM;
-        }
-        if (serve_io(cfd, buf, len, 0, deadline, &sender) != 0) {
-            serve_wipe_free(buf, len);
-            return WID_R_SSH_REQUEST_MALFORMED;
-        }
-    }
-
-    arc = ssh_peer_attest(cfd, sender, ticks, conf->exe_max_bytes, cache,
-                          &peer);
+    arc = ssh_peer_attest(cfd, c->sender, c->ticks, conf->exe_max_bytes,
+                          cache, &peer);
     prc = arc == WID_OK ? ssh_peer_allowed(conf, &peer) : arc;
     if (prc == WID_OK && (len == 0 || len > SSH_REQUEST_MAX)) {
         prc = WID_R_SSH_REQUEST_MALFORMED;
@@ -335,22 +295,75 @@ serve_one(ssh_issuer *is, const ssh_conf *conf, int cfd, uint64_t ticks,
     o = ssh_issue_result_json(&res);
     if (o != NULL) {
         json_object_set_new(o, "peer", json_string(peer.desc));
-        out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
     }
     ssh_issue_result_free(&res);
-    if (out != NULL) {
-        olen = strlen(out);
-        hdr[0] = (unsigned char) (olen >> 24);
-        hdr[1] = (unsigned char) (olen >> 16);
-        hdr[2] = (unsigned char) (olen >> 8);
-        hdr[3] = (unsigned char) olen;
-        if (serve_io(cfd, hdr, 4, 1, deadline, NULL) == 0) {
-            (void) serve_io(cfd, out, olen, 1, deadline, NULL);
-        }
-        free(out);
-    }
+    serve_answer(cfd, o, deadline);
     return rc;
+}
+
+
+/*
+ * One pass of the loop: wait up to a tick (or the nearest deadline) for
+ * new connections and request bytes, decide every request that became
+ * complete, close connections past their deadline.  Returns the first
+ * failure to record (journal.*), else WID_OK.
+ */
+static wid_reason_t
+serve_turn(ssh_issuer *is, const ssh_conf *conf, int lfd, serve_conns *t,
+           ssh_exe_cache *cache)
+{
+    struct pollfd  pfd[SERVE_CONN_MAX + 1];
+    uint64_t       now = serve_mono_ms(), wait = SERVE_TICK_MS;
+    wid_reason_t   rc, ret = WID_OK;
+    size_t         i, np = 0, first;
+    int            r;
+
+    /* Full: leave new connections in the backlog until a slot frees. */
+    if (t->n < SERVE_CONN_MAX) {
+        pfd[np].fd = lfd;
+        pfd[np].events = POLLIN;
+        pfd[np++].revents = 0;
+    }
+    first = np;
+    for (i = 0; i < t->n; i++) {
+        pfd[np].fd = t->c[i].fd;
+        pfd[np].events = POLLIN;
+        pfd[np++].revents = 0;
+        if (t->c[i].deadline <= now) {
+            wait = 0;
+        } else if (t->c[i].deadline - now < wait) {
+            wait = t->c[i].deadline - now;
+        }
+    }
+    r = poll(pfd, np, (int) wait);
+    if (r < 0) {
+        return WID_OK;                  /* EINTR: a signal, the loop sees */
+    }
+    now = serve_mono_ms();
+
+    /* Backwards: dropping slot i moves the last one into it. */
+    for (i = t->n; i-- > 0; ) {
+        serve_conn *c = &t->c[i];
+
+        r = pfd[first + i].revents != 0 ? serve_conn_read(c, SSH_REQUEST_MAX)
+                                        : 0;
+        if (r == 1) {
+            rc = serve_decide(is, conf, c, cache);
+            if (ret == WID_OK
+                && strncmp(wid_reason_code(rc), "journal.", 8) == 0)
+            {
+                ret = rc;
+            }
+        }
+        if (r != 0 || c->deadline <= now) {
+            /* Decided, gone, or out of time (nothing to answer). */
+            serve_conns_drop(t, i);
+        }
+    }
+    if (first == 1 && pfd[0].revents != 0) {
+        serve_conns_accept(t, lfd, now, conf->request_timeout_ms);
+    }
+    return ret;
 }
 
 
@@ -363,10 +376,9 @@ ssh_wid_cmd_serve(int argc, char **argv)
     ssh_issuer        is;
     ssh_exe_cache    *cache;
     struct sigaction  sa;
-    struct pollfd     pfd;
+    serve_conns      *conns = NULL;
     wid_reason_t      rc;
-    uint64_t          ticks;
-    int               i, r, lfd, cfd, ret = 0;
+    int               i, r, lfd, ret = 0;
 
     for (i = 1; i < argc; i++) {
         if ((r = ssh_wid_opt(argc, argv, &i, "--config", &config)) == 0) {
@@ -393,8 +405,10 @@ ssh_wid_cmd_serve(int argc, char **argv)
         return 2;
     }
     if ((cache = calloc(1, sizeof(*cache))) == NULL
+        || (conns = calloc(1, sizeof(*conns))) == NULL
         || (lfd = serve_listen(&conf, sock)) < 0)
     {
+        free(conns);
         free(cache);
         (void) ssh_issuer_close(&is);
         ssh_conf_free(&conf);
@@ -411,25 +425,13 @@ ssh_wid_cmd_serve(int argc, char **argv)
 
     fprintf(stderr, "ssh-wid-helper serve: listening on %s\n", sock);
     while (!serve_stop) {
-        pfd.fd = lfd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        r = poll(&pfd, 1, SERVE_TICK_MS);
-        if (r > 0) {
-            /* Before accept(): no later than the peer's connect(). */
-            ticks = ssh_peer_ticks_now();
-            cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (cfd >= 0) {
-                rc = serve_one(&is, &conf, cfd, ticks, cache);
-                close(cfd);
-                if (strncmp(wid_reason_code(rc), "journal.", 8) == 0) {
-                    /* Cannot record: stop issuing rather than go blind. */
-                    fprintf(stderr, "ssh-wid-helper serve: %s: stopping\n",
-                            wid_reason_code(rc));
-                    ret = 2;
-                    break;
-                }
-            }
+        rc = serve_turn(&is, &conf, lfd, conns, cache);
+        if (strncmp(wid_reason_code(rc), "journal.", 8) == 0) {
+            /* Cannot record: stop issuing rather than go blind. */
+            fprintf(stderr, "ssh-wid-helper serve: %s: stopping\n",
+                    wid_reason_code(rc));
+            ret = 2;
+            break;
         }
         rc = ssh_issuer_tick(&is);
         if (rc != WID_OK) {
@@ -441,6 +443,10 @@ ssh_wid_cmd_serve(int argc, char **argv)
         }
     }
 
+    while (conns->n > 0) {
+        serve_conns_drop(conns, 0);
+    }
+    free(conns);
     close(lfd);
     unlink(sock);
     rc = ssh_issuer_close(&is);
