@@ -250,6 +250,9 @@ ngx_http_wid_journal_key_cleanup(void *data)
 
 #define NGX_HTTP_WID_TICK        100
 #define NGX_HTTP_WID_PATH_MAX    1024
+/* Method and operation: recorded as sent up to this, else hashed. */
+#define NGX_HTTP_WID_FACT_MAX    256
+#define NGX_HTTP_WID_FACT_HASHED (sizeof("sha256:") - 1 + NGX_HTTP_WID_SHA256_HEX)
 #define NGX_HTTP_WID_SEAL_MAX    8
 
 
@@ -263,6 +266,8 @@ static void ngx_http_wid_journal_sync_done(ngx_event_t *ev);
 #endif
 static uint64_t ngx_http_wid_now_ms(void);
 static ngx_uint_t ngx_http_wid_utf8_ok(u_char *p, size_t len);
+static ngx_int_t ngx_http_wid_fact(u_char *data, size_t len, u_char *buf,
+    ngx_str_t *out);
 static void ngx_http_wid_hex_hash(wid_receipt_hash *h, ngx_str_t *hex);
 
 
@@ -609,9 +614,11 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_ctx_t *ctx)
 {
     char                   id[WID_RECEIPT_ID_SIZE];
+    u_char                 op_buf[NGX_HTTP_WID_FACT_HASHED];
+    u_char                 method_buf[NGX_HTTP_WID_FACT_HASHED];
     size_t                 len[WID_RECEIPT_NSTR];
     uint64_t               seq, now;
-    ngx_str_t              hex, host;
+    ngx_str_t              hex, host, fact;
     wid_reason_t           rc;
     wid_receipt            rcpt;
     ngx_http_wid_ident_t  *ident;
@@ -654,10 +661,14 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_rf_cstr(WID_RF_POLICY_SIGNER,
                          ngx_http_wid_policy_signer(wlcf->policy));
 
-    if (ngx_http_wid_utf8_ok(ctx->operation.data, ctx->operation.len)) {
-        ngx_http_wid_rf(WID_RF_OPERATION, ctx->operation.data,
-                        ctx->operation.len);
+    if (ngx_http_wid_fact(ctx->operation.data, ctx->operation.len, op_buf,
+                          &fact)
+        != NGX_OK)
+    {
+        return WID_R_INTERNAL_CRYPTO;
     }
+
+    ngx_http_wid_rf(WID_RF_OPERATION, fact.data, fact.len);
 
     rcpt.policy_hash.set = 1;
     ngx_memcpy(rcpt.policy_hash.h, ngx_http_wid_policy_sha256(wlcf->policy),
@@ -725,7 +736,14 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
 
     /* Request facts, never the query string. */
 
-    ngx_http_wid_rf(WID_RF_METHOD, r->method_name.data, r->method_name.len);
+    if (ngx_http_wid_fact(r->method_name.data, r->method_name.len,
+                          method_buf, &fact)
+        != NGX_OK)
+    {
+        return WID_R_INTERNAL_CRYPTO;
+    }
+
+    ngx_http_wid_rf(WID_RF_METHOD, fact.data, fact.len);
 
     host = r->headers_in.server;
 
@@ -784,6 +802,40 @@ ngx_http_wid_now_ms(void)
     tp = ngx_timeofday();
 
     return (uint64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/*
+ * A request fact (method, operation) as sent or, when it is longer than
+ * NGX_HTTP_WID_FACT_MAX or not UTF-8, "sha256:" and the hex SHA-256 of
+ * its bytes in buf: what any client sends is recorded, never refused by
+ * the receipt format, and stays comparable with what it sent.
+ */
+static ngx_int_t
+ngx_http_wid_fact(u_char *data, size_t len, u_char *buf, ngx_str_t *out)
+{
+    u_char     h[NGX_HTTP_WID_SHA256_LEN];
+    ngx_str_t  in;
+
+    if (len <= NGX_HTTP_WID_FACT_MAX && ngx_http_wid_utf8_ok(data, len)) {
+        out->data = data;
+        out->len = len;
+        return NGX_OK;
+    }
+
+    in.data = data;
+    in.len = len;
+
+    if (ngx_http_wid_sha256(h, &in, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    out->data = buf;
+    out->len = ngx_hex_dump(ngx_cpymem(buf, "sha256:", sizeof("sha256:") - 1),
+                            h, sizeof(h))
+               - buf;
+
+    return NGX_OK;
 }
 
 

@@ -390,12 +390,11 @@ ngx_http_wid_finish(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
         } else {
             /* A deny, or what observe mode let through: said, not kept. */
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "wid: %sdecision not recorded: %s (%s), "
+                          "wid: %sdecision not recorded: %s, "
                           "verdict %s %s, rule \"%V\"",
                           wlcf->mode == NGX_HTTP_WID_OBSERVE
                           ? "observe: " : "",
                           wid_reason_code(journal_rc),
-                          wid_reason_text(journal_rc),
                           ctx->verdict == NGX_HTTP_WID_VERDICT_ALLOW
                           ? "allow" : "deny",
                           wid_reason_code(ctx->reason), &wlcf->rule);

@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
+use Digest::SHA ();
 use Test::More;
 use WidNginx;
 
@@ -281,6 +282,25 @@ $r = $t->get('/op/index.html', @{$cert{front}},
              headers => { 'X-Op' => 'DELETE' });
 wid_is($r, 403, 'policy.operation_denied', 'wid_operation decides');
 
+# A method or operation too long for a receipt field (nginx takes a
+# 5000-letter method with its default buffers), or an operation that is
+# not UTF-8, is still decided and recorded: as "sha256:" and the hex of
+# its bytes (the receipt would otherwise refuse the field, and the
+# decision would go unrecorded or an allow become a 500).
+my %fact_receipt;
+$r = $t->get('/index.html', @{$cert{front}}, method => 'A' x 5000);
+wid_is($r, 403, 'policy.operation_not_allowed', 'a 5000-letter method');
+$fact_receipt{long_method} = $r->{headers}{'x-wid-receipt'};
+like($fact_receipt{long_method} // '', qr/^wr1-/, '... with a receipt');
+$r = $t->get('/op/index.html', @{$cert{front}},
+             headers => { 'X-Op' => 'x' x 3000 });
+wid_is($r, 403, 'policy.operation_not_allowed', 'a 3000-byte operation');
+$fact_receipt{long_op} = $r->{headers}{'x-wid-receipt'};
+$r = $t->get('/op/index.html', @{$cert{front}},
+             headers => { 'X-Op' => "r\xe9ad" });
+wid_is($r, 403, 'policy.operation_not_allowed', 'an operation not UTF-8');
+$fact_receipt{latin1_op} = $r->{headers}{'x-wid-receipt'};
+
 # Keepalive: the second request on the connection reuses the X.509 result.
 {
     my $req = "GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -457,6 +477,19 @@ my %verdicts;
 $verdicts{$_->{verdict}}++ for @receipts;
 is($verdicts{observe}, 2, 'observe decisions recorded as observe');
 ok($verdicts{allow} && $verdicts{deny}, 'allow and deny receipts');
+
+my %by_id = map { (($_->{id} // '') => $_) } @receipts;
+my $fact = sub { 'sha256:' . Digest::SHA::sha256_hex($_[0]) };
+is($by_id{$fact_receipt{long_method} // ''}{request}{method},
+   $fact->('A' x 5000), 'the long method recorded as its SHA-256');
+is($by_id{$fact_receipt{long_method} // ''}{operation},
+   $fact->('A' x 5000), '... and so is the operation it defaults to');
+is($by_id{$fact_receipt{long_op} // ''}{operation}, $fact->('x' x 3000),
+   'the long operation recorded as its SHA-256');
+is($by_id{$fact_receipt{long_op} // ''}{request}{method}, 'GET',
+   '... the method as sent');
+is($by_id{$fact_receipt{latin1_op} // ''}{operation}, $fact->("r\xe9ad"),
+   'the operation that is not UTF-8 recorded as its SHA-256');
 
 my ($att) = grep { ($_->{id} // $_->{receipt_id} // '') eq ($att_receipt // '') }
     @receipts;
