@@ -14,6 +14,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "identity.h"
 #include "ngx_http_wid.h"
 
 
@@ -73,6 +74,8 @@ static char *ngx_http_wid_check_leeway(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_wid_max_lifetime(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_wid_check_audience(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_wid_check_token(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_wid_make_challenges(ngx_conf_t *cf,
@@ -100,6 +103,9 @@ static ngx_conf_post_t  ngx_http_wid_leeway_post =
 
 static ngx_conf_post_t  ngx_http_wid_token_post =
     { ngx_http_wid_check_token };
+
+static ngx_conf_post_t  ngx_http_wid_audience_post =
+    { ngx_http_wid_check_audience };
 
 
 static ngx_command_t  ngx_http_wid_commands[] = {
@@ -165,7 +171,7 @@ static ngx_command_t  ngx_http_wid_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_wid_loc_conf_t, audience),
-      &ngx_http_wid_token_post },
+      &ngx_http_wid_audience_post },
 
     { ngx_string("wid_jwt_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -1496,6 +1502,20 @@ ngx_http_wid_max_lifetime(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /* Rule names and audiences become C strings: no NUL, not empty. */
+/* The verifier's own bound, so that nginx -t finds what it would refuse. */
+static char *
+ngx_http_wid_check_audience(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    if (s->len > WID_AUDIENCE_MAX) {
+        return "is longer than 1024 bytes";
+    }
+
+    return ngx_http_wid_check_token(cf, post, data);
+}
+
+
 static char *
 ngx_http_wid_check_token(ngx_conf_t *cf, void *post, void *data)
 {

@@ -78,6 +78,12 @@ fails('no trust bundle', qr/no "wid_trust_bundle"/, bundle => '');
 fails('no journal', qr/no "wid_journal" is configured/, journal => '');
 fails('JWT without audience', qr/jwt\.audience_not_configured/,
       loc => 'wid on; wid_rule api; wid_credential jwt;');
+fails('audience above the verifier\'s 1024 bytes',
+      qr/wid_jwt_audience.*is longer than 1024 bytes/,
+      loc => 'wid on; wid_rule api; wid_jwt_audience ' . ('a' x 1025) . ';');
+($ok, $out) = $t->test_config(conf(loc => 'wid on; wid_rule api; '
+                                   . 'wid_jwt_audience ' . ('a' x 1024) . ';'));
+ok($ok, 'an audience of exactly 1024 bytes passes') or diag $out;
 fails('missing policy file', qr/policy\.unreadable/,
       policy => 'wid_policy %%PREFIX%%/missing.yaml;');
 fails('policy typo', qr/broken\.yaml":4:\d+: .*policy\.unknown_key/,
