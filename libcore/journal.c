@@ -73,6 +73,9 @@ struct wid_journal {
     int                  pending[WID_MAX_PENDING];
     size_t               npending;
     int                  failed;
+    /* Retried by wid_journal_tick; appends are refused meanwhile. */
+    int                  stalled;       /* wbuf holds frames write refused */
+    int                  need_segment;  /* rotation could not create one */
     uint64_t             disk_size;     /* seg_size minus unflushed bytes */
     size_t               wlen;          /* bytes waiting in wbuf */
     uint8_t              wbuf[WID_WBUF_SIZE];
@@ -109,27 +112,29 @@ wid_journal_origin(const wid_journal *j)
 
 
 /*
- * Hand the buffered frames to the kernel.  If that fails the records the
- * caller was told are written are gone: cut the segment back to what is
- * whole and refuse all further writes (fail closed).
+ * Hand the buffered frames to the kernel.  If that fails (a full disk)
+ * they are records the caller was told are recorded: they stay in the
+ * buffer, the segment is cut back to what is whole, and the journal
+ * stalls: appends are refused and wid_journal_tick tries again.  Only a
+ * segment that cannot be cut back closes the journal for good.
  */
 static wid_reason_t
 wid_journal_flush(wid_journal *j)
 {
     if (j->wlen == 0) {
+        j->stalled = 0;
         return WID_OK;
     }
-    if (wid_fd_write_all(j->fd, j->wbuf, j->wlen) != 0) {
-        if (ftruncate(j->fd, (off_t) j->disk_size) != 0) {
-            /* Nothing more to do: the journal is closed below anyway. */
+    if (j->fd < 0 || wid_fd_write_all(j->fd, j->wbuf, j->wlen) != 0) {
+        if (j->fd >= 0 && ftruncate(j->fd, (off_t) j->disk_size) != 0) {
             j->failed = 1;
         }
-        j->failed = 1;
-        j->wlen = 0;
+        j->stalled = 1;
         return WID_R_INTERNAL_IO;
     }
     j->disk_size += j->wlen;
     j->wlen = 0;
+    j->stalled = 0;
     return WID_OK;
 }
 
@@ -251,7 +256,39 @@ wid_journal_new_segment(wid_journal *j)
     memcpy(h.writer, j->writer, sizeof(h.writer));
     memcpy(h.origin, j->origin, sizeof(h.origin));
     n = wid_seg_header_encode(&h, j->buf + WID_FRAME_HDR, WID_FRAME_MAX);
-    return wid_journal_put(j, WID_REC_SEGMENT, (uint32_t) n);
+    if (wid_journal_put(j, WID_REC_SEGMENT, (uint32_t) n) != WID_OK) {
+        /* Not a segment without its header: gone, so a retry can
+         * create it again under the same number. */
+        (void) unlinkat(j->dirfd, name, 0);
+        close(j->fd);
+        j->fd = -1;
+        return WID_R_INTERNAL_IO;
+    }
+    return WID_OK;
+}
+
+
+/*
+ * Start the segment after seg_no.  If it cannot be created (no inode,
+ * no space for its header) the number is not used up: the journal
+ * stalls without a segment and wid_journal_tick tries again, so that no
+ * receipt is ever buffered ahead of its segment's header.
+ */
+static wid_reason_t
+wid_journal_next_segment(wid_journal *j)
+{
+    if (j->seg_no == UINT64_MAX) {
+        j->failed = 1;
+        return WID_R_INTERNAL_IO;
+    }
+    j->seg_no++;
+    if (wid_journal_new_segment(j) != WID_OK) {
+        j->seg_no--;
+        j->need_segment = 1;
+        return WID_R_INTERNAL_IO;
+    }
+    j->need_segment = 0;
+    return WID_OK;
 }
 
 
@@ -277,12 +314,7 @@ wid_journal_rotate(wid_journal *j, int keep_old_for_sync)
         }
         j->fd = -1;
     }
-    if (j->seg_no == UINT64_MAX) {
-        j->failed = 1;
-        return WID_R_INTERNAL_IO;
-    }
-    j->seg_no++;
-    return wid_journal_new_segment(j);
+    return wid_journal_next_segment(j);
 }
 
 
@@ -320,6 +352,9 @@ wid_journal_checkpoint(wid_journal *j, uint64_t now_ms)
     if (j->failed) {
         return WID_R_JOURNAL_CLOSED;
     }
+    if (j->stalled || j->need_segment) {
+        return WID_R_INTERNAL_IO;
+    }
     if (j->have_cp && j->cp_size == j->tree.size) {
         return WID_OK;
     }
@@ -346,7 +381,8 @@ wid_journal_sync_begin(wid_journal *j, uint64_t now_ms,
     memset(job, 0, sizeof(*job));
     job->seq = j->next_seq;
     if (wid_journal_flush(j) != WID_OK) {
-        job->failed = 1;
+        /* Not an fsync failure: the records wait in the buffer. */
+        job->unwritten = 1;
     }
     for (i = 0; i < j->npending; i++) {
         job->fds[job->nfds++] = j->pending[i];
@@ -395,7 +431,7 @@ wid_reason_t
 wid_journal_sync_end(wid_journal *j, wid_journal_sync_job *job)
 {
     if (!job->failed) {
-        return WID_OK;
+        return job->unwritten ? WID_R_INTERNAL_IO : WID_OK;
     }
     /*
      * Never fsync the same file again after a failure: the kernel may
@@ -433,6 +469,9 @@ wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
 
     if (j->failed) {
         return WID_R_JOURNAL_CLOSED;
+    }
+    if (j->stalled || j->need_segment) {
+        return WID_R_INTERNAL_IO;       /* until a tick gets them written */
     }
     if (j->next_seq == UINT64_MAX || j->tree.size == UINT64_MAX) {
         return WID_R_JOURNAL_CLOSED;
@@ -491,10 +530,23 @@ wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
 wid_reason_t
 wid_journal_tick(wid_journal *j, uint64_t now_ms)
 {
+    struct stat  st;
     wid_reason_t rc;
 
     if (j->failed) {
         return WID_R_JOURNAL_CLOSED;
+    }
+    /* Removed under the writer (its directory deleted): what is written
+     * to it now would vanish with the process.  Fail closed. */
+    if (j->fd >= 0 && fstat(j->fd, &st) == 0 && st.st_nlink == 0) {
+        j->failed = 1;
+        return WID_R_JOURNAL_SEGMENT_REMOVED;
+    }
+    if (j->need_segment && wid_journal_next_segment(j) != WID_OK) {
+        return WID_R_INTERNAL_IO;
+    }
+    if (j->stalled && wid_journal_flush(j) != WID_OK) {
+        return WID_R_INTERNAL_IO;
     }
     if (j->tree.size != j->cp_size
         && (now_ms < j->cp_ms

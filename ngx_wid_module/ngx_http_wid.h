@@ -185,6 +185,9 @@ typedef struct {
     unsigned                    cache_put:1;  /* after the attestation */
     unsigned                    has_att_header:1;
     unsigned                    attest_failed:1;
+    /* not recorded while the journal was already known to be failing:
+     * logged at info, the first one of the outage at alert */
+    unsigned                    journal_quiet:1;
 } ngx_http_wid_ctx_t;
 
 

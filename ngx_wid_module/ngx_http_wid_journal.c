@@ -46,6 +46,17 @@ struct ngx_http_wid_journal_s {
     void                       *writer;        /* wid_journal * */
     ngx_event_t                 tick;
     ngx_uint_t                  syncing;
+    /*
+     * While receipts cannot be written (a full disk): the outage is
+     * logged at alert once, when it starts, and once more when it ends,
+     * not for every request; a writer that could not be opened is
+     * opened again every NGX_HTTP_WID_REOPEN ms.
+     */
+    ngx_uint_t                  failing;
+    wid_reason_t                tick_rc;
+    ngx_msec_t                  reopen_at;
+    char                        writer_name[WID_WRITER_MAX + 1];
+    wid_journal_options         opts;
 };
 
 
@@ -249,6 +260,7 @@ ngx_http_wid_journal_key_cleanup(void *data)
 
 
 #define NGX_HTTP_WID_TICK        100
+#define NGX_HTTP_WID_REOPEN      1000
 #define NGX_HTTP_WID_PATH_MAX    1024
 /* Method and operation: recorded as sent up to this, else hashed. */
 #define NGX_HTTP_WID_FACT_MAX    256
@@ -256,7 +268,9 @@ ngx_http_wid_journal_key_cleanup(void *data)
 #define NGX_HTTP_WID_SEAL_MAX    8
 
 
-static void ngx_http_wid_journal_seal(ngx_cycle_t *cycle,
+static ngx_int_t ngx_http_wid_journal_open(ngx_log_t *log,
+    ngx_http_wid_journal_t *journal);
+static void ngx_http_wid_journal_seal(ngx_log_t *log,
     ngx_http_wid_journal_t *journal, char *self, wid_journal_options *opts);
 static void ngx_http_wid_journal_sealed(void *ctx, const wid_seal_report *r);
 static void ngx_http_wid_journal_tick(ngx_event_t *ev);
@@ -285,37 +299,35 @@ ngx_int_t
 ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
     ngx_http_wid_journal_t *journal)
 {
-    char                  writer[WID_WRITER_MAX + 1];
-    wid_reason_t          rc;
-    wid_journal          *j;
-    wid_journal_options   opts;
-    wid_journal_recovery  rec;
+    wid_journal_options  *opts;
 #if (NGX_THREADS)
     ngx_str_t             default_name = ngx_string("default");
 #endif
 
     /* Unique per process start: pid and start time in milliseconds. */
-    ngx_snprintf((u_char *) writer, sizeof(writer) - 1, "nginx-%P-%uL%Z",
+    ngx_snprintf((u_char *) journal->writer_name,
+                 sizeof(journal->writer_name) - 1, "nginx-%P-%uL%Z",
                  ngx_pid, (uint64_t) ngx_http_wid_now_ms());
-    writer[sizeof(writer) - 1] = '\0';
+    journal->writer_name[sizeof(journal->writer_name) - 1] = '\0';
 
-    ngx_memzero(&opts, sizeof(wid_journal_options));
+    opts = &journal->opts;
+    ngx_memzero(opts, sizeof(wid_journal_options));
 
-    opts.checkpoint_every_records = journal->checkpoint_records;
-    opts.checkpoint_every_ms = journal->checkpoint_interval;
+    opts->checkpoint_every_records = journal->checkpoint_records;
+    opts->checkpoint_every_ms = journal->checkpoint_interval;
 
     switch (journal->fsync) {
 
     case NGX_HTTP_WID_FSYNC_ALWAYS:
-        opts.fsync = WID_FSYNC_ALWAYS;
+        opts->fsync = WID_FSYNC_ALWAYS;
         break;
 
     case NGX_HTTP_WID_FSYNC_NEVER:
-        opts.fsync = WID_FSYNC_NEVER;
+        opts->fsync = WID_FSYNC_NEVER;
         break;
 
     default:
-        opts.fsync = WID_FSYNC_INTERVAL;
+        opts->fsync = WID_FSYNC_INTERVAL;
 #if (NGX_THREADS)
         if (journal->use_threads) {
             journal->thread_pool = ngx_thread_pool_get(cycle,
@@ -326,37 +338,10 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
                                                            &default_name);
             }
 
-            opts.external_sync = (journal->thread_pool != NULL);
+            opts->external_sync = (journal->thread_pool != NULL);
         }
 #endif
     }
-
-    ngx_memzero(&rec, sizeof(wid_journal_recovery));
-
-    rc = wid_journal_open((char *) journal->path->name.data, writer,
-                          journal->key, &opts, ngx_http_wid_now_ms(), &j,
-                          &rec);
-
-    if (rc != WID_OK) {
-        wid_seckey_wipe(journal->key);
-
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "wid: journal \"%V\" writer \"%s\" not opened: "
-                      "%s (%s)", &journal->path->name, writer,
-                      wid_reason_code(rc), wid_reason_text(rc));
-        return NGX_ERROR;
-    }
-
-    journal->writer = j;
-
-    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                  "wid: journal writer \"%s\" open, origin \"%s\"",
-                  writer, wid_journal_origin(j));
-
-    ngx_http_wid_journal_seal(cycle, journal, writer, &opts);
-
-    /* The journal keeps its own locked copy; this one is not needed. */
-    wid_seckey_wipe(journal->key);
 
     journal->tick.handler = ngx_http_wid_journal_tick;
     journal->tick.data = journal;
@@ -364,6 +349,65 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
     journal->tick.cancelable = 1;
 
     ngx_add_timer(&journal->tick, NGX_HTTP_WID_TICK);
+
+    return ngx_http_wid_journal_open(cycle->log, journal);
+}
+
+
+/*
+ * Open (or recover) this worker's log.  Until it opens (a full disk, a
+ * journal directory that is not there yet), requests wid would allow are
+ * refused, and the tick tries again every NGX_HTTP_WID_REOPEN ms; the
+ * receipt key is kept until then.
+ */
+static ngx_int_t
+ngx_http_wid_journal_open(ngx_log_t *log, ngx_http_wid_journal_t *journal)
+{
+    ngx_uint_t            level;
+    wid_reason_t          rc;
+    wid_journal          *j;
+    wid_journal_recovery  rec;
+
+    ngx_memzero(&rec, sizeof(wid_journal_recovery));
+
+    rc = wid_journal_open((char *) journal->path->name.data,
+                          journal->writer_name, journal->key, &journal->opts,
+                          ngx_http_wid_now_ms(), &j, &rec);
+
+    if (rc != WID_OK) {
+        journal->reopen_at = ngx_current_msec + NGX_HTTP_WID_REOPEN;
+
+        if (!journal->failing || journal->tick_rc != rc) {
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "wid: journal \"%V\" writer \"%s\" not opened: "
+                          "%s (%s); retried every %d ms",
+                          &journal->path->name, journal->writer_name,
+                          wid_reason_code(rc), wid_reason_text(rc),
+                          NGX_HTTP_WID_REOPEN);
+        }
+
+        journal->failing = 1;
+        journal->tick_rc = rc;
+
+        return NGX_ERROR;
+    }
+
+    journal->writer = j;
+
+    level = journal->failing ? NGX_LOG_ALERT : NGX_LOG_NOTICE;
+
+    ngx_log_error(level, log, 0,
+                  "wid: journal writer \"%s\" open, origin \"%s\"",
+                  journal->writer_name, wid_journal_origin(j));
+
+    journal->failing = 0;
+    journal->tick_rc = WID_OK;
+
+    ngx_http_wid_journal_seal(log, journal, journal->writer_name,
+                              &journal->opts);
+
+    /* The journal keeps its own locked copy; this one is not needed. */
+    wid_seckey_wipe(journal->key);
 
     return NGX_OK;
 }
@@ -378,7 +422,7 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
  * start, or "wid journal seal").
  */
 static void
-ngx_http_wid_journal_seal(ngx_cycle_t *cycle, ngx_http_wid_journal_t *journal,
+ngx_http_wid_journal_seal(ngx_log_t *log, ngx_http_wid_journal_t *journal,
     char *self, wid_journal_options *opts)
 {
     wid_reason_t      rc;
@@ -391,14 +435,14 @@ ngx_http_wid_journal_seal(ngx_cycle_t *cycle, ngx_http_wid_journal_t *journal,
     scope.self = self;
     scope.max_logs = NGX_HTTP_WID_SEAL_MAX;
     scope.report = ngx_http_wid_journal_sealed;
-    scope.ctx = cycle->log;
+    scope.ctx = log;
 
     rc = wid_journal_seal_orphans((char *) journal->path->name.data,
                                   journal->key, opts, &scope,
                                   ngx_http_wid_now_ms(), &sum);
 
     if (rc != WID_OK) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+        ngx_log_error(NGX_LOG_WARN, log, 0,
                       "wid: journal \"%V\": logs of stopped workers not "
                       "sealed: %s (%s)", &journal->path->name,
                       wid_reason_code(rc), wid_reason_text(rc));
@@ -406,7 +450,7 @@ ngx_http_wid_journal_seal(ngx_cycle_t *cycle, ngx_http_wid_journal_t *journal,
     }
 
     if (sum.deferred) {
-        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
                       "wid: journal \"%V\": %uz more logs of stopped "
                       "workers left for a later worker start (at most %d "
                       "per start)", &journal->path->name, sum.deferred,
@@ -475,17 +519,33 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
 #endif
 
     if (journal->writer == NULL) {
-        return;
+        if (!ngx_exiting
+            && (ngx_msec_int_t) (ngx_current_msec - journal->reopen_at) >= 0)
+        {
+            (void) ngx_http_wid_journal_open(ev->log, journal);
+        }
+
+        goto next;
     }
 
     now = ngx_http_wid_now_ms();
 
     rc = wid_journal_tick(journal->writer, now);
-    if (rc != WID_OK) {
+
+    /* Said once when receipts stop being written, once when they resume. */
+    if (rc != WID_OK && (!journal->failing || rc != journal->tick_rc)) {
         ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
-                      "wid: journal: %s (%s)", wid_reason_code(rc),
-                      wid_reason_text(rc));
+                      "wid: journal: %s (%s); requests wid would allow are "
+                      "refused until receipts can be written",
+                      wid_reason_code(rc), wid_reason_text(rc));
+
+    } else if (rc == WID_OK && journal->failing) {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "wid: journal: receipts are written again");
     }
+
+    journal->failing = (rc != WID_OK);
+    journal->tick_rc = rc;
 
 #if (NGX_THREADS)
 
@@ -527,9 +587,9 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
         journal->syncing = 1;
     }
 
-next:
-
 #endif
+
+next:
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, NGX_HTTP_WID_TICK);
@@ -614,6 +674,7 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_ctx_t *ctx)
 {
     char                   id[WID_RECEIPT_ID_SIZE];
+    ngx_uint_t             level;
     u_char                 op_buf[NGX_HTTP_WID_FACT_HASHED];
     u_char                 method_buf[NGX_HTTP_WID_FACT_HASHED];
     size_t                 len[WID_RECEIPT_NSTR];
@@ -623,7 +684,13 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     wid_receipt            rcpt;
     ngx_http_wid_ident_t  *ident;
 
-    if (journal == NULL || journal->writer == NULL) {
+    if (journal == NULL) {
+        return WID_R_HTTP_JOURNAL_UNAVAILABLE;
+    }
+
+    if (journal->writer == NULL) {
+        /* Said at alert when the open failed; each request at info. */
+        ctx->journal_quiet = 1;
         return WID_R_HTTP_JOURNAL_UNAVAILABLE;
     }
 
@@ -775,9 +842,23 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
 
     rc = wid_journal_append(journal->writer, &rcpt, now, id, &seq);
     if (rc != WID_OK) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+        /*
+         * The first refused append of an outage at alert, the rest at
+         * info: a full disk must not also fill the error log.  The tick
+         * says when receipts are written again.
+         */
+        ctx->journal_quiet = journal->failing;
+        level = journal->failing ? NGX_LOG_INFO : NGX_LOG_ALERT;
+
+        ngx_log_error(level, r->connection->log, 0,
                       "wid: receipt not appended: %s (%s)",
                       wid_reason_code(rc), wid_reason_text(rc));
+
+        if (!journal->failing) {
+            journal->failing = 1;
+            journal->tick_rc = rc;
+        }
+
         return WID_R_HTTP_JOURNAL_UNAVAILABLE;
     }
 

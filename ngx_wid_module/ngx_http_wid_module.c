@@ -383,7 +383,8 @@ static ngx_int_t
 ngx_http_wid_finish(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
     ngx_http_wid_ctx_t *ctx, wid_reason_t journal_rc)
 {
-    ngx_int_t  status;
+    ngx_int_t   status;
+    ngx_uint_t  level;
 
     if (journal_rc != WID_OK) {
         if (ctx->verdict == NGX_HTTP_WID_VERDICT_ALLOW
@@ -394,8 +395,11 @@ ngx_http_wid_finish(ngx_http_request_t *r, ngx_http_wid_loc_conf_t *wlcf,
             ctx->reason = WID_R_HTTP_JOURNAL_UNAVAILABLE;
 
         } else {
-            /* A deny, or what observe mode let through: said, not kept. */
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+            /* A deny, or what observe mode let through: said, not kept
+             * (at info once the outage has been reported). */
+            level = ctx->journal_quiet ? NGX_LOG_INFO : NGX_LOG_ALERT;
+
+            ngx_log_error(level, r->connection->log, 0,
                           "wid: %sdecision not recorded: %s, "
                           "verdict %s %s, rule \"%V\"",
                           wlcf->mode == NGX_HTTP_WID_OBSERVE
@@ -1034,7 +1038,7 @@ ngx_http_wid_log_decision(ngx_http_request_t *r,
         || (ctx->reason >= WID_R_INTERNAL_NOMEM
             && ctx->reason <= WID_R_INTERNAL_CRYPTO))
     {
-        level = NGX_LOG_ALERT;
+        level = ctx->journal_quiet ? NGX_LOG_INFO : NGX_LOG_ALERT;
         what = "failed";
 
     } else if (ctx->attest_failed) {
@@ -1585,11 +1589,13 @@ ngx_http_wid_init_process(ngx_cycle_t *cycle)
     {
         /*
          * The worker keeps running and denies what it cannot record
-         * (http.journal_unavailable) rather than being respawned in a loop.
+         * (http.journal_unavailable) rather than being respawned in a
+         * loop; its journal tick opens the log once it can.
          */
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
                       "wid: journal unavailable in this worker: every "
-                      "request that wid would allow is denied");
+                      "request that wid would allow is denied until the "
+                      "log can be opened");
     }
 
     if (wmcf->trust && wmcf->bundle_refresh) {

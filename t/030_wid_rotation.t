@@ -237,15 +237,18 @@ $r = $u->get('/index.html', cert => $u->path('pki/w.pem'),
 is($r->{status}, 500, 'journal unavailable: an allow is withheld');
 like($r->{headers}{'x-wid'}, qr/deny http\.journal_unavailable/,
      'http.journal_unavailable');
-$u->error_log_like(qr/wid: journal .* not opened/, 'the worker says why');
-$u->error_log_like(qr/\[alert\].*wid: failed: http\.journal_unavailable/,
-                   '... and the withheld allow at alert');
+$u->error_log_like(qr/\[alert\].*wid: journal .* not opened: .*retried every 1000 ms/,
+                   'the worker says why, at alert, once');
+# Each request of the outage is logged at info, not at alert: a journal
+# that cannot be written must not also flood the error log.
+$u->error_log_like(qr/\[info\].*wid: failed: http\.journal_unavailable/,
+                   '... and the withheld allow at info');
 
-# A deny and an observed request are not recorded either: said at alert.
+# A deny and an observed request are not recorded either: said, at info.
 $r = $u->get('/index.html');
 is($r->{status}, 401, 'journal unavailable: a deny is still a deny');
-$u->error_log_like(qr/\[alert\].*wid: decision not recorded: http\.journal_unavailable, verdict deny policy\.identity_missing, rule "api"/,
-                   '... logged at alert as not recorded');
+$u->error_log_like(qr/\[info\].*wid: decision not recorded: http\.journal_unavailable, verdict deny policy\.identity_missing, rule "api"/,
+                   '... logged as not recorded');
 $r = $u->get('/obs/index.html');
 is($r->{status}, 200, 'observe mode lets the request through');
 
@@ -258,9 +261,31 @@ sub threads_of {
 is(threads_of(($u->worker_pids)[0]), 2,
    'thread_pool wid_journal declared: a worker has its one thread, not '
    . 'nginx\'s default 32 as well');
-$u->error_log_like(qr/\[alert\].*wid: observe: decision not recorded: http\.journal_unavailable/,
-                   '... and says at alert that it was not recorded');
+$u->error_log_like(qr/\[info\].*wid: observe: decision not recorded: http\.journal_unavailable/,
+                   '... and says that it was not recorded');
+my $alerts = () = $u->error_log =~ /\[alert\].*not opened/g;
+is($alerts, 1, 'the outage is said at alert once, not per request or tick');
+
+# The journal becomes reachable: the worker opens its log by itself
+# (retried every second) and allows again, with receipts.
+chmod 0755, $u->path('private');
+my $back;
+for (1 .. 40) {
+    $r = $u->get('/index.html', cert => $u->path('pki/w.pem'),
+                 key => $u->path('pki/w.key'));
+    if ($r->{status} == 200) { $back = 1; last }
+    select(undef, undef, undef, 0.1);
+}
+ok($back, 'the journal reachable again: the worker allows without a restart');
+like($r->{headers}{'x-wid'} // '', qr/^allow ok/, '... decided allow');
+$u->error_log_like(qr/\[alert\].*wid: journal writer "nginx-\d+-\d+" open/,
+                   '... and says at alert that receipts are written again');
 $u->stop;
+my ($vrc, $vout) = $u->journal_verify($u->path('private/journal'));
+is($vrc, 0, 'the journal opened late verifies') or diag $vout;
+is(scalar(grep { $_->{verdict} eq 'allow' }
+          $u->journal_query($u->path('private/journal'))), 1,
+   '... and holds the receipt of that allow');
 $u->no_crashes;
 
 done_testing;

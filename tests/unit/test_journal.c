@@ -4,6 +4,7 @@
  * middle cut out, segments swapped between writers, an old checkpoint
  * replayed); recovery cuts a torn tail and never writes over damage.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -625,6 +628,180 @@ test_tick_sync_and_rotation(void **state)
     jt_rmrf(dir);
 }
 
+/* Every receipt of dir/w can be proved (so it is there), or not. */
+static int
+all_provable(const char *dir, char (*ids)[WID_RECEIPT_ID_SIZE], size_t n)
+{
+    json_t *proof;
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (wid_journal_prove(dir, ids[i], &proof) != WID_OK) {
+            return 0;
+        }
+        json_decref(proof);
+    }
+    return 1;
+}
+
+/*
+ * A full disk (here: RLIMIT_FSIZE, which fails write(2) the same way
+ * without a mount) must not lose receipts whose appends succeeded: they
+ * stay buffered, appends are refused meanwhile, and the first tick after
+ * space returns writes them.  Before, the buffer was thrown away and the
+ * journal closed for good.
+ */
+static void
+test_full_disk_keeps_acknowledged_receipts(void **state)
+{
+    char                 dir[64], path[256];
+    char                 ids[41][WID_RECEIPT_ID_SIZE];
+    wid_journal         *j;
+    wid_journal_options  o;
+    wid_receipt          r;
+    struct rlimit        lim, saved;
+    struct stat          st;
+    unsigned             i;
+    size_t               warn;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    memset(&o, 0, sizeof(o));
+    o.checkpoint_every_records = 1000000;
+    o.checkpoint_every_ms = 1000000;
+    o.fsync = WID_FSYNC_INTERVAL;
+    o.external_sync = 1;
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
+                     WID_OK);
+    for (i = 0; i < 40; i++) {
+        jt_receipt(&r, i);
+        assert_int_equal(wid_journal_append(j, &r, 1000 + i, ids[i], NULL),
+                         WID_OK);
+    }
+
+    /* The disk fills: room for a few hundred bytes more. */
+    jt_seg_path(path, sizeof(path), dir, "w", 1);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    lim = saved;
+    lim.rlim_cur = (rlim_t) st.st_size + 300;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    assert_int_equal(wid_journal_tick(j, 2000), WID_R_INTERNAL_IO);
+    jt_receipt(&r, 40);
+    assert_int_equal(wid_journal_append(j, &r, 2001, NULL, NULL),
+                     WID_R_INTERNAL_IO);
+    assert_int_equal(wid_journal_tick(j, 2002), WID_R_INTERNAL_IO);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, &warn), 0);
+
+    /* Space again: the next tick writes what was acknowledged. */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    assert_int_equal(wid_journal_tick(j, 3000), WID_OK);
+    assert_int_equal(wid_journal_append(j, &r, 3001, ids[40], NULL), WID_OK);
+    assert_int_equal(wid_journal_close(j, 4000), WID_OK);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, &warn), 0);
+    assert_int_equal(warn, 0);
+    assert_true(all_provable(dir, ids, 41));
+    jt_rmrf(dir);
+}
+
+/* A segment removed under the writer stops it (fail closed). */
+static void
+test_removed_segment_stops_the_writer(void **state)
+{
+    char                 dir[64], path[256];
+    wid_journal         *j;
+    wid_journal_options  o;
+    wid_receipt          r;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    memset(&o, 0, sizeof(o));
+    o.fsync = WID_FSYNC_INTERVAL;
+    o.external_sync = 1;
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
+                     WID_OK);
+    jt_receipt(&r, 1);
+    assert_int_equal(wid_journal_append(j, &r, 1001, NULL, NULL), WID_OK);
+    assert_int_equal(wid_journal_tick(j, 1002), WID_OK);
+    jt_seg_path(path, sizeof(path), dir, "w", 1);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(wid_journal_tick(j, 1003),
+                     WID_R_JOURNAL_SEGMENT_REMOVED);
+    assert_int_equal(wid_journal_append(j, &r, 1004, NULL, NULL),
+                     WID_R_JOURNAL_CLOSED);
+    (void) wid_journal_close(j, 1005);
+    jt_rmrf(dir);
+}
+
+
+/*
+ * A rotation that cannot create the next segment (here: no file
+ * descriptor left) uses up no segment number and buffers nothing ahead
+ * of a header: appends are refused until a tick creates the segment.
+ * Before, every append bumped the number again and the header landed
+ * after receipts, in a segment with a hole before it.
+ */
+static void
+test_failed_rotation_is_retried(void **state)
+{
+    char                 dir[64], path[256];
+    char                 ids[200][WID_RECEIPT_ID_SIZE];
+    wid_journal         *j;
+    wid_journal_options  o;
+    wid_receipt          r;
+    struct rlimit        lim, saved;
+    unsigned             i, n = 0, fds = 0;
+    size_t               warn;
+    wid_reason_t         rc = WID_OK;
+    DIR                 *d;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    memset(&o, 0, sizeof(o));
+    o.segment_max_bytes = 4096;
+    o.fsync = WID_FSYNC_INTERVAL;
+    o.external_sync = 1;
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
+                     WID_OK);
+    /* No descriptor left beyond those open now (the opendir's included). */
+    d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    while (readdir(d) != NULL) {
+        fds++;
+    }
+    closedir(d);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    lim = saved;
+    lim.rlim_cur = fds - 3;     /* less ., .. and the listing's own */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    for (i = 0; i < 200 && rc == WID_OK; i++) {
+        jt_receipt(&r, i);
+        rc = wid_journal_append(j, &r, 1000 + i, ids[n], NULL);
+        n += rc == WID_OK;
+    }
+    /* The append that filled the segment is recorded; rotation failed. */
+    assert_int_equal(rc, WID_R_INTERNAL_IO);
+    n++;
+    assert_int_equal(wid_journal_append(j, &r, 1300, NULL, NULL),
+                     WID_R_INTERNAL_IO);
+    assert_int_equal(wid_journal_tick(j, 1301), WID_R_INTERNAL_IO);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    assert_int_equal(wid_journal_tick(j, 1302), WID_OK);
+    jt_receipt(&r, 500);
+    assert_int_equal(wid_journal_append(j, &r, 1303, ids[n], NULL), WID_OK);
+    n++;
+    assert_int_equal(wid_journal_close(j, 1400), WID_OK);
+    /* Segment 2 follows 1 (verify finds any hole), every receipt there. */
+    jt_seg_path(path, sizeof(path), dir, "w", 2);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, &warn), 0);
+    assert_int_equal(warn, 0);
+    assert_true(all_provable(dir, ids, n));
+    jt_rmrf(dir);
+}
+
 static void
 test_prove_and_verify_receipt(void **state)
 {
@@ -734,6 +911,9 @@ main(void)
         cmocka_unit_test(test_damage_is_never_written_over),
         cmocka_unit_test(test_open_refusals),
         cmocka_unit_test(test_tick_sync_and_rotation),
+        cmocka_unit_test(test_full_disk_keeps_acknowledged_receipts),
+        cmocka_unit_test(test_removed_segment_stops_the_writer),
+        cmocka_unit_test(test_failed_rotation_is_retried),
         cmocka_unit_test(test_prove_and_verify_receipt),
         cmocka_unit_test(test_torn_scan_is_bounded),
     };
