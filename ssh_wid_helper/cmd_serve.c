@@ -378,7 +378,7 @@ ssh_wid_cmd_serve(int argc, char **argv)
     struct sigaction  sa;
     serve_conns      *conns = NULL;
     wid_reason_t      rc;
-    int               i, r, lfd, ret = 0;
+    int               i, r, lfd, stalled = 0, ret = 0;
 
     for (i = 1; i < argc; i++) {
         if ((r = ssh_wid_opt(argc, argv, &i, "--config", &config)) == 0) {
@@ -434,12 +434,28 @@ ssh_wid_cmd_serve(int argc, char **argv)
             break;
         }
         rc = ssh_issuer_tick(&is);
-        if (rc != WID_OK) {
+        if (rc == WID_R_INTERNAL_IO) {
+            /*
+             * A full disk: the journal keeps what it acknowledged and
+             * refuses new records (requests are denied) until a tick
+             * gets them written.  Said once, when it starts and ends.
+             */
+            if (!stalled) {
+                fprintf(stderr, "ssh-wid-helper serve: journal or index: "
+                        "%s: requests are refused until it can be "
+                        "written\n", wid_reason_code(rc));
+                stalled = 1;
+            }
+        } else if (rc != WID_OK) {
             fprintf(stderr, "ssh-wid-helper serve: journal or index: %s:"
                     " stopping\n",
                     wid_reason_code(rc));
             ret = 2;
             break;
+        } else if (stalled) {
+            fprintf(stderr, "ssh-wid-helper serve: journal: written "
+                    "again\n");
+            stalled = 0;
         }
     }
 
