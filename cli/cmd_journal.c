@@ -1114,11 +1114,24 @@ wid_journal_append_cmd(int argc, char **argv)
             fprintf(stderr, "wid journal append: line %llu: %s (%s)\n",
                     (unsigned long long) lineno, wid_reason_code(rc),
                     wid_reason_text(rc));
-            status = WID_EXIT_REJECTED;
+            /* A line that is no receipt: 1; a journal not written: 2. */
+            if (status < wid_exit_for(rc)) {
+                status = wid_exit_for(rc);
+            }
+            continue;
+        }
+        /* Printed once handed to the kernel: an id on stdout outlives
+         * this process.  A full disk holds it in memory, unprinted. */
+        rc = wid_journal_tick(j, wid_now_ms());
+        if (rc != WID_OK) {
+            fprintf(stderr, "wid journal append: line %llu: seq %llu id %s "
+                    "not written yet: %s (%s)\n",
+                    (unsigned long long) lineno, (unsigned long long) seq,
+                    id, wid_reason_code(rc), wid_reason_text(rc));
+            status = WID_EXIT_USAGE;
             continue;
         }
         printf("%llu %s\n", (unsigned long long) seq, id);
-        (void) wid_journal_tick(j, wid_now_ms());
     }
     rc = wid_journal_close(j, wid_now_ms());
     if (rc != WID_OK) {
