@@ -511,15 +511,20 @@ wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
             return rc;
         }
     }
+    /*
+     * The record is in: a checkpoint or rotation that cannot be written
+     * now stalls the journal (the next append is refused, a tick tries
+     * again) but does not unsay this one, which the caller will act on.
+     */
     if (j->tree.size - j->cp_size >= j->opt.checkpoint_every_records) {
         rc = wid_journal_write_checkpoint(j, now_ms);
-        if (rc != WID_OK) {
+        if (rc != WID_OK && !j->stalled) {
             return rc;
         }
     }
-    if (j->seg_size >= j->opt.segment_max_bytes) {
+    if (!j->stalled && j->seg_size >= j->opt.segment_max_bytes) {
         rc = wid_journal_rotate(j, 1);
-        if (rc != WID_OK) {
+        if (rc != WID_OK && !j->stalled && !j->need_segment) {
             return rc;
         }
     }
@@ -1231,6 +1236,18 @@ wid_journal_open(const char *dir, const char *writer_name,
         rc = wid_journal_sync_now(j, now_ms);
     }
     if (rc != WID_OK) {
+        /*
+         * A segment this open started and could not write (a full
+         * disk) is removed, so that a caller retrying the open does not
+         * leave one empty file, and use up one number, per attempt.
+         */
+        if (j->fd >= 0 && j->disk_size == 0) {
+            char name[WID_SEG_NAME_LEN + 1];
+
+            snprintf(name, sizeof(name), WID_SEG_NAME_FMT,
+                     (unsigned long long) j->seg_no);
+            (void) unlinkat(j->dirfd, name, 0);
+        }
         wid_journal_free(j);
         return rc;
     }

@@ -536,8 +536,11 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
     if (rc != WID_OK && (!journal->failing || rc != journal->tick_rc)) {
         ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
                       "wid: journal: %s (%s); requests wid would allow are "
-                      "refused until receipts can be written",
-                      wid_reason_code(rc), wid_reason_text(rc));
+                      "refused until %s", wid_reason_code(rc),
+                      wid_reason_text(rc),
+                      rc == WID_R_JOURNAL_CLOSED
+                      || rc == WID_R_JOURNAL_SEGMENT_REMOVED
+                      ? "nginx is reloaded" : "receipts can be written");
 
     } else if (rc == WID_OK && journal->failing) {
         ngx_log_error(NGX_LOG_ALERT, ev->log, 0,

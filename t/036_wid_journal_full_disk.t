@@ -104,13 +104,28 @@ cmp_ok($alerts, '<=', 4, "the outage is said at alert a few times ($alerts), "
 $t->error_log_like(qr/\[alert\].*wid: journal: receipts are written again/,
                    '... including when it ends');
 
-$t->stop;
-$t->no_crashes;
+# Everything written so far, checked before the directory goes.
+$t->reload;
 my ($vrc, $vout) = $t->journal_verify($J);
 is($vrc, 0, 'the journal verifies') or diag $vout;
 my %have = map { ($_->{id} // '') => 1 } $t->journal_query($J);
 is(scalar(grep { !$have{$_} } @ids), 0,
    'every receipt id sent to a client is in the journal (' . scalar(@ids)
    . ' ids)');
+
+# The journal directory deleted under the worker: it stops writing
+# (fail closed) and says a reload is needed; a reload recovers.
+hit();
+system('rm', '-rf', $J);
+sleep(0.3);
+$r = hit();
+is($r->{status}, 500, 'journal directory deleted: allows withheld');
+$t->error_log_like(qr/\[alert\].*journal\.segment_removed.*refused until nginx is reloaded/,
+                   '... the worker says a reload is needed');
+mkdir $J or die "mkdir: $!";
+$t->reload;
+is(hit()->{status}, 200, 'after a reload: served again');
+$t->stop;
+$t->no_crashes;
 
 done_testing;

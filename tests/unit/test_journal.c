@@ -736,6 +736,32 @@ test_removed_segment_stops_the_writer(void **state)
 }
 
 
+/* Receipt frames in the segments of dir/w. */
+static size_t
+receipts_in(const char *dir)
+{
+    char           path[256];
+    unsigned char *buf;
+    uint64_t       offs[4096];
+    uint8_t        types[4096];
+    size_t         len, i, n, count = 0;
+    unsigned       s;
+
+    for (s = 1; ; s++) {
+        jt_seg_path(path, sizeof(path), dir, "w", s);
+        if (access(path, F_OK) != 0) {
+            break;
+        }
+        buf = jt_read(path, &len);
+        n = jt_frames(buf, len, offs, types, 4096);
+        for (i = 0; i < n; i++) {
+            count += types[i] == 2;         /* a receipt frame */
+        }
+        free(buf);
+    }
+    return count;
+}
+
 /*
  * A rotation that cannot create the next segment (here: no file
  * descriptor left) uses up no segment number and buffers nothing ahead
@@ -746,7 +772,7 @@ test_removed_segment_stops_the_writer(void **state)
 static void
 test_failed_rotation_is_retried(void **state)
 {
-    char                 dir[64], path[256];
+    char                 dir[64];
     char                 ids[200][WID_RECEIPT_ID_SIZE];
     wid_journal         *j;
     wid_journal_options  o;
@@ -781,9 +807,12 @@ test_failed_rotation_is_retried(void **state)
         rc = wid_journal_append(j, &r, 1000 + i, ids[n], NULL);
         n += rc == WID_OK;
     }
-    /* The append that filled the segment is recorded; rotation failed. */
+    /*
+     * The append that filled the segment succeeded (its record is in;
+     * the rotation after it could not be made): the next is refused.
+     */
     assert_int_equal(rc, WID_R_INTERNAL_IO);
-    n++;
+    assert_true(n >= 1);
     assert_int_equal(wid_journal_append(j, &r, 1300, NULL, NULL),
                      WID_R_INTERNAL_IO);
     assert_int_equal(wid_journal_tick(j, 1301), WID_R_INTERNAL_IO);
@@ -793,12 +822,51 @@ test_failed_rotation_is_retried(void **state)
     assert_int_equal(wid_journal_append(j, &r, 1303, ids[n], NULL), WID_OK);
     n++;
     assert_int_equal(wid_journal_close(j, 1400), WID_OK);
-    /* Segment 2 follows 1 (verify finds any hole), every receipt there. */
-    jt_seg_path(path, sizeof(path), dir, "w", 2);
-    assert_int_equal(access(path, F_OK), 0);
+    /* No hole in the numbering (verify finds any), every receipt in. */
     assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, &warn), 0);
     assert_int_equal(warn, 0);
     assert_true(all_provable(dir, ids, n));
+    /* Exactly the appends reported done are in: none said failed is. */
+    assert_int_equal(receipts_in(dir), n);
+    jt_rmrf(dir);
+}
+
+/*
+ * An open that cannot write its first segment (a full disk) removes it:
+ * nginx retries the open every second, and each attempt used to leave
+ * an empty segment file behind and use up its number.
+ */
+static void
+test_failed_open_leaves_no_segment(void **state)
+{
+    char                 dir[64], path[256];
+    wid_journal         *j = NULL;
+    wid_journal_options  o;
+    struct rlimit        lim, saved;
+    int                  k;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    memset(&o, 0, sizeof(o));
+    o.fsync = WID_FSYNC_INTERVAL;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    lim = saved;
+    lim.rlim_cur = 0;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    for (k = 0; k < 3; k++) {
+        assert_int_not_equal(wid_journal_open(dir, "w", &sk, &o, 1000 + k,
+                                              &j, NULL), WID_OK);
+    }
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    jt_seg_path(path, sizeof(path), dir, "w", 1);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 2000, &j, NULL),
+                     WID_OK);
+    assert_int_equal(wid_journal_close(j, 2001), WID_OK);
+    assert_int_equal(access(path, F_OK), 0);        /* the first: seg 1 */
+    jt_seg_path(path, sizeof(path), dir, "w", 2);
+    assert_int_equal(access(path, F_OK), -1);
     jt_rmrf(dir);
 }
 
@@ -914,6 +982,7 @@ main(void)
         cmocka_unit_test(test_full_disk_keeps_acknowledged_receipts),
         cmocka_unit_test(test_removed_segment_stops_the_writer),
         cmocka_unit_test(test_failed_rotation_is_retried),
+        cmocka_unit_test(test_failed_open_leaves_no_segment),
         cmocka_unit_test(test_prove_and_verify_receipt),
         cmocka_unit_test(test_torn_scan_is_bounded),
     };
