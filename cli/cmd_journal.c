@@ -1123,7 +1123,7 @@ wid_journal_append_cmd(int argc, char **argv)
         /* Printed once handed to the kernel: an id on stdout outlives
          * this process.  A full disk holds it in memory, unprinted. */
         rc = wid_journal_tick(j, wid_now_ms());
-        if (rc != WID_OK) {
+        if (rc != WID_OK && wid_journal_unwritten(j) > 0) {
             fprintf(stderr, "wid journal append: line %llu: seq %llu id %s "
                     "not written yet: %s (%s)\n",
                     (unsigned long long) lineno, (unsigned long long) seq,
@@ -1131,6 +1131,7 @@ wid_journal_append_cmd(int argc, char **argv)
             status = WID_EXIT_USAGE;
             continue;
         }
+        /* Written; a stall after it (no next segment) refuses the next. */
         printf("%llu %s\n", (unsigned long long) seq, id);
     }
     rc = wid_journal_close(j, wid_now_ms());

@@ -532,6 +532,13 @@ wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
 }
 
 
+size_t
+wid_journal_unwritten(const wid_journal *j)
+{
+    return j->wlen;
+}
+
+
 wid_reason_t
 wid_journal_tick(wid_journal *j, uint64_t now_ms)
 {

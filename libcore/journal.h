@@ -115,6 +115,10 @@ wid_reason_t wid_journal_append(wid_journal *j, const wid_receipt *r,
                                 char id_out[WID_RECEIPT_ID_SIZE],
                                 uint64_t *seq_out);
 
+/* Bytes appended but not yet handed to the kernel (0: every record
+ * acknowledged so far is at least in the page cache). */
+size_t wid_journal_unwritten(const wid_journal *j);
+
 /* Due work: checkpoint every T ms, fsync every interval (unless
  * external_sync).  Cheap when nothing is due; call it from a timer. */
 wid_reason_t wid_journal_tick(wid_journal *j, uint64_t now_ms);

@@ -68,4 +68,25 @@ is(scalar(grep { !$in_journal{$_} } @printed), 0,
                         "$d/k.pub", '--allow-unsigned-tail');
 is($rc, 0, 'the journal verifies (unsigned tail allowed)') or diag $out, $err;
 
+# No inode for the next segment: the rotation after a record cannot be
+# made.  That record is written and printed; the next lines are refused
+# and said so; the journal holds exactly the printed receipts.
+my $mnt2 = "$d/mnt2";
+mkdir $mnt2 or die "mkdir: $!";
+system('/usr/bin/mount', '-t', 'tmpfs', '-o', 'size=1m,nr_inodes=7', 'tmpfs',
+       $mnt2) == 0 or die 'mount';
+my $mounted2 = 1;
+END { system('/usr/bin/umount', $mnt2) if $mounted2 }
+($rc, $out, $err) = run(\$in, 'journal', 'append', "$mnt2/j", '--key',
+                        "$d/k.key", '--writer', 'w', '--fsync', 'interval',
+                        '--segment-bytes', '4096', '--origin', 'host.test');
+is($rc, 2, 'no inode for the next segment: exit 2');
+my @printed2 = map { (split / /)[1] } split /\n/, $out;
+cmp_ok(scalar(@printed2), '>', 10, 'the ids written before are printed');
+unlike($err, qr/not written yet/, 'no written record is said unwritten');
+($rc, $out) = run('journal', 'query', "$mnt2/j", '--json');
+my @listed = map { $json->decode($_)->{id} } grep { length } split /\n/, $out;
+is_deeply([sort @listed], [sort @printed2],
+          'the journal holds exactly the printed receipts');
+
 done_testing;
