@@ -41,7 +41,16 @@ for my $mode (qw(interval never)) {
              'trace=openat,open,fsync,fdatasync,close', '-o', $trace)
             or POSIX::_exit(127);
     }
-    sleep(0.05) until -s $trace || !kill(0, $st);
+    for (1 .. 20) {
+        last if -s $trace || waitpid($st, POSIX::WNOHANG()) == $st;
+        sleep(0.05);
+    }
+    if (!kill(0, $st) || waitpid($st, POSIX::WNOHANG()) == $st) {
+        # No ptrace here (a container without the capability): nothing
+        # to watch with.
+        stop_serve($pid);
+        plan skip_all => 'strace cannot attach to a process here';
+    }
     sleep(0.3);     # attached: strace writes nothing until a call is made
 
     my ($rc, undef, $err) = run($H, 'issue', '--socket', $sock, '--pubkey',
