@@ -388,26 +388,30 @@ wid_journal_sync_begin(wid_journal *j, uint64_t now_ms,
         job->fds[job->nfds++] = j->pending[i];
     }
     j->npending = 0;
+    /*
+     * No descriptor to sync through (EMFILE) is no fsync failure: the
+     * file is left dirty and synced at a later turn, not abandoned.
+     */
     if (j->fd >= 0 && j->dirty) {
         int fd = dup(j->fd);
 
         if (fd < 0) {
-            job->failed = 1;
+            job->unwritten = 1;
         } else {
             job->fds[job->nfds++] = fd;
+            j->dirty = 0;
         }
     }
     if (j->dir_dirty) {
         int fd = dup(j->dirfd);
 
         if (fd < 0) {
-            job->failed = 1;
+            job->unwritten = 1;
         } else {
             job->fds[job->nfds++] = fd;
+            j->dir_dirty = 0;
         }
     }
-    j->dirty = 0;
-    j->dir_dirty = 0;
     j->sync_ms = now_ms;
 }
 

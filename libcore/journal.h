@@ -146,7 +146,7 @@ typedef struct {
     int      fds[17];
     size_t   nfds;
     int      failed;
-    int      unwritten;         /* buffered records the kernel refused */
+    int      unwritten;         /* not all handed over: retried later */
     uint64_t seq;               /* records below this seq were covered */
 } wid_journal_sync_job;
 

@@ -318,11 +318,14 @@ serve_turn(ssh_issuer *is, const ssh_conf *conf, int lfd, serve_conns *t,
     size_t         i, np = 0, first;
     int            r;
 
-    /* Full: leave new connections in the backlog until a slot frees. */
-    if (t->n < SERVE_CONN_MAX) {
+    /* Full (or out of descriptors): new connections wait in the backlog. */
+    if (t->n < SERVE_CONN_MAX && now >= t->accept_again) {
         pfd[np].fd = lfd;
         pfd[np].events = POLLIN;
         pfd[np++].revents = 0;
+
+    } else if (t->n < SERVE_CONN_MAX && t->accept_again - now < wait) {
+        wait = t->accept_again - now;
     }
     first = np;
     for (i = 0; i < t->n; i++) {

@@ -49,7 +49,13 @@ serve_conns_accept(serve_conns *t, int lfd, uint64_t now,
         ticks = ssh_peer_ticks_now();
         fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
-            return;         /* EAGAIN: none left; anything else: next poll */
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+                && errno != ECONNABORTED)
+            {
+                /* The connection stays queued: try again a little later. */
+                t->accept_again = now + SERVE_ACCEPT_BACKOFF_MS;
+            }
+            return;
         }
         clen = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0

@@ -36,6 +36,9 @@ typedef struct {
     serve_conn  c[SERVE_CONN_MAX];
     size_t      n;
     uint64_t    capped;        /* connections closed by the per-uid cap */
+    /* accept() failed (no file descriptor left): the listening socket is
+     * not polled before this time, or the loop would spin on it. */
+    uint64_t    accept_again;
 } serve_conns;
 
 /* Monotonic milliseconds. */
@@ -44,7 +47,11 @@ uint64_t serve_mono_ms(void);
 /*
  * Accept every pending connection that fits (non-blocking), each with
  * the deadline now + timeout_ms.  Only call while t->n < SERVE_CONN_MAX.
+ * When accept() fails for another reason than an empty backlog (EMFILE,
+ * ENFILE, ENOMEM), t->accept_again is set SERVE_ACCEPT_BACKOFF_MS ahead.
  */
+#define SERVE_ACCEPT_BACKOFF_MS  100
+
 void serve_conns_accept(serve_conns *t, int lfd, uint64_t now,
                         uint64_t timeout_ms);
 
