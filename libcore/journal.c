@@ -73,9 +73,8 @@ struct wid_journal {
     int                  pending[WID_MAX_PENDING];
     size_t               npending;
     int                  failed;
-    /* Retried by wid_journal_tick; appends are refused meanwhile. */
-    int                  stalled;       /* wbuf holds frames write refused */
-    int                  need_segment;  /* rotation could not create one */
+    /* wbuf holds frames write(2) refused; see wid_journal_held */
+    int                  stalled;
     uint64_t             disk_size;     /* seg_size minus unflushed bytes */
     size_t               wlen;          /* bytes waiting in wbuf */
     uint8_t              wbuf[WID_WBUF_SIZE];
@@ -229,6 +228,36 @@ wid_journal_set_origin(wid_journal *j, const char *prefix)
 }
 
 
+/*
+ * Remove the current segment, of which nothing reached the disk (its
+ * start could not be written): a retry creates it again under the same
+ * number, and no empty file is left per attempt.
+ */
+static void
+wid_journal_drop_segment(wid_journal *j)
+{
+    char name[WID_SEG_NAME_LEN + 1];
+
+    snprintf(name, sizeof(name), WID_SEG_NAME_FMT,
+             (unsigned long long) j->seg_no);
+    (void) unlinkat(j->dirfd, name, 0);
+    close(j->fd);
+    j->fd = -1;
+}
+
+
+/*
+ * Held by a full disk: frames a write refused wait in the buffer, or the
+ * next segment could not be created (no current one).  Appends and
+ * checkpoints are refused until wid_journal_tick gets past it.
+ */
+static int
+wid_journal_held(const wid_journal *j)
+{
+    return j->stalled || j->fd < 0;
+}
+
+
 /* Create segment seg_no and write its header. */
 static wid_reason_t
 wid_journal_new_segment(wid_journal *j)
@@ -257,11 +286,8 @@ wid_journal_new_segment(wid_journal *j)
     memcpy(h.origin, j->origin, sizeof(h.origin));
     n = wid_seg_header_encode(&h, j->buf + WID_FRAME_HDR, WID_FRAME_MAX);
     if (wid_journal_put(j, WID_REC_SEGMENT, (uint32_t) n) != WID_OK) {
-        /* Not a segment without its header: gone, so a retry can
-         * create it again under the same number. */
-        (void) unlinkat(j->dirfd, name, 0);
-        close(j->fd);
-        j->fd = -1;
+        /* Not a segment without its header. */
+        wid_journal_drop_segment(j);
         return WID_R_INTERNAL_IO;
     }
     return WID_OK;
@@ -284,10 +310,8 @@ wid_journal_next_segment(wid_journal *j)
     j->seg_no++;
     if (wid_journal_new_segment(j) != WID_OK) {
         j->seg_no--;
-        j->need_segment = 1;
         return WID_R_INTERNAL_IO;
     }
-    j->need_segment = 0;
     return WID_OK;
 }
 
@@ -352,7 +376,7 @@ wid_journal_checkpoint(wid_journal *j, uint64_t now_ms)
     if (j->failed) {
         return WID_R_JOURNAL_CLOSED;
     }
-    if (j->stalled || j->need_segment) {
+    if (wid_journal_held(j)) {
         return WID_R_INTERNAL_IO;
     }
     if (j->have_cp && j->cp_size == j->tree.size) {
@@ -474,8 +498,8 @@ wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
     if (j->failed) {
         return WID_R_JOURNAL_CLOSED;
     }
-    if (j->stalled || j->need_segment) {
-        return WID_R_INTERNAL_IO;       /* until a tick gets them written */
+    if (wid_journal_held(j)) {
+        return WID_R_INTERNAL_IO;       /* until a tick gets past it */
     }
     if (j->next_seq == UINT64_MAX || j->tree.size == UINT64_MAX) {
         return WID_R_JOURNAL_CLOSED;
@@ -522,13 +546,13 @@ wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
      */
     if (j->tree.size - j->cp_size >= j->opt.checkpoint_every_records) {
         rc = wid_journal_write_checkpoint(j, now_ms);
-        if (rc != WID_OK && !j->stalled) {
+        if (rc != WID_OK && !wid_journal_held(j)) {
             return rc;
         }
     }
-    if (!j->stalled && j->seg_size >= j->opt.segment_max_bytes) {
+    if (!wid_journal_held(j) && j->seg_size >= j->opt.segment_max_bytes) {
         rc = wid_journal_rotate(j, 1);
-        if (rc != WID_OK && !j->stalled && !j->need_segment) {
+        if (rc != WID_OK && !wid_journal_held(j)) {
             return rc;
         }
     }
@@ -558,7 +582,7 @@ wid_journal_tick(wid_journal *j, uint64_t now_ms)
         j->failed = 1;
         return WID_R_JOURNAL_SEGMENT_REMOVED;
     }
-    if (j->need_segment && wid_journal_next_segment(j) != WID_OK) {
+    if (j->fd < 0 && wid_journal_next_segment(j) != WID_OK) {
         return WID_R_INTERNAL_IO;
     }
     if (j->stalled && wid_journal_flush(j) != WID_OK) {
@@ -1253,11 +1277,7 @@ wid_journal_open(const char *dir, const char *writer_name,
          * leave one empty file, and use up one number, per attempt.
          */
         if (j->fd >= 0 && j->disk_size == 0) {
-            char name[WID_SEG_NAME_LEN + 1];
-
-            snprintf(name, sizeof(name), WID_SEG_NAME_FMT,
-                     (unsigned long long) j->seg_no);
-            (void) unlinkat(j->dirfd, name, 0);
+            wid_journal_drop_segment(j);
         }
         wid_journal_free(j);
         return rc;
