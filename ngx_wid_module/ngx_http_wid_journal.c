@@ -52,8 +52,7 @@ struct ngx_http_wid_journal_s {
      * not for every request; a writer that could not be opened is
      * opened again every NGX_HTTP_WID_REOPEN ms.
      */
-    ngx_uint_t                  failing;
-    wid_reason_t                tick_rc;
+    wid_reason_t                outage;        /* WID_OK: none */
     ngx_msec_t                  reopen_at;
     char                        writer_name[WID_WRITER_MAX + 1];
     wid_journal_options         opts;
@@ -270,6 +269,8 @@ ngx_http_wid_journal_key_cleanup(void *data)
 
 static ngx_int_t ngx_http_wid_journal_open(ngx_log_t *log,
     ngx_http_wid_journal_t *journal);
+static ngx_uint_t ngx_http_wid_journal_outage(ngx_http_wid_journal_t *journal,
+    wid_reason_t rc);
 static void ngx_http_wid_journal_seal(ngx_log_t *log,
     ngx_http_wid_journal_t *journal, char *self, wid_journal_options *opts);
 static void ngx_http_wid_journal_sealed(void *ctx, const wid_seal_report *r);
@@ -377,7 +378,7 @@ ngx_http_wid_journal_open(ngx_log_t *log, ngx_http_wid_journal_t *journal)
     if (rc != WID_OK) {
         journal->reopen_at = ngx_current_msec + NGX_HTTP_WID_REOPEN;
 
-        if (!journal->failing || journal->tick_rc != rc) {
+        if (ngx_http_wid_journal_outage(journal, rc)) {
             ngx_log_error(NGX_LOG_ALERT, log, 0,
                           "wid: journal \"%V\" writer \"%s\" not opened: "
                           "%s (%s); retried every %d ms",
@@ -386,22 +387,18 @@ ngx_http_wid_journal_open(ngx_log_t *log, ngx_http_wid_journal_t *journal)
                           NGX_HTTP_WID_REOPEN);
         }
 
-        journal->failing = 1;
-        journal->tick_rc = rc;
-
         return NGX_ERROR;
     }
 
     journal->writer = j;
 
-    level = journal->failing ? NGX_LOG_ALERT : NGX_LOG_NOTICE;
+    level = journal->outage != WID_OK ? NGX_LOG_ALERT : NGX_LOG_NOTICE;
 
     ngx_log_error(level, log, 0,
                   "wid: journal writer \"%s\" open, origin \"%s\"",
                   journal->writer_name, wid_journal_origin(j));
 
-    journal->failing = 0;
-    journal->tick_rc = WID_OK;
+    journal->outage = WID_OK;
 
     ngx_http_wid_journal_seal(log, journal, journal->writer_name,
                               &journal->opts);
@@ -410,6 +407,23 @@ ngx_http_wid_journal_open(ngx_log_t *log, ngx_http_wid_journal_t *journal)
     wid_seckey_wipe(journal->key);
 
     return NGX_OK;
+}
+
+
+/*
+ * The journal's outage is rc now (WID_OK: none).  Returns 1 when that
+ * starts an outage or changes its reason: said at alert then, not again
+ * for every request or tick that meets the same one.
+ */
+static ngx_uint_t
+ngx_http_wid_journal_outage(ngx_http_wid_journal_t *journal, wid_reason_t rc)
+{
+    ngx_uint_t  changed;
+
+    changed = (rc != WID_OK && rc != journal->outage);
+    journal->outage = rc;
+
+    return changed;
 }
 
 
@@ -512,7 +526,7 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
     ngx_http_wid_journal_t *journal = ev->data;
 
     uint64_t                  now;
-    wid_reason_t              rc;
+    wid_reason_t              rc, was;
 #if (NGX_THREADS)
     ngx_thread_task_t        *task;
     ngx_http_wid_sync_ctx_t  *sctx;
@@ -531,9 +545,10 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
     now = ngx_http_wid_now_ms();
 
     rc = wid_journal_tick(journal->writer, now);
+    was = journal->outage;
 
     /* Said once when receipts stop being written, once when they resume. */
-    if (rc != WID_OK && (!journal->failing || rc != journal->tick_rc)) {
+    if (ngx_http_wid_journal_outage(journal, rc)) {
         ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
                       "wid: journal: %s (%s); requests wid would allow are "
                       "refused until %s", wid_reason_code(rc),
@@ -542,13 +557,10 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
                       || rc == WID_R_JOURNAL_SEGMENT_REMOVED
                       ? "nginx is reloaded" : "receipts can be written");
 
-    } else if (rc == WID_OK && journal->failing) {
+    } else if (rc == WID_OK && was != WID_OK) {
         ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
                       "wid: journal: receipts are written again");
     }
-
-    journal->failing = (rc != WID_OK);
-    journal->tick_rc = rc;
 
 #if (NGX_THREADS)
 
@@ -850,16 +862,15 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
          * info: a full disk must not also fill the error log.  The tick
          * says when receipts are written again.
          */
-        ctx->journal_quiet = journal->failing;
-        level = journal->failing ? NGX_LOG_INFO : NGX_LOG_ALERT;
+        ctx->journal_quiet = (journal->outage != WID_OK);
+        level = ctx->journal_quiet ? NGX_LOG_INFO : NGX_LOG_ALERT;
 
         ngx_log_error(level, r->connection->log, 0,
                       "wid: receipt not appended: %s (%s)",
                       wid_reason_code(rc), wid_reason_text(rc));
 
-        if (!journal->failing) {
-            journal->failing = 1;
-            journal->tick_rc = rc;
+        if (!ctx->journal_quiet) {
+            journal->outage = rc;
         }
 
         return WID_R_HTTP_JOURNAL_UNAVAILABLE;
