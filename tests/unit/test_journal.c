@@ -570,6 +570,16 @@ test_open_refusals(void **state)
 }
 
 /* Checkpoints by time, fsync off the owner thread, rotation by size. */
+/* A writer as nginx runs it: buffered (fsync interval), synced by the
+ * caller through wid_journal_sync_*; tests adjust the rest. */
+static void
+buffered_options(wid_journal_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->fsync = WID_FSYNC_INTERVAL;
+    o->external_sync = 1;
+}
+
 static void
 test_tick_sync_and_rotation(void **state)
 {
@@ -584,13 +594,11 @@ test_tick_sync_and_rotation(void **state)
 
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
-    memset(&o, 0, sizeof(o));
+    buffered_options(&o);
     o.checkpoint_every_records = 1000000;
     o.checkpoint_every_ms = 100;
     o.segment_max_bytes = 4096;
-    o.fsync = WID_FSYNC_INTERVAL;
     o.fsync_interval_ms = 50;
-    o.external_sync = 1;
     assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
                      WID_OK);
     for (i = 0; i < 40; i++) {
@@ -644,6 +652,41 @@ all_provable(const char *dir, char (*ids)[WID_RECEIPT_ID_SIZE], size_t n)
 }
 
 /*
+ * Resource limits standing in for a full disk without a mount: writes
+ * past max bytes fail (EFBIG, SIGXFSZ ignored) / no new file descriptor
+ * can be made.  Each returns the limit to put back with setrlimit.
+ */
+static struct rlimit
+limit_file_size(rlim_t max)
+{
+    struct rlimit lim, saved;
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    lim = saved;
+    lim.rlim_cur = max;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    return saved;
+}
+
+static struct rlimit
+limit_descriptors_to_open_ones(void)
+{
+    struct rlimit lim, saved;
+    int           lowest_free;
+
+    /* The lowest free descriptor number as the limit: no new one. */
+    lowest_free = dup(0);
+    assert_true(lowest_free >= 0);
+    close(lowest_free);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    lim = saved;
+    lim.rlim_cur = (rlim_t) lowest_free;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    return saved;
+}
+
+/*
  * A full disk (here: RLIMIT_FSIZE, which fails write(2) the same way
  * without a mount) must not lose receipts whose appends succeeded: they
  * stay buffered, appends are refused meanwhile, and the first tick after
@@ -658,18 +701,16 @@ test_full_disk_keeps_acknowledged_receipts(void **state)
     wid_journal         *j;
     wid_journal_options  o;
     wid_receipt          r;
-    struct rlimit        lim, saved;
+    struct rlimit        saved;
     struct stat          st;
     unsigned             i;
     size_t               warn;
 
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
-    memset(&o, 0, sizeof(o));
+    buffered_options(&o);
     o.checkpoint_every_records = 1000000;
     o.checkpoint_every_ms = 1000000;
-    o.fsync = WID_FSYNC_INTERVAL;
-    o.external_sync = 1;
     assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
                      WID_OK);
     for (i = 0; i < 40; i++) {
@@ -681,11 +722,7 @@ test_full_disk_keeps_acknowledged_receipts(void **state)
     /* The disk fills: room for a few hundred bytes more. */
     jt_seg_path(path, sizeof(path), dir, "w", 1);
     assert_int_equal(stat(path, &st), 0);
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
-    signal(SIGXFSZ, SIG_IGN);
-    lim = saved;
-    lim.rlim_cur = (rlim_t) st.st_size + 300;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    saved = limit_file_size((rlim_t) st.st_size + 300);
     assert_int_equal(wid_journal_tick(j, 2000), WID_R_INTERNAL_IO);
     jt_receipt(&r, 40);
     assert_int_equal(wid_journal_append(j, &r, 2001, NULL, NULL),
@@ -716,9 +753,7 @@ test_removed_segment_stops_the_writer(void **state)
 
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
-    memset(&o, 0, sizeof(o));
-    o.fsync = WID_FSYNC_INTERVAL;
-    o.external_sync = 1;
+    buffered_options(&o);
     assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
                      WID_OK);
     jt_receipt(&r, 1);
@@ -776,26 +811,18 @@ test_failed_rotation_is_retried(void **state)
     wid_journal         *j;
     wid_journal_options  o;
     wid_receipt          r;
-    struct rlimit        lim, saved;
-    unsigned             i, n = 0, fds;
+    struct rlimit        saved;
+    unsigned             i, n = 0;
     size_t               warn;
     wid_reason_t         rc = WID_OK;
 
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
-    memset(&o, 0, sizeof(o));
+    buffered_options(&o);
     o.segment_max_bytes = 4096;
-    o.fsync = WID_FSYNC_INTERVAL;
-    o.external_sync = 1;
     assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
                      WID_OK);
-    /* The lowest free descriptor number as the limit: no new one. */
-    fds = (unsigned) dup(0);
-    close((int) fds);
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
-    lim = saved;
-    lim.rlim_cur = fds;
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    saved = limit_descriptors_to_open_ones();
     for (i = 0; i < 200 && rc == WID_OK; i++) {
         jt_receipt(&r, i);
         rc = wid_journal_append(j, &r, 1000 + i, ids[n], NULL);
@@ -836,18 +863,14 @@ test_failed_open_leaves_no_segment(void **state)
     char                 dir[64], path[256];
     wid_journal         *j = NULL;
     wid_journal_options  o;
-    struct rlimit        lim, saved;
+    struct rlimit        saved;
     int                  k;
 
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
     memset(&o, 0, sizeof(o));
     o.fsync = WID_FSYNC_INTERVAL;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
-    signal(SIGXFSZ, SIG_IGN);
-    lim = saved;
-    lim.rlim_cur = 0;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    saved = limit_file_size(0);
     for (k = 0; k < 3; k++) {
         assert_int_not_equal(wid_journal_open(dir, "w", &sk, &o, 1000 + k,
                                               &j, NULL), WID_OK);
@@ -878,27 +901,18 @@ test_sync_without_descriptors_is_retried(void **state)
     wid_journal_options  o;
     wid_journal_sync_job job;
     wid_receipt          r;
-    struct rlimit        lim, saved;
-    unsigned             fds;
+    struct rlimit        saved;
 
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
-    memset(&o, 0, sizeof(o));
-    o.fsync = WID_FSYNC_INTERVAL;
+    buffered_options(&o);
     o.fsync_interval_ms = 50;
-    o.external_sync = 1;
     assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
                      WID_OK);
     jt_receipt(&r, 1);
     assert_int_equal(wid_journal_append(j, &r, 1001, NULL, NULL), WID_OK);
 
-    /* The lowest free descriptor number as the limit: no new one. */
-    fds = (unsigned) dup(0);
-    close((int) fds);
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
-    lim = saved;
-    lim.rlim_cur = fds;
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    saved = limit_descriptors_to_open_ones();
     wid_journal_sync_begin(j, 1100, &job);
     wid_journal_sync_run(&job);
     assert_int_equal(wid_journal_sync_end(j, &job), WID_R_INTERNAL_IO);
