@@ -12,7 +12,7 @@ use FindBin;
 use JSON::PP;
 use Test::More;
 use lib "$FindBin::Bin/lib";
-use WidFiles qw(run_cmd);
+use WidFiles qw(run_cmd mount_tmpfs);
 
 plan skip_all => 'needs root (mounts a small tmpfs)' if $> != 0;
 
@@ -20,11 +20,7 @@ my $root = "$FindBin::Bin/../..";
 my $wid = $ENV{WID_BIN} || "$root/build/bin/wid";
 my $d = tempdir(CLEANUP => 1);
 my $mnt = "$d/mnt";
-mkdir $mnt or die "mkdir: $!";
-system('/usr/bin/mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', $mnt) == 0
-    or plan skip_all => 'cannot mount a tmpfs here';
-my $mounted = 1;
-END { system('/usr/bin/umount', $mnt) if $mounted }
+mount_tmpfs($mnt, 'size=64k') or plan skip_all => 'cannot mount a tmpfs here';
 
 sub run {
     my @args = @_;
@@ -72,11 +68,7 @@ is($rc, 0, 'the journal verifies (unsigned tail allowed)') or diag $out, $err;
 # made.  That record is written and printed; the next lines are refused
 # and said so; the journal holds exactly the printed receipts.
 my $mnt2 = "$d/mnt2";
-mkdir $mnt2 or die "mkdir: $!";
-system('/usr/bin/mount', '-t', 'tmpfs', '-o', 'size=1m,nr_inodes=7', 'tmpfs',
-       $mnt2) == 0 or die 'mount';
-my $mounted2 = 1;
-END { system('/usr/bin/umount', $mnt2) if $mounted2 }
+mount_tmpfs($mnt2, 'size=1m,nr_inodes=7') or die 'mount';
 ($rc, $out, $err) = run(\$in, 'journal', 'append', "$mnt2/j", '--key',
                         "$d/k.key", '--writer', 'w', '--fsync', 'interval',
                         '--segment-bytes', '4096', '--origin', 'host.test');

@@ -12,6 +12,7 @@ use File::Temp qw(tempdir);
 use Test::More;
 use Time::HiRes qw(sleep);
 use WidSshd qw(run slurp spew helper_bin make_user_key);
+use WidFiles qw(mount_tmpfs);
 use WidIssue qw(setup_td mint_jwt write_policy issuer_conf start_serve
                 stop_serve journal_verify journal_receipts);
 
@@ -21,11 +22,7 @@ plan skip_all => 'needs root (mounts a small tmpfs)' if $> != 0;
 my $H = helper_bin();
 my $d = tempdir('wid-full-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{WID_KEEP});
 my $mnt = "$d/mnt";
-mkdir $mnt or die "mkdir: $!";
-system('/usr/bin/mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', $mnt) == 0
-    or plan skip_all => 'cannot mount a tmpfs here';
-my $mounted = 1;
-END { system('/usr/bin/umount', $mnt) if $mounted }
+mount_tmpfs($mnt, 'size=1m') or plan skip_all => 'cannot mount a tmpfs here';
 
 my $p = setup_td($d);
 $p->{journal} = "$mnt/journal";

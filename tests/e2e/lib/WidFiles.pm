@@ -1,11 +1,29 @@
 package WidFiles;
 # Small helpers the journal tests share: running a command with stdin and
-# captured stderr, raw file reads and writes, and a segment's frames.
+# captured stderr, raw file reads and writes, a segment's frames, and a
+# small tmpfs to fill up.
 use strict;
 use warnings;
 use Exporter qw(import);
+use File::Temp ();      # its clean-up runs after the unmount below
 
-our @EXPORT_OK = qw(run_cmd slurp spew frames);
+our @EXPORT_OK = qw(run_cmd slurp spew frames mount_tmpfs);
+
+# Mount a tmpfs with the given options (e.g. "size=64k") at dir, made if
+# needed, unmounted when the test ends.  False where this machine does
+# not allow it (not root, a container): the caller skips.
+my @mounted;
+END { system('/usr/bin/umount', $_) for reverse @mounted }
+
+sub mount_tmpfs {
+    my ($dir, $opts) = @_;
+    return 0 if $> != 0;
+    mkdir $dir unless -d $dir;
+    return 0 if system('/usr/bin/mount', '-t', 'tmpfs', '-o', $opts, 'tmpfs',
+                       $dir) != 0;
+    push @mounted, $dir;
+    return 1;
+}
 
 # run_cmd(TMPDIR, \STDIN, COMMAND, ARGS...) -> (exit code, stdout, stderr)
 sub run_cmd {
