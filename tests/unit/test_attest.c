@@ -260,13 +260,27 @@ sign_raw(const wid_seckey *key, const char *payload)
 }
 
 
+/* payload signed with key as a bridge would, verified as a consumer. */
+static wid_reason_t
+verify_signed(const wid_seckey *key, const char *payload,
+              const wid_pubkey keys[2], wid_attest_result *r)
+{
+    char         *raw = sign_raw(key, payload);
+    wid_reason_t  rc;
+
+    rc = wid_attest_result_verify(raw, strlen(raw), keys, 2, NOW, 0, r);
+    free(raw);
+    return rc;
+}
+
+
 static void
 test_result_sign_verify(void **state)
 {
     wid_seckey         sk, other;
     wid_pubkey         keys[2];
     wid_attest_result  r;
-    char               path[600], *jws, *raw;
+    char               path[600], *jws;
     const char        *types[] = { "tpm_quote", "aws_iid" };
 
     (void) state;
@@ -341,82 +355,77 @@ test_result_sign_verify(void **state)
     free(jws);
 
     /* Signed, but another schema / a missing identity. */
-    raw = sign_raw(&sk, "{\"schema\":\"chio.runtime-attestation.v1\"}");
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r),
+    assert_int_equal(verify_signed(&sk, "{\"schema\":"
+                                   "\"chio.runtime-attestation.v1\"}",
+                                   keys, &r),
                      WID_R_ATTEST_RESULT_SCHEMA);
-    free(raw);
-    raw = sign_raw(&sk, "{\"schema\":\"" WID_ATTEST_RESULT_SCHEMA "\","
-                   "\"verifier\":\"v\",\"attestationType\":\"tpm_quote\","
-                   "\"issuedAt\":1,\"expiresAt\":2000000000,"
-                   "\"evidenceSha256\":\"00\"}");
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r),
+    assert_int_equal(verify_signed(&sk, "{\"schema\":\""
+                                   WID_ATTEST_RESULT_SCHEMA "\","
+                                   "\"verifier\":\"v\","
+                                   "\"attestationType\":\"tpm_quote\","
+                                   "\"issuedAt\":1,\"expiresAt\":2000000000,"
+                                   "\"evidenceSha256\":\"00\"}", keys, &r),
                      WID_R_ATTEST_RESULT_MALFORMED);
-    free(raw);
 
     /*
      * Signed by a trusted key, but the bridge projected something that is
      * not a SPIFFE ID: the identity core's reason names what is wrong.
      */
-#define RESULT_WI(scheme, uri)                                              \
+#define RESULT_HEAD                                                         \
     "{\"schema\":\"" WID_ATTEST_RESULT_SCHEMA "\",\"verifier\":\"v\","         \
     "\"attestationType\":\"k8s_psat\",\"issuedAt\":1799999990,"            \
     "\"expiresAt\":1800000100,\"evidenceSha256\":\"" HEX64 "\","             \
-    "\"workloadIdentity\":{\"scheme\":\"" scheme "\",\"uri\":\"" uri "\"}}"
+    "\"workloadIdentity\":"
+#define RESULT_WI(scheme, uri)                                              \
+    RESULT_HEAD "{\"scheme\":\"" scheme "\",\"uri\":\"" uri "\"}}"
 #define HEX64 "00000000000000000000000000000000" \
               "00000000000000000000000000000000"
-    raw = sign_raw(&sk, RESULT_WI("spiffe", "spiffe://td/w"));
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r), WID_OK);
+    assert_int_equal(verify_signed(&sk,
+                                   RESULT_WI("spiffe", "spiffe://td/w"),
+                                   keys, &r),
+                     WID_OK);
     assert_string_equal(r.spiffe_id, "spiffe://td/w");
-    free(raw);
-    raw = sign_raw(&sk, RESULT_WI("k8s",
-                                  "system:serviceaccount:payments:worker"));
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r),
+    assert_int_equal(verify_signed(&sk,
+                                   RESULT_WI("k8s",
+                                             "system:serviceaccount:"
+                                             "payments:worker"),
+                                   keys, &r),
                      WID_R_ID_WRONG_SCHEME);
-    free(raw);
-    raw = sign_raw(&sk, RESULT_WI("spiffe",
-                                  "system:serviceaccount:payments:worker"));
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r),
+    assert_int_equal(verify_signed(&sk,
+                                   RESULT_WI("spiffe",
+                                             "system:serviceaccount:"
+                                             "payments:worker"),
+                                   keys, &r),
                      WID_R_ID_WRONG_SCHEME);
-    free(raw);
-    raw = sign_raw(&sk, RESULT_WI("spiffe", "spiffe:///payments/worker"));
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r),
+    assert_int_equal(verify_signed(&sk,
+                                   RESULT_WI("spiffe",
+                                             "spiffe:///payments/worker"),
+                                   keys, &r),
                      WID_R_ID_TD_EMPTY);
-    free(raw);
 
     /* trustDomain and path, when present, must restate the uri. */
 #define RESULT_WI_PARTS(td, path)                                           \
-    "{\"schema\":\"" WID_ATTEST_RESULT_SCHEMA "\",\"verifier\":\"v\","         \
-    "\"attestationType\":\"k8s_psat\",\"issuedAt\":1799999990,"            \
-    "\"expiresAt\":1800000100,\"evidenceSha256\":\"" HEX64 "\","             \
-    "\"workloadIdentity\":{\"scheme\":\"spiffe\",\"uri\":\"spiffe://td/w\","  \
+    RESULT_HEAD "{\"scheme\":\"spiffe\",\"uri\":\"spiffe://td/w\","        \
     "\"trustDomain\":" td ",\"path\":" path "}}"
-    raw = sign_raw(&sk, RESULT_WI_PARTS("\"td\"", "\"/w\""));
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r), WID_OK);
-    free(raw);
-    raw = sign_raw(&sk, RESULT_WI_PARTS("\"other\"", "\"/w\""));
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r),
+    assert_int_equal(verify_signed(&sk,
+                                   RESULT_WI_PARTS("\"td\"", "\"/w\""),
+                                   keys, &r),
+                     WID_OK);
+    assert_int_equal(verify_signed(&sk,
+                                   RESULT_WI_PARTS("\"other\"", "\"/w\""),
+                                   keys, &r),
                      WID_R_ATTEST_RESULT_MALFORMED);
-    free(raw);
-    raw = sign_raw(&sk, RESULT_WI_PARTS("\"td\"", "\"/admin\""));
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r),
+    assert_int_equal(verify_signed(&sk,
+                                   RESULT_WI_PARTS("\"td\"", "\"/admin\""),
+                                   keys, &r),
                      WID_R_ATTEST_RESULT_MALFORMED);
-    free(raw);
-    raw = sign_raw(&sk, RESULT_WI_PARTS("\"td\"", "7"));
-    assert_int_equal(wid_attest_result_verify(raw, strlen(raw), keys, 2,
-                                              NOW, 0, &r),
+    assert_int_equal(verify_signed(&sk,
+                                   RESULT_WI_PARTS("\"td\"", "7"),
+                                   keys, &r),
                      WID_R_ATTEST_RESULT_MALFORMED);
-    free(raw);
 #undef RESULT_WI_PARTS
 #undef RESULT_WI
+#undef RESULT_HEAD
 #undef HEX64
 
     wid_seckey_wipe(&sk);
