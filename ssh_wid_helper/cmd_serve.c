@@ -233,15 +233,6 @@ serve_login(ssh_issuer *is, int cfd, json_t *req, wid_reason_t prc,
 }
 
 
-/* A request may carry a bearer token (a JWT-SVID): wiped, then freed. */
-static void
-serve_wipe_free(char *buf, size_t len)
-{
-    sodium_memzero(buf, len);
-    free(buf);
-}
-
-
 /*
  * One complete request (serve_conn.c read it): attest, decide, record,
  * answer.  c->ticks were read before accept(), no later than the peer's
@@ -277,14 +268,14 @@ serve_decide(ssh_issuer *is, const ssh_conf *conf, serve_conn *c,
         prc = WID_R_SSH_REQUEST_MALFORMED;
     } else if (buf != NULL) {
         if (ssh_login_submission(buf, len, &lo)) {
-            serve_wipe_free(buf, len);
+            ssh_wid_free_secret_len(buf, len);
             return serve_login(is, cfd, lo, arc, &peer, deadline);
         }
         if (prc == WID_OK) {
             prc = ssh_issue_req_parse(buf, len, &req);
             have_req = 1;
         }
-        serve_wipe_free(buf, len);
+        ssh_wid_free_secret_len(buf, len);
     }
 
     rc = ssh_issuer_handle(is, prc == WID_OK ? &req : NULL, prc, peer.desc,

@@ -24,6 +24,7 @@
 #include "pop.h"
 #include "spiffe_id.h"
 #include "x509svid.h"
+#include "util.h"
 
 #define SSH_OPERATION_ISSUE "ssh_issue"
 #define SSH_PEER_MAX        2048
@@ -595,10 +596,7 @@ ssh_issue_req_free(ssh_issue_req *req)
     ssh_strv_free(req->principals, req->nprincipals);
     ssh_strv_free(req->extensions, req->nextensions);
     free(req->rule);
-    if (req->jwt != NULL) {
-        sodium_memzero(req->jwt, strlen(req->jwt));     /* a bearer token */
-        free(req->jwt);
-    }
+    ssh_wid_free_secret(req->jwt);                      /* a bearer token */
     free(req->x509);
     free(req->proof);
     free(req->attestation);

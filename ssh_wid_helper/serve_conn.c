@@ -5,11 +5,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "attest_unix.h"
 #include "peer.h"
 #include "serve_conn.h"
+#include "util.h"
 
 
 uint64_t
@@ -128,10 +127,7 @@ serve_conns_drop(serve_conns *t, size_t i)
 {
     serve_conn *c = &t->c[i];
 
-    if (c->buf != NULL) {
-        sodium_memzero(c->buf, c->len);
-        free(c->buf);
-    }
+    ssh_wid_free_secret_len(c->buf, c->len);   /* a bearer token, maybe */
     close(c->fd);
     t->c[i] = t->c[--t->n];
 }

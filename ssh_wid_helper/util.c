@@ -93,10 +93,17 @@ ssh_wid_now(void)
 
 
 void
+ssh_wid_free_secret_len(void *p, size_t len)
+{
+    if (p != NULL) {
+        sodium_memzero(p, len);
+        free(p);
+    }
+}
+
+
+void
 ssh_wid_free_secret(char *s)
 {
-    if (s != NULL) {
-        sodium_memzero(s, strlen(s));
-        free(s);
-    }
+    ssh_wid_free_secret_len(s, s != NULL ? strlen(s) : 0);
 }

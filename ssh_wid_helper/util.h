@@ -34,7 +34,9 @@ int ssh_wid_usage_error(const char *cmd, const char *msg, const char *usage);
 
 uint64_t ssh_wid_now(void);
 
-/* Free a string that may hold a bearer token, wiped first; NULL is fine. */
+/* Free len bytes, or a string, that may hold a bearer token (a JWT-SVID),
+ * wiped first; NULL is fine. */
+void ssh_wid_free_secret_len(void *p, size_t len);
 void ssh_wid_free_secret(char *s);
 
 #endif
