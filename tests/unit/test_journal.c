@@ -19,6 +19,13 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include "journal_testutil.h"
 
 #define NREC 100
@@ -817,6 +824,14 @@ test_failed_rotation_is_retried(void **state)
     wid_reason_t         rc = WID_OK;
 
     (void) state;
+    if (RUNNING_ON_VALGRIND) {
+        /*
+         * valgrind applies the descriptor limit after the kernel's open:
+         * the next segment is created, then its descriptor refused, so
+         * the retry finds it taken.  The kernel refuses before creating.
+         */
+        skip();
+    }
     jt_tmpdir(dir, sizeof(dir));
     buffered_options(&o);
     o.segment_max_bytes = 4096;
