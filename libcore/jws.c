@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include "base64.h"
+#include "ecdsa_jose.h"
 #include "jws.h"
 #include "sha256.h"
 
@@ -559,45 +560,12 @@ wid_jws_vctx(wid_jws_key *key, wid_jws_alg alg)
     return ctx;
 }
 
-/* JOSE r||s (RFC 7518 3.4) to the DER form OpenSSL verifies. */
-static int
-wid_jws_ecdsa_der(const unsigned char *sig, size_t coord,
-                  unsigned char *der, size_t der_max, size_t *der_len)
-{
-    ECDSA_SIG     *es;
-    BIGNUM        *r, *s;
-    unsigned char *p = der;
-    int            n;
-
-    es = ECDSA_SIG_new();
-    r = BN_bin2bn(sig, (int) coord, NULL);
-    s = BN_bin2bn(sig + coord, (int) coord, NULL);
-    if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
-        ECDSA_SIG_free(es);
-        BN_free(r);
-        BN_free(s);
-        return -1;
-    }
-    n = i2d_ECDSA_SIG(es, NULL);
-    if (n <= 0 || (size_t) n > der_max) {
-        ECDSA_SIG_free(es);
-        return -1;
-    }
-    n = i2d_ECDSA_SIG(es, &p);
-    ECDSA_SIG_free(es);
-    if (n <= 0) {
-        return -1;
-    }
-    *der_len = (size_t) n;
-    return 0;
-}
-
 wid_reason_t
 wid_jws_verify(const wid_jws *jws, wid_jws_key *key)
 {
-    unsigned char        md[64], der[160];
-    const unsigned char *sig = jws->sig, *mdp;
-    size_t               sig_len = jws->sig_len, coord, md_len;
+    unsigned char        md[64];
+    const unsigned char *mdp;
+    size_t               sig_len = jws->sig_len, coord = 0, md_len;
     EVP_PKEY_CTX        *ctx;
     int                  rc;
 
@@ -623,13 +591,6 @@ wid_jws_verify(const wid_jws *jws, wid_jws_key *key)
         if (sig_len != 2 * coord) {
             return WID_R_JWT_SIGNATURE_LENGTH;
         }
-        if (wid_jws_ecdsa_der(jws->sig, coord, der, sizeof(der), &sig_len)
-            != 0)
-        {
-            ERR_clear_error();
-            return WID_R_INTERNAL_CRYPTO;
-        }
-        sig = der;
         break;
     }
 
@@ -645,11 +606,20 @@ wid_jws_verify(const wid_jws *jws, wid_jws_key *key)
         return WID_R_INTERNAL_CRYPTO;
     }
 
+    if (key->type != WID_JWS_KEY_RSA) {
+        rc = wid_ecdsa_jose_verify(key->pkey, &key->ec, mdp, md_len,
+                                   jws->sig, coord);
+        if (rc < 0) {
+            return WID_R_INTERNAL_CRYPTO;
+        }
+        return rc == 1 ? WID_OK : WID_R_JWT_BAD_SIGNATURE;
+    }
+
     ctx = wid_jws_vctx(key, jws->alg);
     if (ctx == NULL) {
         return WID_R_INTERNAL_CRYPTO;
     }
-    rc = EVP_PKEY_verify(ctx, sig, sig_len, mdp, md_len);
+    rc = EVP_PKEY_verify(ctx, jws->sig, sig_len, mdp, md_len);
     if (rc != 1) {
         ERR_clear_error();
         return WID_R_JWT_BAD_SIGNATURE;

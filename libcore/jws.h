@@ -44,8 +44,10 @@ typedef enum {
 typedef struct {
     EVP_PKEY         *pkey;
     wid_jws_key_type  type;
-    /* Verify contexts, created on first use of each algorithm. */
+    /* RSA keys: verify contexts, made on first use of each algorithm. */
     EVP_PKEY_CTX     *vctx[WID_JWS_ALG_COUNT];
+    /* EC keys: pkey's EC_KEY, looked up on first use (ecdsa_jose.h). */
+    EC_KEY           *ec;
 } wid_jws_key;
 
 /* Header rules. */
