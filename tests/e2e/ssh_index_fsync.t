@@ -13,19 +13,15 @@ use File::Temp qw(tempdir);
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep);
-use WidSshd qw(run slurp spew helper_bin make_user_key);
-use WidIssue qw(setup_td mint_jwt write_policy issuer_conf start_serve
-                stop_serve);
+use WidSshd qw(run slurp helper_bin);
+use WidIssue qw(serve_client issuer_conf start_serve stop_serve);
 
 plan skip_all => 'ssh-wid-helper not built (run make)' unless -x helper_bin();
 plan skip_all => 'needs strace and root' unless -x '/usr/bin/strace' && $> == 0;
 
 my $H = helper_bin();
 my $d = tempdir('wid-ixsync-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{WID_KEEP});
-my $p = setup_td($d);
-write_policy("$d/policy.yaml");
-my $key = make_user_key($d, 'id');
-spew("$d/jwt.txt", mint_jwt($p), 0600);
+my ($p, $key) = serve_client($d);
 
 for my $mode (qw(interval never)) {
     my $conf = issuer_conf($p, policy => "$d/policy.yaml",

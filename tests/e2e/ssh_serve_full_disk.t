@@ -11,10 +11,10 @@ use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
 use Test::More;
 use Time::HiRes qw(sleep);
-use WidSshd qw(run slurp spew helper_bin make_user_key);
+use WidSshd qw(run slurp helper_bin);
 use WidFiles qw(mount_tmpfs);
-use WidIssue qw(setup_td mint_jwt write_policy issuer_conf start_serve
-                stop_serve journal_verify journal_receipts);
+use WidIssue qw(serve_client issuer_conf start_serve stop_serve
+                journal_verify journal_receipts);
 
 plan skip_all => 'ssh-wid-helper not built (run make)' unless -x helper_bin();
 plan skip_all => 'needs root (mounts a small tmpfs)' if $> != 0;
@@ -24,11 +24,8 @@ my $d = tempdir('wid-full-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{WID_KEEP});
 my $mnt = "$d/mnt";
 mount_tmpfs($mnt, 'size=1m') or plan skip_all => 'cannot mount a tmpfs here';
 
-my $p = setup_td($d);
+my ($p, $key) = serve_client($d);
 $p->{journal} = "$mnt/journal";
-write_policy("$d/policy.yaml");
-my $key = make_user_key($d, 'id');
-spew("$d/jwt.txt", mint_jwt($p), 0600);
 my $conf = issuer_conf($p, policy => "$d/policy.yaml",
                        extra => "journal_fsync interval\n");
 my $sock = "$d/s.sock";

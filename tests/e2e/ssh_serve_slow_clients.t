@@ -15,9 +15,9 @@ use IO::Socket::UNIX;
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
-use WidSshd qw(run slurp spew helper_bin make_user_key);
-use WidIssue qw(setup_td mint_jwt write_policy issuer_conf start_serve
-                stop_serve journal_verify journal_receipts);
+use WidSshd qw(run helper_bin);
+use WidIssue qw(serve_client issuer_conf start_serve stop_serve
+                journal_verify journal_receipts);
 
 plan skip_all => 'ssh-wid-helper not built (run make)' unless -x helper_bin();
 plan skip_all => 'needs root (the silent clients run as nobody)' if $> != 0;
@@ -25,10 +25,7 @@ plan skip_all => 'needs root (the silent clients run as nobody)' if $> != 0;
 my $H = helper_bin();
 my $d = tempdir('wid-slow-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{WID_KEEP});
 chmod(0711, $d);
-my $p = setup_td($d);
-write_policy("$d/policy.yaml");
-my $key = make_user_key($d, 'id');
-spew("$d/jwt.txt", mint_jwt($p), 0600);
+my ($p, $key) = serve_client($d);
 my $conf = issuer_conf($p, policy => "$d/policy.yaml",
                        extra => "request_timeout_ms 3000\n"
                               . "socket_group nogroup\n");

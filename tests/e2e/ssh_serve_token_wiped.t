@@ -12,9 +12,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
 use Test::More;
-use WidSshd qw(run slurp spew helper_bin make_user_key);
-use WidIssue qw(setup_td mint_jwt write_policy issuer_conf start_serve
-                stop_serve);
+use WidSshd qw(run helper_bin);
+use WidIssue qw(serve_client issuer_conf start_serve stop_serve);
 
 plan skip_all => 'ssh-wid-helper not built (run make)' unless -x helper_bin();
 plan skip_all => 'needs root (reads another process\'s memory)' if $> != 0;
@@ -42,11 +41,7 @@ sub occurrences {
 
 my $H = helper_bin();
 my $d = tempdir('wid-wipe-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{WID_KEEP});
-my $p = setup_td($d);
-write_policy("$d/policy.yaml");
-my $key = make_user_key($d, 'id');
-my $jwt = mint_jwt($p);
-spew("$d/jwt.txt", $jwt, 0600);
+my ($p, $key, $jwt) = serve_client($d);
 my $sock = "$d/s.sock";
 my $pid = start_serve(issuer_conf($p, policy => "$d/policy.yaml"), $sock);
 

@@ -17,9 +17,10 @@ use JSON::PP;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep);
 
-use WidSshd qw(run slurp spew repo_root helper_bin);
+use WidSshd qw(run slurp spew repo_root helper_bin make_user_key);
 
-our @EXPORT_OK = qw(setup_td mint_jwt write_policy issuer_conf login_conf
+our @EXPORT_OK = qw(setup_td serve_client mint_jwt write_policy issuer_conf
+                    login_conf
                     start_serve stop_serve sock_request sock_raw
                     journal_verify journal_receipts wid_bin);
 
@@ -64,6 +65,20 @@ sub setup_td {
           journal     => "$d/journal",
           index       => "$d/issued.jsonl");
     return \%p;
+}
+
+# serve_client(DIR): setup_td(DIR), the default policy at DIR/policy.yaml,
+# a user SSH key DIR/id and a JWT-SVID in DIR/jwt.txt (0600): what a
+# serve test needs before its daemon starts.  Returns (paths, the user
+# key's path, the token).
+sub serve_client {
+    my ($d) = @_;
+    my $p = setup_td($d);
+    write_policy("$d/policy.yaml");
+    my $key = make_user_key($d, 'id');
+    my $jwt = mint_jwt($p);
+    spew("$d/jwt.txt", $jwt, 0600);
+    return ($p, $key, $jwt);
 }
 
 # A JWT-SVID signed by a.org's ES256 authority.
