@@ -42,14 +42,29 @@ setup(void **state)
 }
 
 
+/* Append receipts 0..n-1 at 1000 + i ms, each accepted; ids may be NULL. */
+static void
+append_receipts(wid_journal *j, unsigned n,
+                char (*ids)[WID_RECEIPT_ID_SIZE])
+{
+    wid_receipt r;
+    unsigned    i;
+
+    for (i = 0; i < n; i++) {
+        jt_receipt(&r, i);
+        assert_int_equal(wid_journal_append(j, &r, 1000 + i,
+                                            ids != NULL ? ids[i] : NULL,
+                                            NULL),
+                         WID_OK);
+    }
+}
+
 /* A closed journal of n records by writer w, small segments. */
 static void
 build(const char *dir, const char *w, unsigned n, uint64_t seg_bytes)
 {
     wid_journal_options o;
     wid_journal        *j;
-    wid_receipt         r;
-    unsigned            i;
 
     memset(&o, 0, sizeof(o));
     o.checkpoint_every_records = 25;
@@ -58,11 +73,7 @@ build(const char *dir, const char *w, unsigned n, uint64_t seg_bytes)
     o.origin_prefix = "test.example/wid";
     assert_int_equal(wid_journal_open(dir, w, &sk, &o, 1000, &j, NULL),
                      WID_OK);
-    for (i = 0; i < n; i++) {
-        jt_receipt(&r, i);
-        assert_int_equal(wid_journal_append(j, &r, 1000 + i, NULL, NULL),
-                         WID_OK);
-    }
+    append_receipts(j, n, NULL);
     assert_int_equal(wid_journal_close(j, 5000), WID_OK);
 }
 
@@ -595,7 +606,6 @@ test_tick_sync_and_rotation(void **state)
     wid_journal_options  o;
     wid_journal_sync_job job;
     wid_receipt          r;
-    unsigned             i;
     size_t               warn;
     wid_reason_t         first;
 
@@ -608,11 +618,7 @@ test_tick_sync_and_rotation(void **state)
     o.fsync_interval_ms = 50;
     assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
                      WID_OK);
-    for (i = 0; i < 40; i++) {
-        jt_receipt(&r, i);
-        assert_int_equal(wid_journal_append(j, &r, 1000 + i, NULL, NULL),
-                         WID_OK);
-    }
+    append_receipts(j, 40, NULL);
     /* Before T ms nothing is signed: verify warns of the unsigned tail. */
     assert_int_equal(wid_journal_tick(j, 1050), WID_OK);
     assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, &warn), 0);
@@ -710,7 +716,6 @@ test_full_disk_keeps_acknowledged_receipts(void **state)
     wid_receipt          r;
     struct rlimit        saved;
     struct stat          st;
-    unsigned             i;
     size_t               warn;
 
     (void) state;
@@ -720,11 +725,7 @@ test_full_disk_keeps_acknowledged_receipts(void **state)
     o.checkpoint_every_ms = 1000000;
     assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
                      WID_OK);
-    for (i = 0; i < 40; i++) {
-        jt_receipt(&r, i);
-        assert_int_equal(wid_journal_append(j, &r, 1000 + i, ids[i], NULL),
-                         WID_OK);
-    }
+    append_receipts(j, 40, ids);
 
     /* The disk fills: room for a few hundred bytes more. */
     jt_seg_path(path, sizeof(path), dir, "w", 1);
