@@ -104,7 +104,9 @@ const char *wid_receipt_field_name(wid_receipt_field f);
 /*
  * Canonical encoding into buf (capacity cap, WID_RECEIPT_MAX always
  * suffices).  writer and seq override r's.  Errors: receipt.field_too_long,
- * receipt.field_invalid, internal.out_of_memory (buffer too small).
+ * internal.out_of_memory (buffer too small; checked before the strings'
+ * contents), receipt.field_invalid.  On error *len is 0 and what was
+ * written to buf is no receipt.
  */
 wid_reason_t wid_receipt_encode(const wid_receipt *r, const char *writer,
                                 uint64_t seq, uint8_t *buf, size_t cap,

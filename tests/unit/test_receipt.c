@@ -362,6 +362,47 @@ test_encode_lengths(void **state)
     }
 }
 
+/*
+ * Strings of 1-40 bytes, each with a NUL, a stray continuation byte or an
+ * 0xff at every position in turn (the encoder reads long strings a word
+ * at a time, the last word overlapping): every one refused, and the same
+ * strings with a valid two-byte character there accepted.
+ */
+static void
+refuse_bad_byte_anywhere(wid_receipt *r, uint8_t *buf)
+{
+    static const char bad[] = { '\0', '\x80', '\xff' };
+    char              s[48];
+    size_t            n, at, k, len, lens[WID_RECEIPT_NSTR];
+
+    memset(lens, 0, sizeof(lens));
+    r->str_len = lens;
+    for (n = 1; n <= 40; n++) {
+        for (at = 0; at < n; at++) {
+            for (k = 0; k < sizeof(bad); k++) {
+                memset(s, 'a', n);
+                s[at] = bad[k];
+                r->str[WID_RF_HOST] = s;
+                lens[WID_RF_HOST] = n;
+                assert_int_equal(wid_receipt_encode(r, "w", 1, buf,
+                                                    WID_RECEIPT_MAX, &len),
+                                 WID_R_RECEIPT_FIELD_INVALID);
+                assert_int_equal(len, 0);
+            }
+            if (at + 1 < n) {
+                s[at] = '\xc3';        /* U+00E9 */
+                s[at + 1] = '\xa9';
+                assert_int_equal(wid_receipt_encode(r, "w", 1, buf,
+                                                    WID_RECEIPT_MAX, &len),
+                                 WID_OK);
+            }
+        }
+    }
+    r->str[WID_RF_HOST] = NULL;
+    r->str_len = NULL;
+}
+
+
 static void
 test_encode_refusals(void **state)
 {
@@ -424,6 +465,9 @@ test_encode_refusals(void **state)
                          WID_R_RECEIPT_FIELD_INVALID);
     }
     r.str[WID_RF_REQ_PATH] = NULL;
+
+    refuse_bad_byte_anywhere(&r, buf);
+
     r.surface = 0;
     assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
                      WID_R_RECEIPT_FIELD_INVALID);
