@@ -7,6 +7,7 @@
 #
 #   bench/nginx-callgrind.sh [N] [SCENARIO...]
 #   bench/nginx-callgrind.sh --cpu [ROUNDS] [SCENARIO...]
+#   bench/nginx-callgrind.sh --ab OTHER_MODULE.so [ROUNDS]
 #
 # Scenarios: a (plain TLS), a_hdr ((a) with e_es256's Authorization
 # header, which nginx parses but no module reads), b (ssl_verify_client on), c (wid X.509-SVID),
@@ -21,6 +22,16 @@
 # CPU time (schedstat) per request, median over ROUNDS (default 5)
 # rounds of alternating order: a same-instance check of the real cost.
 #
+# --ab: this build's module against another build of it (OTHER_MODULE.so,
+# e.g. `make BUILD=build-b` of a changed tree): two nginx, each one worker
+# on core 0, the idle one asleep; the load generator on core 1 polling
+# (--spin), 1 s a run.  Each round measures (a_hdr), (e_es256) on both,
+# (b), (c) on both, in alternating order; printed are the medians (and
+# quartiles) over ROUNDS (default 21) of each round's ratios and of the
+# per-request CPU difference, other minus this.  Pairs measured seconds
+# apart share the machine's state, so the difference of two builds shows
+# through noise that moves whole runs by 10 %.
+#
 # Needs: make all bench-tools; valgrind; run as root (nginx runs as root
 # to read the temporary PKI).
 set -euo pipefail
@@ -34,6 +45,11 @@ if [ "${1:-}" = --cpu ]; then
     shift
     rounds=${1:-5}
     shift || true
+elif [ "${1:-}" = --ab ]; then
+    mode=ab
+    other=$(realpath "${2:?--ab needs the other module}")
+    rounds=${3:-21}
+    set -- a_hdr b c e_es256
 else
     n=${1:-2000}
     shift || true
@@ -53,10 +69,12 @@ done
 dir=$(mktemp -d /tmp/wid-cg-XXXXXX)
 keep=${WID_CG_OUT:-}
 cleanup() {
-    if [ -f "$dir/nginx.pid" ]; then
-        kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
-        sleep 1
-    fi
+    for pidf in "$dir/nginx.pid" "$dir/other.pid"; do
+        if [ -f "$pidf" ]; then
+            kill "$(cat "$pidf")" 2>/dev/null || true
+            sleep 1
+        fi
+    done
     if [ -n "${vgpid:-}" ]; then
         kill "$vgpid" 2>/dev/null || true
         wait "$vgpid" 2>/dev/null || true
@@ -69,7 +87,7 @@ cleanup() {
 trap cleanup EXIT
 
 pki=$dir/pki
-mkdir -p "$pki" "$dir/html" "$dir/logs" "$dir/journal" "$dir/tmp"
+mkdir -p "$pki" "$dir/html" "$dir/logs" "$dir/tmp"
 "$widpki" server "$pki" "$pki/server" >/dev/null
 "$widpki" td "$pki" x509.bench.test >/dev/null
 "$widpki" leaf "$pki" x509.bench.test "$pki/client" \
@@ -111,13 +129,16 @@ pa=$(port); pb=$(port); pc=$(port); pe=$(port)
 
 common="ssl_certificate $pki/server.pem; ssl_certificate_key $pki/server.key;
         ssl_protocols TLSv1.2 TLSv1.3; access_log off; root $dir/html;"
-cat > "$dir/nginx.conf" <<EOF
-load_module $mod;
+nginx_conf() {   # nginx_conf NAME MODULE PORT_A PORT_B PORT_C PORT_E
+    local name=$1 module=$2 pa=$3 pb=$4 pc=$5 pe=$6
+    mkdir -p "$dir/$name.journal"
+    cat > "$dir/$name.conf" <<EOF
+load_module $module;
 daemon off;
 master_process off;
 worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log warn;
+pid $dir/$name.pid;
+error_log $dir/logs/$name.error.log warn;
 user root;
 events { worker_connections 1024; }
 http {
@@ -131,8 +152,8 @@ http {
     wid_trust_bundle x509.bench.test $pki/x509.bench.test.pem;
     wid_trust_bundle jwt.bench.test  $pki/jwt.bench.test.json;
     wid_policy       $root/bench/conf/policy.yaml;
-    wid_journal      $dir/journal key=$pki/receipt.key fsync=interval;
-    wid_cache_zone   wid_bench:64m;
+    wid_journal      $dir/$name.journal key=$pki/receipt.key fsync=interval;
+    wid_cache_zone   wid_$name:64m;
     server { listen 127.0.0.1:$pa ssl; $common }
     server { listen 127.0.0.1:$pb ssl; $common
         ssl_verify_client on; ssl_verify_depth 2;
@@ -146,10 +167,22 @@ http {
                      wid_rule bench_jwt; wid_operation \$request_method; } }
 }
 EOF
+    if [ "$mode" != callgrind ]; then
+        sed -i 's/^master_process off;/master_process on;\nworker_cpu_affinity 01;/' \
+            "$dir/$name.conf"
+    fi
+}
+nginx_conf nginx "$mod" "$pa" "$pb" "$pc" "$pe"
 
-if [ "$mode" = cpu ]; then
-    sed -i 's/^master_process off;/master_process on;\nworker_cpu_affinity 01;/' \
-        "$dir/nginx.conf"
+if [ "$mode" = ab ]; then
+    # The other build: the same servers on ports of its own.
+    oa=$(port); ob=$(port); oc=$(port); oe=$(port)
+    nginx_conf other "$other" "$oa" "$ob" "$oc" "$oe"
+    /usr/sbin/nginx -p "$dir/" -c "$dir/other.conf" \
+        > "$dir/logs/other.stdout.log" 2>&1 &
+fi
+
+if [ "$mode" != callgrind ]; then
     /usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" \
         > "$dir/logs/stdout.log" 2>&1 &
 else
@@ -182,6 +215,75 @@ scen_args() {
     *) echo "unknown scenario $1" >&2; exit 2 ;;
     esac
 }
+
+if [ "$mode" = ab ]; then
+    for _ in $(seq 300); do
+        [ -f "$dir/other.pid" ] && python3 -c "import socket; socket.create_connection(('127.0.0.1',$oe),1)" 2>/dev/null && break
+        sleep 0.2
+    done
+    worker=$(pgrep -P "$(cat "$dir/nginx.pid")" | head -1)
+    oworker=$(pgrep -P "$(cat "$dir/other.pid")" | head -1)
+    bearer=(-H "Authorization: Bearer $(cat "$dir/es256.txt")")
+    cert=(--cert "$pki/client.pem" --key "$pki/client.key")
+    # name worker port [loadgen options...]: one measured run.
+    ab_run() {
+        local name=$1 w=$2 p=$3 t0 t1 out ok
+        shift 3
+        t0=$(awk '{ print $1 }' "/proc/$w/schedstat")
+        out=$(taskset -c 1 "$loadgen" -q --json -c 32 -t 1 -d 1 --spin "$@" \
+              "https://127.0.0.1:$p/index.html")
+        t1=$(awk '{ print $1 }' "/proc/$w/schedstat")
+        ok=$(printf '%s' "$out" | sed -n 's/.*"2xx":\([0-9]*\).*/\1/p')
+        echo "$r $name $(( (t1 - t0) / ok ))" >> "$dir/ab.txt"
+    }
+    steps=("a_hdr $worker $pa bearer" "e_this $worker $pe bearer"
+           "e_other $oworker $oe bearer" "b $worker $pb cert"
+           "c_this $worker $pc cert" "c_other $oworker $oc cert")
+    for st in "${steps[@]}"; do                     # warm-up
+        set -- $st
+        if [ "$4" = bearer ]; then lg "$3" 500 "${bearer[@]}" >/dev/null
+        else lg "$3" 500 "${cert[@]}" >/dev/null; fi
+    done
+    for r in $(seq "$rounds"); do
+        order=("${steps[@]}")
+        if [ $((r % 2)) = 0 ]; then
+            order=(); for ((i = ${#steps[@]} - 1; i >= 0; i--)); do
+                order+=("${steps[$i]}"); done
+        fi
+        for st in "${order[@]}"; do
+            set -- $st
+            if [ "$4" = bearer ]; then ab_run "$1" "$2" "$3" "${bearer[@]}"
+            else ab_run "$1" "$2" "$3" "${cert[@]}"; fi
+        done
+    done
+    echo "this:  $mod"
+    echo "other: $other"
+    python3 - "$dir/ab.txt" <<'PY'
+import statistics, sys
+rounds = {}
+for line in open(sys.argv[1]):
+    r, name, ns = line.split()
+    rounds.setdefault(r, {})[name] = int(ns)
+rows = [
+    ("(e) this, ratio to a_hdr", lambda x: x["a_hdr"] / x["e_this"], "%.3f"),
+    ("(e) other, ratio to a_hdr", lambda x: x["a_hdr"] / x["e_other"], "%.3f"),
+    ("(c) this, ratio to (b)", lambda x: x["b"] / x["c_this"], "%.3f"),
+    ("(c) other, ratio to (b)", lambda x: x["b"] / x["c_other"], "%.3f"),
+    ("(e) other - this, ns/req", lambda x: x["e_other"] - x["e_this"], "%.0f"),
+    ("(c) other - this, ns/req", lambda x: x["c_other"] - x["c_this"], "%.0f"),
+]
+print("%-28s %9s %9s %9s" % ("", "median", "q1", "q3"))
+for label, f, fmt in rows:
+    v = sorted(f(x) for x in rounds.values())
+    q = statistics.quantiles(v, n=4) if len(v) > 1 else [v[0]] * 3
+    print("%-28s %9s %9s %9s" % (label, fmt % statistics.median(v),
+                                 fmt % q[0], fmt % q[2]))
+print("%d rounds; worker CPU per request (schedstat), ns:" % len(rounds))
+for name in ("a_hdr", "e_this", "e_other", "b", "c_this", "c_other"):
+    print("  %-8s %6d" % (name, statistics.median(x[name] for x in rounds.values())))
+PY
+    exit 0
+fi
 
 if [ "$mode" = cpu ]; then
     # Worker CPU time (schedstat) per request, 32 keepalive connections
