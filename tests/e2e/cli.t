@@ -119,9 +119,9 @@ for my $cmd (qw(issue serve principals revoke pubkey sign-challenge)) {
 }
 # A value is never a request for help: a certificate's key id "--help"
 # handed to principals must not print usage and exit 0.
-my ($rc) = run($helper, 'principals', '--config', '/nonexistent',
-               '--user', 'nobody', '--type', 'ssh-ed25519-cert-v01@openssh.com',
-               '--cert', 'AAAA', '--key-id', '--help');
+($rc) = run($helper, 'principals', '--config', '/nonexistent',
+            '--user', 'nobody', '--type', 'ssh-ed25519-cert-v01@openssh.com',
+            '--cert', 'AAAA', '--key-id', '--help');
 isnt($rc, 0, 'principals --key-id --help is not help: it fails');
 
 done_testing;
