@@ -232,6 +232,13 @@ wid_ascii_no_nul(const uint8_t *s, size_t len)
 }
 
 
+int
+wid_receipt_text_ok(const void *s, size_t len)
+{
+    return wid_ascii_no_nul(s, len) || wid_utf8_ok(s, len);
+}
+
+
 wid_reason_t
 wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
                    uint8_t *buf, size_t cap, size_t *len)
@@ -305,9 +312,7 @@ wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
         const char *s = i == WID_RF_WRITER ? writer : r->str[i];
 
         /* Checked where it is copied: one read of each string. */
-        if (sl[i] != 0 && !wid_ascii_no_nul((const uint8_t *) s, sl[i])
-            && !wid_utf8_ok((const uint8_t *) s, sl[i]))
-        {
+        if (sl[i] != 0 && !wid_receipt_text_ok(s, sl[i])) {
             *len = 0;
             return WID_R_RECEIPT_FIELD_INVALID;
         }
@@ -383,7 +388,7 @@ wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
         sl = ((size_t) p[0] << 8) | p[1];
         p += 2;
         if (sl > WID_RECEIPT_STR_MAX || (size_t) (end - p) < sl
-            || !wid_utf8_ok(p, sl))
+            || !wid_receipt_text_ok(p, sl))
         {
             return WID_R_RECEIPT_MALFORMED;
         }

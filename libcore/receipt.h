@@ -102,6 +102,14 @@ int wid_surface_parse(const char *s, wid_surface_t *out);
 const char *wid_receipt_field_name(wid_receipt_field f);
 
 /*
+ * 1 when len bytes at s may be a receipt string as they are: strict UTF-8
+ * without NUL, the rule wid_receipt_encode() and the decoder apply.  A
+ * caller that records a hash of a raw request fact rather than lose the
+ * receipt asks this first.
+ */
+int wid_receipt_text_ok(const void *s, size_t len);
+
+/*
  * Canonical encoding into buf (capacity cap, WID_RECEIPT_MAX always
  * suffices).  writer and seq override r's.  Errors: receipt.field_too_long,
  * internal.out_of_memory (buffer too small; checked before the strings'

@@ -280,7 +280,6 @@ static void ngx_http_wid_journal_sync_thread(void *data, ngx_log_t *log);
 static void ngx_http_wid_journal_sync_done(ngx_event_t *ev);
 #endif
 static uint64_t ngx_http_wid_now_ms(void);
-static ngx_uint_t ngx_http_wid_utf8_ok(u_char *p, size_t len);
 static ngx_int_t ngx_http_wid_fact(u_char *data, size_t len, u_char *buf,
     ngx_str_t *out);
 static void ngx_http_wid_hex_hash(wid_receipt_hash *h, ngx_str_t *hex);
@@ -798,8 +797,8 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
          */
         ngx_http_wid_rf_cstr(WID_RF_ATT_SCHEMA, ngx_http_wid_attest_schema());
 
-        if (ngx_http_wid_utf8_ok(ctx->attest->verifier.data,
-                                 ctx->attest->verifier.len))
+        if (wid_receipt_text_ok(ctx->attest->verifier.data,
+                                ctx->attest->verifier.len))
         {
             ngx_http_wid_rf(WID_RF_ATT_VERIFIER, ctx->attest->verifier.data,
                             ctx->attest->verifier.len);
@@ -830,13 +829,13 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     host = r->headers_in.server;
 
     if (host.len && host.len <= NGX_HTTP_WID_PATH_MAX
-        && ngx_http_wid_utf8_ok(host.data, host.len))
+        && wid_receipt_text_ok(host.data, host.len))
     {
         ngx_http_wid_rf(WID_RF_HOST, host.data, host.len);
     }
 
     if (r->uri.len <= NGX_HTTP_WID_PATH_MAX
-        && ngx_http_wid_utf8_ok(r->uri.data, r->uri.len))
+        && wid_receipt_text_ok(r->uri.data, r->uri.len))
     {
         ngx_http_wid_rf(WID_RF_REQ_PATH, r->uri.data, r->uri.len);
 
@@ -912,7 +911,7 @@ ngx_http_wid_fact(u_char *data, size_t len, u_char *buf, ngx_str_t *out)
     u_char     h[NGX_HTTP_WID_SHA256_LEN];
     ngx_str_t  in;
 
-    if (len <= NGX_HTTP_WID_FACT_MAX && ngx_http_wid_utf8_ok(data, len)) {
+    if (len <= NGX_HTTP_WID_FACT_MAX && wid_receipt_text_ok(data, len)) {
         out->data = data;
         out->len = len;
         return NGX_OK;
@@ -942,62 +941,4 @@ ngx_http_wid_hex_hash(wid_receipt_hash *h, ngx_str_t *hex)
              && ngx_http_wid_hex_decode(h->h, hex->data,
                                         NGX_HTTP_WID_SHA256_LEN)
                 == NGX_OK;
-}
-
-
-/*
- * Strict UTF-8 without NUL, as receipts require: no overlong forms, no
- * surrogates, nothing above U+10FFFF.
- */
-static ngx_uint_t
-ngx_http_wid_utf8_ok(u_char *p, size_t len)
-{
-    u_char    *last;
-    uint32_t   cp, min;
-    ngx_uint_t n;
-
-    last = p + len;
-
-    while (p < last) {
-
-        if (*p == '\0') {
-            return 0;
-        }
-
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-
-        if ((*p & 0xe0) == 0xc0) {
-            n = 1; cp = *p & 0x1f; min = 0x80;
-
-        } else if ((*p & 0xf0) == 0xe0) {
-            n = 2; cp = *p & 0x0f; min = 0x800;
-
-        } else if ((*p & 0xf8) == 0xf0) {
-            n = 3; cp = *p & 0x07; min = 0x10000;
-
-        } else {
-            return 0;
-        }
-
-        if ((size_t) (last - p) <= n) {
-            return 0;
-        }
-
-        for (p++; n; n--, p++) {
-            if ((*p & 0xc0) != 0x80) {
-                return 0;
-            }
-
-            cp = (cp << 6) | (*p & 0x3f);
-        }
-
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return 0;
-        }
-    }
-
-    return 1;
 }

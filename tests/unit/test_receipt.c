@@ -366,7 +366,8 @@ test_encode_lengths(void **state)
  * Strings of 1-40 bytes, each with a NUL, a stray continuation byte or an
  * 0xff at every position in turn (the encoder reads long strings a word
  * at a time, the last word overlapping): every one refused, and the same
- * strings with a valid two-byte character there accepted.
+ * strings with a valid two-byte character there accepted; and
+ * wid_receipt_text_ok() says the same of each.
  */
 static void
 refuse_bad_byte_anywhere(wid_receipt *r, uint8_t *buf)
@@ -388,6 +389,8 @@ refuse_bad_byte_anywhere(wid_receipt *r, uint8_t *buf)
                                                     WID_RECEIPT_MAX, &len),
                                  WID_R_RECEIPT_FIELD_INVALID);
                 assert_int_equal(len, 0);
+                /* The module asks this before it records a raw fact. */
+                assert_false(wid_receipt_text_ok(s, n));
             }
             if (at + 1 < n) {
                 s[at] = '\xc3';        /* U+00E9 */
@@ -395,6 +398,7 @@ refuse_bad_byte_anywhere(wid_receipt *r, uint8_t *buf)
                 assert_int_equal(wid_receipt_encode(r, "w", 1, buf,
                                                     WID_RECEIPT_MAX, &len),
                                  WID_OK);
+                assert_true(wid_receipt_text_ok(s, n));
             }
         }
     }
