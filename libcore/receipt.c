@@ -137,6 +137,19 @@ wid_get64(const uint8_t *p)
 }
 
 
+/*
+ * The high bit of each byte of w that is 0x80 or above or that is NUL (a
+ * NUL may also mark a byte above it: callers only ask "any?").
+ */
+static inline uint64_t
+wid_word_not_ascii(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+
+    return (w | ((w - ones) & ~w)) & (ones << 7);
+}
+
+
 /* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and no NUL. */
 static int
 wid_utf8_ok(const uint8_t *s, size_t len)
@@ -151,10 +164,7 @@ wid_utf8_ok(const uint8_t *s, size_t len)
         /* Runs of ASCII without NUL, eight bytes at a time. */
         while (len - i >= 8) {
             memcpy(&w, s + i, 8);
-            if ((w & 0x8080808080808080ull) != 0
-                || ((w - 0x0101010101010101ull) & ~w
-                    & 0x8080808080808080ull) != 0)
-            {
+            if (wid_word_not_ascii(w) != 0) {
                 break;
             }
             i += 8;
@@ -212,23 +222,22 @@ wid_utf8_ok(const uint8_t *s, size_t len)
 static int
 wid_ascii_no_nul(const uint8_t *s, size_t len)
 {
-    const uint64_t  ones = 0x0101010101010101ull, high = ones << 7;
-    uint64_t        w, bad = 0;
-    size_t          i;
+    uint64_t  w, bad = 0;
+    size_t    i;
 
     if (len < 8) {
         for (i = 0; i < len; i++) {
-            bad |= s[i] | ((s[i] - 1u) & ~(uint64_t) s[i]);
+            bad |= wid_word_not_ascii(s[i]) & 0x80;
         }
-        return (bad & 0x80) == 0;
+        return bad == 0;
     }
     for (i = 0; i + 8 < len; i += 8) {
         memcpy(&w, s + i, 8);
-        bad |= w | ((w - ones) & ~w);
+        bad |= wid_word_not_ascii(w);
     }
     memcpy(&w, s + len - 8, 8);
-    bad |= w | ((w - ones) & ~w);
-    return (bad & high) == 0;
+    bad |= wid_word_not_ascii(w);
+    return bad == 0;
 }
 
 
@@ -313,8 +322,7 @@ wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
 
         /* Checked where it is copied: one read of each string. */
         if (sl[i] != 0 && !wid_receipt_text_ok(s, sl[i])) {
-            *len = 0;
-            return WID_R_RECEIPT_FIELD_INVALID;
+            return WID_R_RECEIPT_FIELD_INVALID;     /* *len is still 0 */
         }
         *p++ = (uint8_t) (sl[i] >> 8);
         *p++ = (uint8_t) sl[i];
