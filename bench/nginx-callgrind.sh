@@ -191,16 +191,37 @@ else
         > "$dir/logs/valgrind.log" 2>&1 &
 fi
 vgpid=$!
-for _ in $(seq 300); do
-    [ -f "$dir/nginx.pid" ] && python3 -c "import socket; socket.create_connection(('127.0.0.1',$pe),1)" 2>/dev/null && break
-    sleep 0.2
-done
+# await_nginx PIDFILE PORT: until it accepts and, with a master process,
+# has its worker (60 s at most).
+await_nginx() {
+    for _ in $(seq 300); do
+        [ -f "$1" ] && python3 -c "import socket; socket.create_connection(('127.0.0.1',$2),1)" 2>/dev/null \
+            && { [ "$mode" = callgrind ] || pgrep -P "$(cat "$1")" >/dev/null; } \
+            && return
+        sleep 0.2
+    done
+}
+await_nginx "$dir/nginx.pid" "$pe"
 
 lg() {   # lg PORT N [loadgen options...]
     local p=$1 cnt=$2
     shift 2
     "$loadgen" -q --json -c 1 -t 1 -n "$cnt" --timeout 60 "$@" \
         "https://127.0.0.1:$p/index.html"
+}
+
+# cpu_per_request WORKER PORT SECONDS [loadgen options...]: the worker's
+# CPU time (schedstat) per 2xx response of one run of 32 keepalive
+# connections from core 1, in ns.
+cpu_per_request() {
+    local w=$1 p=$2 secs=$3 t0 t1 out ok
+    shift 3
+    t0=$(awk '{ print $1 }' "/proc/$w/schedstat")
+    out=$(taskset -c 1 "$loadgen" -q --json -c 32 -t 1 -d "$secs" "$@" \
+          "https://127.0.0.1:$p/index.html")
+    t1=$(awk '{ print $1 }' "/proc/$w/schedstat")
+    ok=$(printf '%s' "$out" | sed -n 's/.*"2xx":\([0-9]*\).*/\1/p')
+    echo $(( (t1 - t0) / ok ))
 }
 
 scen_args() {
@@ -217,32 +238,17 @@ scen_args() {
 }
 
 if [ "$mode" = ab ]; then
-    for _ in $(seq 300); do
-        [ -f "$dir/other.pid" ] && python3 -c "import socket; socket.create_connection(('127.0.0.1',$oe),1)" 2>/dev/null && break
-        sleep 0.2
-    done
+    await_nginx "$dir/other.pid" "$oe"
     worker=$(pgrep -P "$(cat "$dir/nginx.pid")" | head -1)
     oworker=$(pgrep -P "$(cat "$dir/other.pid")" | head -1)
-    bearer=(-H "Authorization: Bearer $(cat "$dir/es256.txt")")
-    cert=(--cert "$pki/client.pem" --key "$pki/client.key")
-    # name worker port [loadgen options...]: one measured run.
-    ab_run() {
-        local name=$1 w=$2 p=$3 t0 t1 out ok
-        shift 3
-        t0=$(awk '{ print $1 }' "/proc/$w/schedstat")
-        out=$(taskset -c 1 "$loadgen" -q --json -c 32 -t 1 -d 1 --spin "$@" \
-              "https://127.0.0.1:$p/index.html")
-        t1=$(awk '{ print $1 }' "/proc/$w/schedstat")
-        ok=$(printf '%s' "$out" | sed -n 's/.*"2xx":\([0-9]*\).*/\1/p')
-        echo "$r $name $(( (t1 - t0) / ok ))" >> "$dir/ab.txt"
-    }
-    steps=("a_hdr $worker $pa bearer" "e_this $worker $pe bearer"
-           "e_other $oworker $oe bearer" "b $worker $pb cert"
-           "c_this $worker $pc cert" "c_other $oworker $oc cert")
+    # label, worker, scenario, port: the other build's on its own ports.
+    steps=("a_hdr $worker a_hdr $pa" "e_this $worker e_es256 $pe"
+           "e_other $oworker e_es256 $oe" "b $worker b $pb"
+           "c_this $worker c $pc" "c_other $oworker c $oc")
     for st in "${steps[@]}"; do                     # warm-up
         set -- $st
-        if [ "$4" = bearer ]; then lg "$3" 500 "${bearer[@]}" >/dev/null
-        else lg "$3" 500 "${cert[@]}" >/dev/null; fi
+        scen_args "$3"
+        lg "$4" 500 "${args[@]:1}" >/dev/null
     done
     for r in $(seq "$rounds"); do
         order=("${steps[@]}")
@@ -252,8 +258,9 @@ if [ "$mode" = ab ]; then
         fi
         for st in "${order[@]}"; do
             set -- $st
-            if [ "$4" = bearer ]; then ab_run "$1" "$2" "$3" "${bearer[@]}"
-            else ab_run "$1" "$2" "$3" "${cert[@]}"; fi
+            scen_args "$3"
+            echo "$r $1 $(cpu_per_request "$2" "$4" 1 --spin "${args[@]:1}")" \
+                >> "$dir/ab.txt"
         done
     done
     echo "this:  $mod"
@@ -286,9 +293,8 @@ PY
 fi
 
 if [ "$mode" = cpu ]; then
-    # Worker CPU time (schedstat) per request, 32 keepalive connections
-    # from core 1 for 3 s, scenarios alternating over $rounds rounds;
-    # the median of each.
+    # 3 s runs, scenarios alternating over $rounds rounds; the median of
+    # each.
     worker=$(pgrep -P "$(cat "$dir/nginx.pid")" | head -1)
     run=$scen
     for s in $run; do
@@ -308,12 +314,8 @@ if [ "$mode" = cpu ]; then
             if [ "$s" = f ]; then
                 args+=(--tokens "${rfiles[$((r - 1))]}")
             fi
-            t0=$(awk '{ print $1 }' "/proc/$worker/schedstat")
-            out=$(taskset -c 1 "$loadgen" -q --json -c 32 -t 1 -d 3 \
-                  "${args[@]:1}" "https://127.0.0.1:${args[0]}/index.html")
-            t1=$(awk '{ print $1 }' "/proc/$worker/schedstat")
-            ok=$(printf '%s' "$out" | sed -n 's/.*"2xx":\([0-9]*\).*/\1/p')
-            echo "$s $(( (t1 - t0) / ok ))" >> "$dir/cpu.txt"
+            echo "$s $(cpu_per_request "$worker" "${args[0]}" 3 \
+                        "${args[@]:1}")" >> "$dir/cpu.txt"
         done
     done
     printf '%-10s %14s   %s\n' scenario "ns/req median" "all rounds"
