@@ -58,7 +58,7 @@ wid_print_result(const wid_identity *id, wid_reason_t r, int json)
                           "trust_domain", id->trust_domain, "path", id->path,
                           "credential", wid_cred_kind_name(id->kind),
                           "not_after", (json_int_t) id->not_after,
-                          id->kind == WID_CRED_JWT_SVID ? "token_sha256"
+                          id->kind == WID_CRED_JWT_SVID ? "signing_input_sha256"
                                                         : "serial",
                           id->serial,
                           "bundle_sha256", id->bundle_sha256);
@@ -98,7 +98,7 @@ wid_print_result(const wid_identity *id, wid_reason_t r, int json)
            "not_after: %lld\n%s: %s\n", id->spiffe_id, id->trust_domain,
            id->path, wid_cred_kind_name(id->kind),
            (long long) id->not_after,
-           id->kind == WID_CRED_JWT_SVID ? "token_sha256" : "serial",
+           id->kind == WID_CRED_JWT_SVID ? "signing_input_sha256" : "serial",
            id->serial);
     if (id->kind == WID_CRED_X509_SVID) {
         printf("fingerprint_sha256: %s\n", id->fingerprint);

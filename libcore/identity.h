@@ -33,7 +33,9 @@ typedef struct {
 
     /*
      * X.509: the leaf serial number, lowercase hex of its magnitude.
-     * JWT: lowercase hex SHA-256 of the exact token bytes.
+     * JWT: lowercase hex SHA-256 of the JWS signing input (the token up
+     * to its last '.'): what the issuer signed, so every encoding of one
+     * signature names the same credential.
      */
     char          serial[WID_SERIAL_HEX_MAX + 1];
 

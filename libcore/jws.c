@@ -304,7 +304,6 @@ wid_jws_reset(wid_jws *jws)
     jws->kid = NULL;
     jws->signing_input = NULL;
     jws->signing_input_len = 0;
-    jws->token_len = 0;
     jws->sig_len = 0;
     jws->md_len = 0;
     jws->hdr_b64 = NULL;
@@ -442,7 +441,6 @@ wid_jws_parse(const char *token, size_t len, const wid_jws_opts *opts,
 
     out->signing_input = token;
     out->signing_input_len = (size_t) (d2 - token);
-    out->token_len = len;
     return WID_OK;
 
 fail:
@@ -499,7 +497,7 @@ wid_jws_md_of(const void *data, size_t len, size_t md_len, unsigned char *md)
 }
 
 wid_reason_t
-wid_jws_digest(wid_jws *jws, unsigned char *token_sha256)
+wid_jws_digest(wid_jws *jws, unsigned char *input_sha256)
 {
     size_t  md_len;
 
@@ -510,14 +508,15 @@ wid_jws_digest(wid_jws *jws, unsigned char *token_sha256)
     }
     md_len = wid_jws_algs[jws->alg].md_len;
     if (md_len == WID_SHA256_LEN) {
-        /* The token begins with the signing input: one pass for both. */
-        wid_sha256_prefix(jws->signing_input, jws->signing_input_len,
-                          jws->token_len, jws->md, token_sha256);
+        wid_sha256(jws->signing_input, jws->signing_input_len, jws->md);
         jws->md_len = md_len;
+        if (input_sha256 != NULL) {
+            memcpy(input_sha256, jws->md, WID_SHA256_LEN);
+        }
         return WID_OK;
     }
-    if (token_sha256 != NULL) {
-        wid_sha256(jws->signing_input, jws->token_len, token_sha256);
+    if (input_sha256 != NULL) {
+        wid_sha256(jws->signing_input, jws->signing_input_len, input_sha256);
     }
     if (wid_jws_md_of(jws->signing_input, jws->signing_input_len, md_len,
                       jws->md) != 0)

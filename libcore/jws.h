@@ -90,7 +90,6 @@ typedef struct {
     const char    *kid;
     const char    *signing_input;  /* into the token: header.payload */
     size_t         signing_input_len;
-    size_t         token_len;      /* signing input, '.', signature */
     unsigned char  sig[1056];      /* up to RSA-8192 */
     size_t         sig_len;
     /* Digest of the signing input once wid_jws_digest ran (md_len). */
@@ -150,11 +149,10 @@ size_t wid_jws_memo_count(void);
 /*
  * Digest the signing input with the algorithm's hash once, into
  * jws->md (wid_jws_verify then reuses it, so trying several keys hashes
- * once).  If token_sha256 is not NULL, also the SHA-256 of the whole
- * token (32 bytes); for the *256 algorithms it continues from the state
- * after the signing input instead of hashing those bytes twice.
+ * once).  If input_sha256 is not NULL, also the SHA-256 of the signing
+ * input (32 bytes): for the *256 algorithms that is the digest itself.
  */
-wid_reason_t wid_jws_digest(wid_jws *jws, unsigned char *token_sha256);
+wid_reason_t wid_jws_digest(wid_jws *jws, unsigned char *input_sha256);
 
 /*
  * Parse one decoded JOSE part with jansson as a JSON object: duplicate

@@ -135,7 +135,7 @@ wid_jwtsvid_verify(const wid_bundle_set *set, const char *token, size_t len,
                    const char *audience, int64_t now, int64_t leeway,
                    wid_identity *out)
 {
-    wid_jwtsvid_opts o = { audience, now, leeway, 0, 0, NULL };
+    wid_jwtsvid_opts o = { audience, now, leeway, 0, 0 };
 
     return wid_jwtsvid_verify_opts(set, token, len, &o, out);
 }
@@ -208,8 +208,12 @@ wid_jwtsvid_verify_opts(const wid_bundle_set *set, const char *token,
         r = WID_R_BUNDLE_UNKNOWN_TD;
         goto done;
     }
-    /* One digest for every key tried, and the token hash with it. */
-    r = wid_jws_digest(&jws, o->token_sha256 == NULL ? md : NULL);
+    /*
+     * One digest for every key tried, and the credential id with it: the
+     * SHA-256 of the signed bytes, the same for every encoding of one
+     * signature (an ECDSA s or n - s: both verify).
+     */
+    r = wid_jws_digest(&jws, md);
     if (r != WID_OK) {
         goto done;
     }
@@ -234,8 +238,7 @@ wid_jwtsvid_verify_opts(const wid_bundle_set *set, const char *token,
         goto done;
     }
 
-    wid_hex(o->token_sha256 == NULL ? md : o->token_sha256, sizeof(md),
-            out->serial);
+    wid_hex(md, sizeof(md), out->serial);
     memcpy(out->spiffe_id, id.id, 9 + id.td_len + id.path_len + 1);
     memcpy(out->trust_domain, id.trust_domain, id.td_len + 1);
     memcpy(out->path, id.path, id.path_len + 1);

@@ -27,7 +27,7 @@
  * Verify token (len bytes) for the expected audience at unix time now,
  * allowing leeway seconds of clock skew.  An empty or NULL audience is
  * a configuration error (jwt.audience_not_configured), never "any".
- * On success fills *out (serial = SHA-256 of the token, audience = the
+ * On success fills *out (serial = SHA-256 of the signing input, audience = the
  * matched audience, bundle_sha256 = the file that held the key).
  */
 wid_reason_t wid_jwtsvid_verify(const wid_bundle_set *set, const char *token,
@@ -52,12 +52,6 @@ typedef struct {
      */
     int64_t     max_lifetime;
     unsigned    flags;         /* WID_JWTSVID_NO_MEMO */
-    /*
-     * The caller's SHA-256 of exactly these token bytes (e.g. its cache
-     * key was made from it), taken as the serial instead of hashing the
-     * token again; NULL: computed here.
-     */
-    const unsigned char *token_sha256;
 } wid_jwtsvid_opts;
 
 /*

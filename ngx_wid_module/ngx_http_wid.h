@@ -56,7 +56,8 @@ typedef struct ngx_http_wid_journal_s  ngx_http_wid_journal_t;
  * A verified workload identity.  Every string is NUL-terminated (the
  * policy engine takes C strings) and the whole value can be packed into
  * one block (ngx_http_wid_ident_pack) for the caches.  serial is the
- * X.509 serial number, or for a JWT-SVID the hex SHA-256 of the token.
+ * X.509 serial number, or for a JWT-SVID the hex SHA-256 of its signing
+ * input (the token up to its last '.').
  */
 typedef struct {
     ngx_uint_t                  kind;         /* NGX_HTTP_WID_CRED_* */
@@ -174,7 +175,6 @@ typedef struct {
     u_char                      evidence_sha256[NGX_HTTP_WID_SHA256_HEX + 1];
     ngx_uint_t                  has_evidence;
     u_char                      cache_key[NGX_HTTP_WID_SHA256_LEN];
-    u_char                      token_sha256[NGX_HTTP_WID_SHA256_LEN];
     time_t                      cache_expires;
     ngx_str_t                   receipt_id;
     ngx_int_t                   status;
@@ -235,11 +235,15 @@ ngx_int_t ngx_http_wid_hex_decode(u_char *dst, const u_char *hex,
     size_t len);
 ngx_int_t ngx_http_wid_sha256(u_char out[NGX_HTTP_WID_SHA256_LEN],
     const ngx_str_t *parts, ngx_uint_t n);
+/* In one pass: the SHA-256 of a JWT and that of its signing input. */
+void ngx_http_wid_token_sha256(ngx_str_t *token,
+    u_char token_sha256[NGX_HTTP_WID_SHA256_LEN],
+    u_char input_sha256[NGX_HTTP_WID_SHA256_LEN]);
 wid_reason_t ngx_http_wid_verify_x509(ngx_http_wid_trust_t *trust,
     ngx_connection_t *c, ngx_pool_t *pool, ngx_http_wid_ident_t **out);
 wid_reason_t ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust,
-    ngx_str_t *token, const u_char *token_sha256, ngx_str_t *audience,
-    time_t leeway, time_t max_lifetime, ngx_pool_t *pool,
+    ngx_str_t *token, ngx_str_t *audience, time_t leeway,
+    time_t max_lifetime, ngx_pool_t *pool,
     ngx_http_wid_ident_t **out);
 time_t ngx_http_wid_jwt_lifetime_max(void);
 
@@ -277,7 +281,7 @@ ngx_int_t ngx_http_wid_cache_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_wid_jwt_cache_get(ngx_http_request_t *r,
     ngx_shm_zone_t *zone, ngx_http_wid_trust_t *trust,
     const u_char key[NGX_HTTP_WID_SHA256_LEN],
-    const u_char token_sha256[NGX_HTTP_WID_SHA256_LEN],
+    const u_char input_sha256[NGX_HTTP_WID_SHA256_LEN],
     ngx_http_wid_ident_t **out, ngx_http_wid_attest_t **attest);
 void ngx_http_wid_jwt_cache_put(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     const u_char key[NGX_HTTP_WID_SHA256_LEN], time_t expires,

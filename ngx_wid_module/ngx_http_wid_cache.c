@@ -66,12 +66,12 @@ typedef struct {
 
 /*
  * One verified JWT-SVID: what a hit needs and no more.  The trust domain
- * and path are parts of the SPIFFE ID; the token's own hash (the receipt's
- * credential id) is recomputed from the token, which the key needs anyway;
- * the audience is the location's (the key binds it); the bundle is named
- * by the first 16 bytes of its SHA-256 and its full hash is taken from the
- * worker's bundle that matches.  68 bytes and the SPIFFE ID: 128 with an
- * ID of up to 60 bytes.
+ * and path are parts of the SPIFFE ID; the receipt's credential id (the
+ * SHA-256 of the token's signing input) comes from the pass that hashes
+ * the token for the key; the audience is the location's (the key binds
+ * it); the bundle is named by the first 16 bytes of its SHA-256 and its
+ * full hash is taken from the worker's bundle that matches.  68 bytes
+ * and the SPIFFE ID: 128 with an ID of up to 60 bytes.
  */
 typedef struct {
     uint32_t                    next;         /* offset, 0: end of chain */
@@ -338,7 +338,7 @@ ngx_http_wid_cache_sweep(ngx_http_wid_cache_t *cache, time_t now,
 ngx_int_t
 ngx_http_wid_jwt_cache_get(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     ngx_http_wid_trust_t *trust, const u_char key[NGX_HTTP_WID_SHA256_LEN],
-    const u_char token_sha256[NGX_HTTP_WID_SHA256_LEN],
+    const u_char input_sha256[NGX_HTTP_WID_SHA256_LEN],
     ngx_http_wid_ident_t **out, ngx_http_wid_attest_t **attest)
 {
     u_char                      td[256];
@@ -411,7 +411,7 @@ ngx_http_wid_jwt_cache_get(ngx_http_request_t *r, ngx_shm_zone_t *zone,
 
                 ident->serial.data = p;
                 ident->serial.len = NGX_HTTP_WID_SHA256_HEX;
-                p = ngx_hex_dump(p, (u_char *) token_sha256,
+                p = ngx_hex_dump(p, (u_char *) input_sha256,
                                  NGX_HTTP_WID_SHA256_LEN);
                 *p++ = '\0';
 

@@ -431,6 +431,27 @@ ngx_http_wid_sha256(u_char out[NGX_HTTP_WID_SHA256_LEN],
 }
 
 
+void
+ngx_http_wid_token_sha256(ngx_str_t *token,
+    u_char token_sha256[NGX_HTTP_WID_SHA256_LEN],
+    u_char input_sha256[NGX_HTTP_WID_SHA256_LEN])
+{
+    u_char  *dot;
+
+    /* The signing input: the token up to its last '.' (none: empty). */
+    for (dot = token->data + token->len;
+         dot > token->data && dot[-1] != '.';
+         dot--)
+    {
+        /* void */
+    }
+
+    wid_sha256_prefix(token->data,
+                      dot > token->data ? (size_t) (dot - 1 - token->data) : 0,
+                      token->len, input_sha256, token_sha256);
+}
+
+
 static ngx_http_wid_ident_t *
 ngx_http_wid_ident_from(ngx_pool_t *pool, wid_identity *id, ngx_uint_t kind)
 {
@@ -505,8 +526,8 @@ ngx_http_wid_verify_x509(ngx_http_wid_trust_t *trust, ngx_connection_t *c,
 
 wid_reason_t
 ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust, ngx_str_t *token,
-    const u_char *token_sha256, ngx_str_t *audience, time_t leeway,
-    time_t max_lifetime, ngx_pool_t *pool, ngx_http_wid_ident_t **out)
+    ngx_str_t *audience, time_t leeway, time_t max_lifetime,
+    ngx_pool_t *pool, ngx_http_wid_ident_t **out)
 {
     wid_reason_t      rc;
     wid_identity      id;
@@ -518,7 +539,6 @@ ngx_http_wid_verify_jwt(ngx_http_wid_trust_t *trust, ngx_str_t *token,
     opts.now = (int64_t) ngx_time();
     opts.leeway = (int64_t) leeway;
     opts.max_lifetime = (int64_t) max_lifetime;
-    opts.token_sha256 = token_sha256;
 
     id.detail = WID_OK;
 

@@ -566,6 +566,8 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
 {
     u_char                 *key;
     u_char                  leeway[8], lifetime[8], len[8];
+    u_char                  token_sha256[NGX_HTTP_WID_SHA256_LEN];
+    u_char                  input_sha256[NGX_HTTP_WID_SHA256_LEN];
     time_t                  expires;
     ngx_str_t               parts[8];
     ngx_uint_t              i, n;
@@ -598,7 +600,7 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     }
 
     if (wmcf->cache_zone == NULL) {
-        rc = ngx_http_wid_verify_jwt(wmcf->trust, token, NULL,
+        rc = ngx_http_wid_verify_jwt(wmcf->trust, token,
                                      &wlcf->audience, wlcf->jwt_leeway,
                                      wlcf->jwt_max_lifetime, r->pool, &ident);
         if (rc == WID_OK) {
@@ -609,20 +611,18 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     }
 
     /*
-     * The token's SHA-256 is its credential id on the receipt; the cache
-     * key is a SHA-256 over it and everything else the verification
+     * The cache key is a SHA-256 over the token's SHA-256 and everything
+     * else the verification
      * depended on besides the bundles (checked on every hit) and the
      * clock: the expected audience, the leeway and the maximum lifetime.
      * With an attestation result the entry holds the verified result
      * too, so the key also binds the exact result bytes and the policy
      * whose trusted verifiers checked them (another policy, or a changed
-     * one, trusts other keys).
+     * one, trusts other keys).  The hash of the token's signing input
+     * is the credential id a hit puts on the receipt, as the verifier
+     * would.
      */
-    parts[0] = *token;
-
-    if (ngx_http_wid_sha256(ctx->token_sha256, parts, 1) != NGX_OK) {
-        return WID_R_INTERNAL_CRYPTO;
-    }
+    ngx_http_wid_token_sha256(token, token_sha256, input_sha256);
 
     key = ctx->cache_key;
 
@@ -654,7 +654,7 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     parts[n].len = sizeof(leeway); n++;
     parts[n].data = lifetime;
     parts[n].len = sizeof(lifetime); n++;
-    parts[n].data = ctx->token_sha256;
+    parts[n].data = token_sha256;
     parts[n].len = NGX_HTTP_WID_SHA256_LEN; n++;
 
     if (ngx_http_wid_sha256(key, parts, n) != NGX_OK) {
@@ -662,7 +662,7 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
     }
 
     if (ngx_http_wid_jwt_cache_get(r, wmcf->cache_zone, wmcf->trust, key,
-                                   ctx->token_sha256, &ident, &attest)
+                                   input_sha256, &ident, &attest)
         == NGX_OK
         && (attest != NULL || !ctx->has_att_header))
     {
@@ -682,9 +682,7 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
         return WID_OK;
     }
 
-    /* The token's hash is made: the verifier need not hash it again. */
-    rc = ngx_http_wid_verify_jwt(wmcf->trust, token, ctx->token_sha256,
-                                 &wlcf->audience, wlcf->jwt_leeway,
+    rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience, wlcf->jwt_leeway,
                                  wlcf->jwt_max_lifetime, r->pool, &ident);
     if (rc != WID_OK) {
         return rc;

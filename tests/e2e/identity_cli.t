@@ -119,14 +119,16 @@ for my $alg (sort keys %keys) {
     is($j->{not_after}, $now + 600, "jwt $alg: not_after is exp");
     is($j->{audience}, 'wid-test', "jwt $alg: audience matched");
 }
-# The token hash is SHA-256 whatever the signature's digest.
+# The credential id is the SHA-256 of the signing input (the token up to
+# its last '.') whatever the signature's digest.
 for my $alg (qw(ES256 ES384 ES512)) {
     my $t = slurp("$d/$alg.jwt"); chomp $t;
-    my $th = `printf %s '$t' | sha256sum`; $th =~ s/\s.*//s;
+    my $si = substr($t, 0, rindex($t, '.'));
+    my $th = `printf %s '$si' | sha256sum`; $th =~ s/\s.*//s;
     ($rc, $out) = run("$wid svid verify $jb --jwt '$t' --audience wid-test"
                       . ' --json');
-    is(decode_json($out)->{token_sha256}, $th,
-       "jwt $alg: token_sha256 of the token");
+    is(decode_json($out)->{signing_input_sha256}, $th,
+       "jwt $alg: signing_input_sha256 of the token");
 }
 my $es = slurp("$d/ES256.jwt"); chomp $es;
 ($rc, $out) = run("$wid svid verify --bundle $d/jwt/jwt_bundle.json"

@@ -127,7 +127,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static wid_identity a, b, c;
-    wid_jwtsvid_opts    o = { "wid-test", WID_FUZZ_NOW, 30, 0, 0, NULL };
+    wid_jwtsvid_opts    o = { "wid-test", WID_FUZZ_NOW, 30, 0, 0 };
     const char         *tok = (const char *) data;
     wid_reason_t        ra, rb, rc;
 
