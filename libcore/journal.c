@@ -196,7 +196,18 @@ wid_journal_put(wid_journal *j, uint8_t type, uint32_t len)
  * *data and *len: the encoded receipt; *in_place: which of the two.
  */
 static wid_reason_t
-wid_journal_encode_receipt(wid_journal *j, const wid_receipt *r, uint64_t seq,
+wid_journal_encode_to(wid_journal *j, const wid_receipt_head *h,
+                      const wid_receipt *r, uint64_t seq, uint8_t *data,
+                      size_t cap, size_t *len)
+{
+    return h != NULL ? wid_receipt_encode_after(h, r, seq, data, cap, len)
+                     : wid_receipt_encode(r, j->writer, seq, data, cap, len);
+}
+
+
+static wid_reason_t
+wid_journal_encode_receipt(wid_journal *j, const wid_receipt_head *h,
+                           const wid_receipt *r, uint64_t seq,
                            uint8_t **data, size_t *len, int *in_place)
 {
     size_t       room;
@@ -208,7 +219,7 @@ wid_journal_encode_receipt(wid_journal *j, const wid_receipt *r, uint64_t seq,
     {
         room = WID_WBUF_SIZE - j->wlen - WID_FRAME_HDR;
         *data = j->wbuf + j->wlen + WID_FRAME_HDR;
-        rc = wid_receipt_encode(r, j->writer, seq, *data, room, len);
+        rc = wid_journal_encode_to(j, h, r, seq, *data, room, len);
         if (rc != WID_R_INTERNAL_NOMEM) {
             /* Encoded, or invalid whatever the room: nothing was kept. */
             *in_place = rc == WID_OK;
@@ -216,7 +227,7 @@ wid_journal_encode_receipt(wid_journal *j, const wid_receipt *r, uint64_t seq,
         }
     }
     *data = j->buf + WID_FRAME_HDR;
-    return wid_receipt_encode(r, j->writer, seq, *data, WID_FRAME_MAX, len);
+    return wid_journal_encode_to(j, h, r, seq, *data, WID_FRAME_MAX, len);
 }
 
 
@@ -485,8 +496,25 @@ wid_journal_sync_now(wid_journal *j, uint64_t now_ms)
 
 
 wid_reason_t
+wid_journal_receipt_head(const wid_journal *j, const wid_receipt *r,
+                         wid_receipt_head *h)
+{
+    return wid_receipt_head_make(r, j->writer, h);
+}
+
+
+wid_reason_t
 wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
                    char id_out[WID_RECEIPT_ID_SIZE], uint64_t *seq_out)
+{
+    return wid_journal_append_after(j, NULL, r, now_ms, id_out, seq_out);
+}
+
+
+wid_reason_t
+wid_journal_append_after(wid_journal *j, const wid_receipt_head *h,
+                         const wid_receipt *r, uint64_t now_ms,
+                         char id_out[WID_RECEIPT_ID_SIZE], uint64_t *seq_out)
 {
     wid_receipt   tmp;
     uint8_t       leaf[WID_HASH_LEN], *data;
@@ -509,12 +537,19 @@ wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
         tmp.time_ms = now_ms;
         r = &tmp;
     }
+    if (h != NULL && !wid_receipt_head_writer_is(h, j->writer)) {
+        h = NULL;
+    }
     seq = j->next_seq;
-    rc = wid_journal_encode_receipt(j, r, seq, &data, &len, &in_place);
+    rc = wid_journal_encode_receipt(j, h, r, seq, &data, &len, &in_place);
     if (rc != WID_OK) {
         return rc;
     }
-    wid_merkle_leaf_hash(data, len, leaf);
+    if (h != NULL) {
+        wid_merkle_leaf_finish(&h->leaf, data + h->len, len - h->len, leaf);
+    } else {
+        wid_merkle_leaf_hash(data, len, leaf);
+    }
     if (in_place) {
         wid_frame_seal(data - WID_FRAME_HDR, WID_REC_RECEIPT, (uint32_t) len);
         wid_journal_buffered(j, WID_FRAME_HDR + len);

@@ -115,6 +115,26 @@ wid_reason_t wid_journal_append(wid_journal *j, const wid_receipt *r,
                                 char id_out[WID_RECEIPT_ID_SIZE],
                                 uint64_t *seq_out);
 
+/*
+ * The head of receipts about r's identity in this journal
+ * (wid_receipt_head_make with the journal's writer), for
+ * wid_journal_append_after.
+ */
+wid_reason_t wid_journal_receipt_head(const wid_journal *j,
+                                      const wid_receipt *r,
+                                      wid_receipt_head *h);
+
+/*
+ * wid_journal_append of a receipt whose head is h: its bytes and leading
+ * hash blocks are reused.  r still carries its identity: a head made for
+ * another writer is ignored and r encoded whole.  h may be NULL.
+ */
+wid_reason_t wid_journal_append_after(wid_journal *j,
+                                      const wid_receipt_head *h,
+                                      const wid_receipt *r, uint64_t now_ms,
+                                      char id_out[WID_RECEIPT_ID_SIZE],
+                                      uint64_t *seq_out);
+
 /* Bytes appended but not yet handed to the kernel (0: every record
  * acknowledged so far is at least in the page cache). */
 size_t wid_journal_unwritten(const wid_journal *j);

@@ -355,9 +355,8 @@ wid_recovery_decode(const uint8_t *d, size_t len, wid_recovery_record *r)
 int
 wid_leaf_seq(uint8_t type, const uint8_t *d, size_t len, uint64_t *seq)
 {
-    if (type == WID_REC_RECEIPT && len >= 24) {
-        *seq = wid_rd64(d + 16);
-        return 0;
+    if (type == WID_REC_RECEIPT) {
+        return wid_receipt_seq(d, len, seq);
     }
     if ((type == WID_REC_GAP || type == WID_REC_RECOVERY) && len >= 20) {
         *seq = wid_rd64(d + 12);

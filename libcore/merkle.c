@@ -23,6 +23,28 @@ wid_merkle_leaf_hash(const void *data, size_t len, uint8_t out[WID_HASH_LEN])
 
 
 void
+wid_merkle_leaf_begin(wid_sha256_ctx *c, const void *data, size_t len)
+{
+    static const uint8_t  prefix = 0x00;
+
+    wid_sha256_init(c);
+    wid_sha256_update(c, &prefix, 1);
+    wid_sha256_update(c, data, len);
+}
+
+
+void
+wid_merkle_leaf_finish(const wid_sha256_ctx *c, const void *rest, size_t len,
+                       uint8_t out[WID_HASH_LEN])
+{
+    wid_sha256_ctx  leaf = *c;
+
+    wid_sha256_update(&leaf, rest, len);
+    wid_sha256_final(&leaf, out);
+}
+
+
+void
 wid_merkle_node_hash(const uint8_t left[WID_HASH_LEN],
                      const uint8_t right[WID_HASH_LEN],
                      uint8_t out[WID_HASH_LEN])

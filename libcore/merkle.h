@@ -22,6 +22,15 @@
 
 void wid_merkle_leaf_hash(const void *data, size_t len,
                           uint8_t out[WID_HASH_LEN]);
+
+/*
+ * A leaf hash in two steps, for leaves that share their first bytes:
+ * begin with those (len bytes at data), then finish a copy of c with the
+ * rest of each leaf.  The same hash as wid_merkle_leaf_hash of the whole.
+ */
+void wid_merkle_leaf_begin(wid_sha256_ctx *c, const void *data, size_t len);
+void wid_merkle_leaf_finish(const wid_sha256_ctx *c, const void *rest,
+                            size_t len, uint8_t out[WID_HASH_LEN]);
 void wid_merkle_node_hash(const uint8_t left[WID_HASH_LEN],
                           const uint8_t right[WID_HASH_LEN],
                           uint8_t out[WID_HASH_LEN]);

@@ -1,20 +1,32 @@
 /*
- * Receipt v1 canonical encoding.  Layout (integers big-endian):
+ * Receipt v2 canonical encoding.  Layout (integers big-endian; a string
+ * is a u16 length and its bytes):
  *
- *   "WIDRCPT" 0x01                     magic and schema version
- *   u64 time_ms, u64 seq
- *   u8 surface, u8 verdict, u8 prefer
- *   u64 not_after, u64 ssh_serial, u64 ssh_valid_after, u64 ssh_valid_before
- *   u8 hash bitmap (bit 0 policy, 1 bundle, 2 evidence, 3 path), then each
- *      present hash (32 bytes) in bit order
- *   19 strings in wid_receipt_field order: u16 length, bytes
+ *   "WIDRCPT" 0x02                     magic and schema version
+ *   the head, who wrote it and whom it is about:
+ *     writer, u64 not_after, u8 1 if a bundle hash (32 bytes) follows,
+ *     spiffe_id, trust_domain, path, credential_kind, credential_id
+ *   the decision:
+ *     u64 time_ms, u64 seq, u8 surface, u8 verdict, u8 prefer,
+ *     u64 ssh_serial, u64 ssh_valid_after, u64 ssh_valid_before,
+ *     u8 hash bitmap (bit 0 policy, 1 evidence, 2 path), then each present
+ *     hash (32 bytes) in bit order,
+ *     reason, rule, operation, policy signer, attestation tier, schema and
+ *     verifier, method, host, request path, peer, SSH key fingerprint,
+ *     SSH principals
+ *
+ * The head comes first so that a writer recording many decisions about
+ * one identity encodes it and hashes its leading SHA-256 blocks once
+ * (wid_receipt_head); the bytes are the same either way.
  *
  * Decoding accepts exactly this: no trailing bytes, no unknown bits, no
  * out-of-range enums, no NUL or invalid UTF-8 in strings.  So one receipt
  * has one encoding, and the stored bytes are the hashed bytes.
  */
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,25 +127,18 @@ wid_receipt_field_name(wid_receipt_field f)
 static void
 wid_put64(uint8_t *p, uint64_t v)
 {
-    int i;
-
-    for (i = 7; i >= 0; i--) {
-        p[i] = (uint8_t) v;
-        v >>= 8;
-    }
+    v = htobe64(v);
+    memcpy(p, &v, 8);
 }
 
 
 static uint64_t
 wid_get64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    int      i;
+    uint64_t v;
 
-    for (i = 0; i < 8; i++) {
-        v = (v << 8) | p[i];
-    }
-    return v;
+    memcpy(&v, p, 8);
+    return be64toh(v);
 }
 
 
@@ -248,88 +253,198 @@ wid_receipt_text_ok(const void *s, size_t len)
 }
 
 
-wid_reason_t
-wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
-                   uint8_t *buf, size_t cap, size_t *len)
-{
-    const wid_receipt_hash *hs[WID_NHASH] = {
-        &r->policy_hash, &r->bundle_hash, &r->evidence_hash, &r->path_hash
-    };
-    uint8_t *p = buf, bitmap = 0;
-    size_t   need, sl[WID_RECEIPT_NSTR];
-    unsigned i;
+/* The strings of the head (the writer's first), and of the decision. */
+static const uint8_t wid_head_str[] = {
+    WID_RF_WRITER, WID_RF_SPIFFE_ID, WID_RF_TRUST_DOMAIN, WID_RF_ID_PATH,
+    WID_RF_CREDENTIAL_KIND, WID_RF_CREDENTIAL_ID
+};
+static const uint8_t wid_decision_str[] = {
+    WID_RF_REASON, WID_RF_RULE, WID_RF_OPERATION, WID_RF_POLICY_SIGNER,
+    WID_RF_ATT_TIER, WID_RF_ATT_SCHEMA, WID_RF_ATT_VERIFIER,
+    WID_RF_METHOD, WID_RF_HOST, WID_RF_REQ_PATH, WID_RF_PEER,
+    WID_RF_SSH_KEY_FP, WID_RF_SSH_PRINCIPALS
+};
 
-    *len = 0;
+#define WID_NELTS(a)  (sizeof(a) / sizeof((a)[0]))
+
+/* The decision's hashes, in bitmap order; the bundle's is in the head. */
+#define WID_NDHASH 3
+
+#define WID_HEAD_FIXED      (8 + 8 + 1)     /* magic, not_after, flag */
+#define WID_DECISION_FIXED  (8 + 8 + 3 + 3 * 8 + 1)
+
+
+/*
+ * The lengths of n of r's strings (fields[i]: WID_RF_*), into sl by
+ * field, the writer's from writer; their encoded size (u16 + bytes) is
+ * added to *need.  Every string is bounded, so no sum overflows.
+ */
+static wid_reason_t
+wid_receipt_lengths(const wid_receipt *r, const char *writer,
+                    const uint8_t *fields, size_t n, size_t *sl,
+                    size_t *need)
+{
+    size_t  i, f;
+
+    for (i = 0; i < n; i++) {
+        const char *s;
+
+        f = fields[i];
+        s = f == WID_RF_WRITER ? writer : r->str[f];
+        if (s == NULL) {
+            sl[f] = 0;
+        } else if (r->str_len != NULL && f != WID_RF_WRITER) {
+            sl[f] = r->str_len[f];
+        } else {
+            sl[f] = strnlen(s, WID_RECEIPT_STR_MAX + 1);
+        }
+        if (sl[f] > WID_RECEIPT_STR_MAX) {
+            return WID_R_RECEIPT_FIELD_TOO_LONG;
+        }
+        *need += 2 + sl[f];
+    }
+    return WID_OK;
+}
+
+
+/* One string: u16 length, bytes, checked where it is copied (one read). */
+static uint8_t *
+wid_put_str(uint8_t *p, const char *s, size_t len)
+{
+    if (len != 0 && !wid_receipt_text_ok(s, len)) {
+        return NULL;
+    }
+    *p++ = (uint8_t) (len >> 8);
+    *p++ = (uint8_t) len;
+    if (len) {
+        memcpy(p, s, len);
+        p += len;
+    }
+    return p;
+}
+
+
+static wid_reason_t
+wid_head_size(const wid_receipt *r, const char *writer, size_t *sl,
+              size_t *need)
+{
+    *need += WID_HEAD_FIXED + (r->bundle_hash.set ? 32 : 0);
+    return wid_receipt_lengths(r, writer, wid_head_str,
+                               WID_NELTS(wid_head_str), sl, need);
+}
+
+
+/* Magic, version and head; NULL: a string is not UTF-8 without NUL. */
+static uint8_t *
+wid_put_head(const wid_receipt *r, const char *writer, const size_t *sl,
+             uint8_t *p)
+{
+    size_t  i;
+
+    memcpy(p, WID_RECEIPT_MAGIC, 7);
+    p[7] = WID_RECEIPT_VERSION;
+    p = wid_put_str(p + 8, writer, sl[WID_RF_WRITER]);
+    if (p == NULL) {
+        return NULL;
+    }
+    wid_put64(p, r->not_after);
+    p += 8;
+    *p++ = r->bundle_hash.set ? 1 : 0;
+    if (r->bundle_hash.set) {
+        memcpy(p, r->bundle_hash.h, 32);
+        p += 32;
+    }
+    for (i = 1; i < WID_NELTS(wid_head_str) && p != NULL; i++) {
+        p = wid_put_str(p, r->str[wid_head_str[i]], sl[wid_head_str[i]]);
+    }
+    return p;
+}
+
+
+static wid_reason_t
+wid_decision_size(const wid_receipt *r, size_t *sl, size_t *need)
+{
+    const wid_receipt_hash *hs[WID_NDHASH] = {
+        &r->policy_hash, &r->evidence_hash, &r->path_hash
+    };
+    size_t                  i;
+
     if (r->surface < WID_SURFACE_HTTP || r->surface > WID_SURFACE_SSH_LOGIN
         || r->verdict < WID_VERDICT_ALLOW || r->verdict > WID_VERDICT_OBSERVE
         || r->prefer > WID_PREFER_UNMATCHED)
     {
         return WID_R_RECEIPT_FIELD_INVALID;
     }
-
-    /* Sizes first: every string bounded, so the sum cannot overflow. */
-    need = WID_RECEIPT_FIXED;
-    for (i = 0; i < WID_NHASH; i++) {
-        if (hs[i]->set) {
-            need += 32;
-        }
+    *need += WID_DECISION_FIXED;
+    for (i = 0; i < WID_NDHASH; i++) {
+        *need += hs[i]->set ? 32 : 0;
     }
-    for (i = 0; i < WID_RECEIPT_NSTR; i++) {
-        const char *s = i == WID_RF_WRITER ? writer : r->str[i];
+    return wid_receipt_lengths(r, NULL, wid_decision_str,
+                               WID_NELTS(wid_decision_str), sl, need);
+}
 
-        if (s == NULL) {
-            sl[i] = 0;
-        } else if (r->str_len != NULL && i != WID_RF_WRITER) {
-            sl[i] = r->str_len[i];
-        } else {
-            sl[i] = strnlen(s, WID_RECEIPT_STR_MAX + 1);
-        }
-        if (sl[i] > WID_RECEIPT_STR_MAX) {
-            return WID_R_RECEIPT_FIELD_TOO_LONG;
-        }
-        need += 2 + sl[i];
-    }
-    if (need > cap) {
-        return WID_R_INTERNAL_NOMEM;
-    }
 
-    memcpy(p, WID_RECEIPT_MAGIC, 7);
-    p[7] = WID_RECEIPT_VERSION;
-    p += 8;
+static uint8_t *
+wid_put_decision(const wid_receipt *r, uint64_t seq, const size_t *sl,
+                 uint8_t *p)
+{
+    const wid_receipt_hash *hs[WID_NDHASH] = {
+        &r->policy_hash, &r->evidence_hash, &r->path_hash
+    };
+    uint8_t                 bitmap = 0;
+    size_t                  i;
+
     wid_put64(p, r->time_ms);
     wid_put64(p + 8, seq);
     p += 16;
     *p++ = (uint8_t) r->surface;
     *p++ = (uint8_t) r->verdict;
     *p++ = (uint8_t) r->prefer;
-    wid_put64(p, r->not_after);
-    wid_put64(p + 8, r->ssh_serial);
-    wid_put64(p + 16, r->ssh_valid_after);
-    wid_put64(p + 24, r->ssh_valid_before);
-    p += 32;
-    for (i = 0; i < WID_NHASH; i++) {
+    wid_put64(p, r->ssh_serial);
+    wid_put64(p + 8, r->ssh_valid_after);
+    wid_put64(p + 16, r->ssh_valid_before);
+    p += 24;
+    for (i = 0; i < WID_NDHASH; i++) {
         bitmap |= (uint8_t) ((hs[i]->set ? 1u : 0u) << i);
     }
     *p++ = bitmap;
-    for (i = 0; i < WID_NHASH; i++) {
+    for (i = 0; i < WID_NDHASH; i++) {
         if (hs[i]->set) {
             memcpy(p, hs[i]->h, 32);
             p += 32;
         }
     }
-    for (i = 0; i < WID_RECEIPT_NSTR; i++) {
-        const char *s = i == WID_RF_WRITER ? writer : r->str[i];
+    for (i = 0; i < WID_NELTS(wid_decision_str) && p != NULL; i++) {
+        p = wid_put_str(p, r->str[wid_decision_str[i]],
+                        sl[wid_decision_str[i]]);
+    }
+    return p;
+}
 
-        /* Checked where it is copied: one read of each string. */
-        if (sl[i] != 0 && !wid_receipt_text_ok(s, sl[i])) {
-            return WID_R_RECEIPT_FIELD_INVALID;     /* *len is still 0 */
-        }
-        *p++ = (uint8_t) (sl[i] >> 8);
-        *p++ = (uint8_t) sl[i];
-        if (sl[i]) {
-            memcpy(p, s, sl[i]);
-            p += sl[i];
-        }
+
+wid_reason_t
+wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
+                   uint8_t *buf, size_t cap, size_t *len)
+{
+    uint8_t      *p;
+    size_t        need = 0, sl[WID_RECEIPT_NSTR];
+    wid_reason_t  rc;
+
+    *len = 0;
+    rc = wid_decision_size(r, sl, &need);
+    if (rc == WID_OK) {
+        rc = wid_head_size(r, writer, sl, &need);
+    }
+    if (rc != WID_OK) {
+        return rc;
+    }
+    if (need > cap) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    p = wid_put_head(r, writer, sl, buf);
+    p = p != NULL ? wid_put_decision(r, seq, sl, p) : NULL;
+    if (p == NULL) {
+        return WID_R_RECEIPT_FIELD_INVALID;     /* *len is still 0 */
     }
     *len = (size_t) (p - buf);
     return WID_OK;
@@ -337,15 +452,161 @@ wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
 
 
 wid_reason_t
+wid_receipt_head_make(const wid_receipt *r, const char *writer,
+                      wid_receipt_head *h)
+{
+    size_t        need = 0, sl[WID_RECEIPT_NSTR];
+    uint8_t      *p;
+    wid_reason_t  rc;
+
+    h->len = 0;
+    rc = wid_head_size(r, writer, sl, &need);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    if (need > sizeof(h->bytes)) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    p = wid_put_head(r, writer, sl, h->bytes);
+    if (p == NULL) {
+        return WID_R_RECEIPT_FIELD_INVALID;
+    }
+    h->len = (size_t) (p - h->bytes);
+    wid_merkle_leaf_begin(&h->leaf, h->bytes, h->len);
+    return WID_OK;
+}
+
+
+size_t
+wid_receipt_head_size(const wid_receipt_head *h)
+{
+    return offsetof(wid_receipt_head, bytes) + h->len;
+}
+
+
+int
+wid_receipt_head_writer_is(const wid_receipt_head *h, const char *writer)
+{
+    size_t  wl = strlen(writer);
+
+    return h->len >= 10 + wl
+           && (((size_t) h->bytes[8] << 8) | h->bytes[9]) == wl
+           && memcmp(h->bytes + 10, writer, wl) == 0;
+}
+
+
+wid_reason_t
+wid_receipt_encode_after(const wid_receipt_head *h, const wid_receipt *r,
+                         uint64_t seq, uint8_t *buf, size_t cap, size_t *len)
+{
+    uint8_t      *p;
+    size_t        need = h->len, sl[WID_RECEIPT_NSTR];
+    wid_reason_t  rc;
+
+    *len = 0;
+    rc = wid_decision_size(r, sl, &need);
+    if (rc != WID_OK) {
+        return rc;
+    }
+    if (need > cap) {
+        return WID_R_INTERNAL_NOMEM;
+    }
+    memcpy(buf, h->bytes, h->len);
+    p = wid_put_decision(r, seq, sl, buf + h->len);
+    if (p == NULL) {
+        return WID_R_RECEIPT_FIELD_INVALID;
+    }
+    *len = (size_t) (p - buf);
+    return WID_OK;
+}
+
+
+int
+wid_receipt_seq(const uint8_t *buf, size_t len, uint64_t *seq)
+{
+    size_t  off = 8, i, n;
+
+    if (len < off) {
+        return -1;
+    }
+    /* The head's strings and its optional hash: skipped, not checked. */
+    for (i = 0; i < WID_NELTS(wid_head_str); i++) {
+        if (len - off < 2) {
+            return -1;
+        }
+        n = ((size_t) buf[off] << 8) | buf[off + 1];
+        off += 2;
+        if (len - off < n) {
+            return -1;
+        }
+        off += n;
+        if (i == 0) {
+            /* After the writer: not_after and the bundle hash flag. */
+            if (len - off < 9) {
+                return -1;
+            }
+            off += 9 + (buf[off + 8] ? 32 : 0);
+            if (off > len) {
+                return -1;
+            }
+        }
+    }
+    if (len - off < 16) {
+        return -1;
+    }
+    *seq = wid_get64(buf + off + 8);
+    return 0;
+}
+
+
+/* One string of a receipt being decoded; NULL: malformed. */
+static const uint8_t *
+wid_get_str(const uint8_t *p, const uint8_t *end, wid_span *out)
+{
+    size_t  sl;
+
+    if ((size_t) (end - p) < 2) {
+        return NULL;
+    }
+    sl = ((size_t) p[0] << 8) | p[1];
+    p += 2;
+    if (sl > WID_RECEIPT_STR_MAX || (size_t) (end - p) < sl
+        || !wid_receipt_text_ok(p, sl))
+    {
+        return NULL;
+    }
+    out->p = (const char *) p;
+    out->len = (uint16_t) sl;
+    return p + sl;
+}
+
+
+/* 32 bytes of hash if flagged; NULL: malformed. */
+static const uint8_t *
+wid_get_hash(const uint8_t *p, const uint8_t *end, int set,
+             wid_receipt_hash *out)
+{
+    if (!set) {
+        return p;
+    }
+    if ((size_t) (end - p) < 32) {
+        return NULL;
+    }
+    out->set = 1;
+    memcpy(out->h, p, 32);
+    return p + 32;
+}
+
+
+wid_reason_t
 wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
 {
-    wid_receipt_hash *hs[WID_NHASH] = {
-        &v->policy_hash, &v->bundle_hash, &v->evidence_hash, &v->path_hash
+    wid_receipt_hash *hs[WID_NDHASH] = {
+        &v->policy_hash, &v->evidence_hash, &v->path_hash
     };
     const uint8_t    *p = buf, *end = buf + len;
-    unsigned          i;
-    size_t            sl;
-    uint8_t           bitmap;
+    size_t            i;
+    uint8_t           flag;
 
     memset(v, 0, sizeof(*v));
     if (len < WID_RECEIPT_FIXED || len > WID_RECEIPT_MAX
@@ -356,7 +617,26 @@ wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
     if (p[7] != WID_RECEIPT_VERSION) {
         return WID_R_RECEIPT_UNSUPPORTED_VERSION;
     }
-    p += 8;
+
+    /* The head.  len >= WID_RECEIPT_FIXED: the fixed fields fit. */
+    p = wid_get_str(p + 8, end, &v->str[WID_RF_WRITER]);
+    if (p == NULL || (size_t) (end - p) < 9) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    v->not_after = wid_get64(p);
+    flag = p[8];
+    if (flag > 1) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    p = wid_get_hash(p + 9, end, flag, &v->bundle_hash);
+    for (i = 1; i < WID_NELTS(wid_head_str) && p != NULL; i++) {
+        p = wid_get_str(p, end, &v->str[wid_head_str[i]]);
+    }
+
+    /* The decision. */
+    if (p == NULL || (size_t) (end - p) < WID_DECISION_FIXED) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
     v->time_ms = wid_get64(p);
     v->seq = wid_get64(p + 8);
     p += 16;
@@ -370,39 +650,19 @@ wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
     v->verdict = (wid_verdict_t) p[1];
     v->prefer = (wid_prefer_t) p[2];
     p += 3;
-    v->not_after = wid_get64(p);
-    v->ssh_serial = wid_get64(p + 8);
-    v->ssh_valid_after = wid_get64(p + 16);
-    v->ssh_valid_before = wid_get64(p + 24);
-    p += 32;
-    bitmap = *p++;
-    if (bitmap >> WID_NHASH) {
+    v->ssh_serial = wid_get64(p);
+    v->ssh_valid_after = wid_get64(p + 8);
+    v->ssh_valid_before = wid_get64(p + 16);
+    p += 24;
+    flag = *p++;
+    if (flag >> WID_NDHASH) {
         return WID_R_RECEIPT_MALFORMED;
     }
-    for (i = 0; i < WID_NHASH; i++) {
-        if (bitmap & (1u << i)) {
-            if ((size_t) (end - p) < 32) {
-                return WID_R_RECEIPT_MALFORMED;
-            }
-            hs[i]->set = 1;
-            memcpy(hs[i]->h, p, 32);
-            p += 32;
-        }
+    for (i = 0; i < WID_NDHASH && p != NULL; i++) {
+        p = wid_get_hash(p, end, flag & (1u << i), hs[i]);
     }
-    for (i = 0; i < WID_RECEIPT_NSTR; i++) {
-        if ((size_t) (end - p) < 2) {
-            return WID_R_RECEIPT_MALFORMED;
-        }
-        sl = ((size_t) p[0] << 8) | p[1];
-        p += 2;
-        if (sl > WID_RECEIPT_STR_MAX || (size_t) (end - p) < sl
-            || !wid_receipt_text_ok(p, sl))
-        {
-            return WID_R_RECEIPT_MALFORMED;
-        }
-        v->str[i].p = (const char *) p;
-        v->str[i].len = (uint16_t) sl;
-        p += sl;
+    for (i = 0; i < WID_NELTS(wid_decision_str) && p != NULL; i++) {
+        p = wid_get_str(p, end, &v->str[wid_decision_str[i]]);
     }
     if (p != end) {
         return WID_R_RECEIPT_MALFORMED;

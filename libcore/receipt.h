@@ -1,5 +1,5 @@
 /*
- * Receipts, schema v1: what wid decided, about whom, under which policy,
+ * Receipts, schema v2: what wid decided, about whom, under which policy,
  * for which request.  A receipt is stored as its canonical encoding (see
  * docs/receipts.md); those exact bytes are the Merkle leaf data, so they
  * are never re-serialised.  The receipt id is derived from them.
@@ -15,13 +15,14 @@
 #include <stdint.h>
 
 #include "reason.h"
+#include "sha256.h"
 #include "verdict.h"
 
-#define WID_RECEIPT_VERSION    1
+#define WID_RECEIPT_VERSION    2
 #define WID_RECEIPT_MAGIC      "WIDRCPT"     /* 7 bytes, then the version */
 #define WID_RECEIPT_STR_MAX    4096          /* longest string field */
 #define WID_RECEIPT_NSTR       19
-#define WID_RECEIPT_FIXED      (8 + 8 + 8 + 3 + 4 * 8 + 1)
+#define WID_RECEIPT_FIXED      (8 + 8 + 1 + 8 + 8 + 3 + 3 * 8 + 1)
 #define WID_RECEIPT_MAX        (WID_RECEIPT_FIXED + 4 * 32 \
                                 + WID_RECEIPT_NSTR * (2 + WID_RECEIPT_STR_MAX))
 #define WID_RECEIPT_ID_PREFIX  "wr1-"
@@ -119,6 +120,50 @@ int wid_receipt_text_ok(const void *s, size_t len);
 wid_reason_t wid_receipt_encode(const wid_receipt *r, const char *writer,
                                 uint64_t seq, uint8_t *buf, size_t cap,
                                 size_t *len);
+
+/*
+ * A receipt's head (docs/receipts.md): magic, writer and the identity
+ * fields (spiffe_id, trust_domain, path, credential kind and id,
+ * not_after, bundle_hash), encoded once with the leaf hash of its bytes
+ * begun, for a writer that records many decisions about one identity.
+ * Encoding after a head gives the very bytes wid_receipt_encode() would.
+ */
+#define WID_RECEIPT_HEAD_MAX   1024
+
+typedef struct {
+    wid_sha256_ctx    leaf;       /* SHA-256 of 0x00 and bytes, so far */
+    size_t            len;
+    uint8_t           bytes[WID_RECEIPT_HEAD_MAX];
+} wid_receipt_head;
+
+/*
+ * The head of r's receipts by writer.  Errors as wid_receipt_encode(), and
+ * internal.out_of_memory for a head over WID_RECEIPT_HEAD_MAX bytes (such
+ * receipts are encoded whole).
+ */
+wid_reason_t wid_receipt_head_make(const wid_receipt *r, const char *writer,
+                                   wid_receipt_head *h);
+
+/* Bytes of h in use: a copy of that many bytes of h is a head too. */
+size_t wid_receipt_head_size(const wid_receipt_head *h);
+
+/* 1 when h was made for writer. */
+int wid_receipt_head_writer_is(const wid_receipt_head *h, const char *writer);
+
+/*
+ * wid_receipt_encode() of a receipt whose head is h: r's identity fields
+ * are not read, the rest as there.
+ */
+wid_reason_t wid_receipt_encode_after(const wid_receipt_head *h,
+                                      const wid_receipt *r, uint64_t seq,
+                                      uint8_t *buf, size_t cap, size_t *len);
+
+/*
+ * The sequence number of len bytes at buf that may be a receipt, found
+ * without decoding it (the encoding's other rules are not checked);
+ * -1 when too short to hold one.
+ */
+int wid_receipt_seq(const uint8_t *buf, size_t len, uint64_t *seq);
 
 /*
  * Strict decoding: anything but the one canonical encoding of some

@@ -22,6 +22,40 @@
 #include "sha256.h"
 
 
+_Static_assert(sizeof(SHA256_CTX) <= sizeof(wid_sha256_ctx),
+               "wid_sha256_ctx holds a SHA256_CTX");
+_Static_assert(_Alignof(SHA256_CTX) <= _Alignof(wid_sha256_ctx),
+               "wid_sha256_ctx is aligned for a SHA256_CTX");
+
+
+void
+wid_sha256_init(wid_sha256_ctx *c)
+{
+    if (SHA256_Init((SHA256_CTX *) c) != 1) {
+        abort();
+    }
+}
+
+
+void
+wid_sha256_update(wid_sha256_ctx *c, const void *data, size_t len)
+{
+    if (len && SHA256_Update((SHA256_CTX *) c, data, len) != 1) {
+        abort();
+    }
+}
+
+
+void
+wid_sha256_final(wid_sha256_ctx *c, uint8_t out[WID_SHA256_LEN])
+{
+    if (SHA256_Final(out, (SHA256_CTX *) c) != 1) {
+        abort();
+    }
+    OPENSSL_cleanse(c, sizeof(*c));
+}
+
+
 void
 wid_sha256(const void *data, size_t len, uint8_t out[WID_SHA256_LEN])
 {

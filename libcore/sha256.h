@@ -17,6 +17,20 @@ typedef struct {
     size_t       len;
 } wid_sha256_part;
 
+/*
+ * A hash in progress, for input whose start is hashed once and then
+ * continued many times (a copy of the context continues it): OpenSSL's
+ * SHA256_CTX, kept opaque here so that callers need no OpenSSL header.
+ */
+typedef struct {
+    uint64_t     opaque[16];
+} wid_sha256_ctx;
+
+void wid_sha256_init(wid_sha256_ctx *c);
+void wid_sha256_update(wid_sha256_ctx *c, const void *data, size_t len);
+/* The digest; *c is wiped. */
+void wid_sha256_final(wid_sha256_ctx *c, uint8_t out[WID_SHA256_LEN]);
+
 /* SHA-256 of data. */
 void wid_sha256(const void *data, size_t len, uint8_t out[WID_SHA256_LEN]);
 

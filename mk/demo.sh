@@ -590,16 +590,23 @@ if [ "$proved" = 1 ]; then
         "${out:-exit $rc}"
     if [ "$rc" = 0 ]; then pass; else fail "receipt proof does not verify"; fi
 
-    # Tamper with a copy: turn the deny into an allow (byte 25 of a v1
-    # receipt is the verdict, docs/receipts.md) and recompute the receipt
-    # id as a forger would; the signed Merkle root still gives it away.
+    # Tamper with a copy: turn the deny into an allow (the verdict is the
+    # 18th byte of the decision, after the head: docs/receipts.md) and
+    # recompute the receipt id as a forger would; the signed Merkle root
+    # still gives it away.
     perl -MJSON::PP -MMIME::Base64 -MDigest::SHA=sha256_hex -e '
         my ($in, $out) = @ARGV;
         open my $f, "<", $in or die "$in: $!";
         local $/;
         my $p = JSON::PP->new->utf8->decode(<$f>);
         my $b = decode_base64($p->{receipt});
-        substr($b, 25, 1) = chr(1);
+        my $o = 8;
+        my $str = sub { $o += 2 + unpack("n", substr($b, $o, 2)) };
+        $str->();
+        $o += 8;
+        $o += 1 + (ord(substr($b, $o, 1)) ? 32 : 0);
+        $str->() for 1 .. 5;
+        substr($b, $o + 17, 1) = chr(1);
         $p->{receipt} = encode_base64($b, "");
         $p->{id} = "wr1-" . substr(sha256_hex("\0" . $b), 0, 32);
         $p->{decoded}{id} = $p->{id};

@@ -148,7 +148,9 @@ typedef struct {
  * found current, and the last decision made for it.  Without an
  * attestation result a decision depends on nothing but the location
  * (policy and rule), the operation and the identity, so it holds for the
- * same location and operation.
+ * same location and operation.  From the identity's second request on, the
+ * receipt head too (libcore's wid_receipt_head, ngx_alloc()ed): the
+ * identity's part of every receipt, encoded and hashed once.
  */
 typedef struct {
     ngx_uint_t                  conf_generation;
@@ -157,6 +159,7 @@ typedef struct {
     size_t                      operation_len;
     u_char                      operation[NGX_HTTP_WID_KEEP_OP_MAX];
     ngx_http_wid_decision_t     decision;
+    void                       *receipt_head;
 } ngx_http_wid_conn_keep_t;
 
 

@@ -572,6 +572,10 @@ typedef struct {
 } ngx_http_wid_conn_t;
 
 
+static void ngx_http_wid_conn_x509_free(ngx_http_wid_conn_x509_t *cx);
+static void ngx_http_wid_conn_jwt_free(ngx_http_wid_conn_jwt_t *cj);
+
+
 ngx_int_t
 ngx_http_wid_cache_init(ngx_conf_t *cf)
 {
@@ -630,8 +634,8 @@ ngx_http_wid_conn_cleanup(void *data)
 {
     ngx_http_wid_conn_t  *wc = data;
 
-    ngx_free(wc->x509);
-    ngx_free(wc->jwt);
+    ngx_http_wid_conn_x509_free(wc->x509);
+    ngx_http_wid_conn_jwt_free(wc->jwt);
 }
 
 
@@ -643,6 +647,7 @@ ngx_http_wid_conn_keep_init(ngx_http_wid_conn_keep_t *keep,
     keep->conf_generation = wmcf->generation;
     keep->trust_generation = ngx_http_wid_trust_generation(wmcf->trust);
     keep->wlcf = NULL;
+    keep->receipt_head = NULL;
 }
 
 
@@ -724,6 +729,16 @@ struct ngx_http_wid_conn_x509_s {
 };
 
 
+static void
+ngx_http_wid_conn_x509_free(ngx_http_wid_conn_x509_t *cx)
+{
+    if (cx != NULL) {
+        ngx_free(cx->keep.receipt_head);
+        ngx_free(cx);
+    }
+}
+
+
 ngx_http_wid_ident_t *
 ngx_http_wid_conn_ident_get(ngx_http_request_t *r,
     ngx_http_wid_main_conf_t *wmcf, ngx_http_wid_conn_keep_t **keep)
@@ -779,7 +794,7 @@ ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
     ngx_http_wid_conn_keep_init(&cx->keep, wmcf);
     ngx_http_wid_ident_pack(&cx->ident, (u_char *) (cx + 1), ident);
 
-    ngx_free(wc->x509);
+    ngx_http_wid_conn_x509_free(wc->x509);
     wc->x509 = cx;
 }
 
@@ -795,6 +810,16 @@ struct ngx_http_wid_conn_jwt_s {
     ngx_http_wid_ident_t        ident;
     /* the token, the audience, then the identity's strings */
 };
+
+
+static void
+ngx_http_wid_conn_jwt_free(ngx_http_wid_conn_jwt_t *cj)
+{
+    if (cj != NULL) {
+        ngx_free(cj->keep.receipt_head);
+        ngx_free(cj);
+    }
+}
 
 
 /* Longer tokens are not kept on the connection (the zone still has them). */
@@ -892,6 +917,6 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r,
     p = ngx_cpymem(p, wlcf->audience.data, wlcf->audience.len);
     ngx_http_wid_ident_pack(&cj->ident, p, ident);
 
-    ngx_free(wc->jwt);
+    ngx_http_wid_conn_jwt_free(wc->jwt);
     wc->jwt = cj;
 }

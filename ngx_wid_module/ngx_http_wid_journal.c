@@ -283,6 +283,9 @@ static uint64_t ngx_http_wid_now_ms(void);
 static ngx_int_t ngx_http_wid_fact(u_char *data, size_t len, u_char *buf,
     ngx_str_t *out);
 static void ngx_http_wid_hex_hash(wid_receipt_hash *h, ngx_str_t *hex);
+static const wid_receipt_head *ngx_http_wid_journal_head(
+    ngx_http_wid_journal_t *journal, ngx_http_wid_ctx_t *ctx,
+    const wid_receipt *rcpt);
 
 
 #if (NGX_THREADS)
@@ -682,6 +685,45 @@ ngx_http_wid_journal_exit_process(ngx_cycle_t *cycle,
     len[f] = rcpt.str[f] ? ngx_strlen(rcpt.str[f]) : 0
 
 
+/*
+ * The receipt head of an identity kept on the connection: made at its
+ * second request (a connection that sends one request never pays for
+ * it), then reused; NULL: the receipt is encoded whole.
+ */
+static const wid_receipt_head *
+ngx_http_wid_journal_head(ngx_http_wid_journal_t *journal,
+    ngx_http_wid_ctx_t *ctx, const wid_receipt *rcpt)
+{
+    size_t                     size;
+    wid_receipt_head           head;
+    ngx_http_wid_conn_keep_t  *keep;
+
+    keep = ctx->keep;
+
+    if (keep == NULL || ctx->ident == NULL) {
+        return NULL;
+    }
+
+    if (keep->receipt_head == NULL) {
+        if (wid_journal_receipt_head(journal->writer, rcpt, &head) != WID_OK)
+        {
+            return NULL;
+        }
+
+        size = wid_receipt_head_size(&head);
+
+        keep->receipt_head = ngx_alloc(size, ngx_cycle->log);
+        if (keep->receipt_head == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(keep->receipt_head, &head, size);
+    }
+
+    return keep->receipt_head;
+}
+
+
 wid_reason_t
 ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_journal_t *journal, ngx_http_wid_loc_conf_t *wlcf,
@@ -854,7 +896,9 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_rf(WID_RF_PEER, r->connection->addr_text.data,
                     r->connection->addr_text.len);
 
-    rc = wid_journal_append(journal->writer, &rcpt, now, id, &seq);
+    rc = wid_journal_append_after(journal->writer,
+                                  ngx_http_wid_journal_head(journal, ctx, &rcpt),
+                                  &rcpt, now, id, &seq);
     if (rc != WID_OK) {
         /*
          * The first refused append of an outage at alert, the rest at

@@ -340,10 +340,10 @@ ngx_http_wid_handler(ngx_http_request_t *r)
         ctx->reason = rc;
     }
 
+    journal_rc = ngx_http_wid_journal_record(r, wmcf->journal, wlcf, ctx);
+
     /* The connection's entry may be replaced once the handler returns. */
     ctx->keep = NULL;
-
-    journal_rc = ngx_http_wid_journal_record(r, wmcf->journal, wlcf, ctx);
 
     return ngx_http_wid_finish(r, wlcf, ctx, journal_rc);
 }

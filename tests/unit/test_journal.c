@@ -96,6 +96,63 @@ recovery_cb(void *ctx, const wid_journal_rec *r)
     return 0;
 }
 
+/*
+ * Appending after a receipt head gives the receipts, ids and log that
+ * plain appends give (two logs of one writer name, side by side, through
+ * a checkpoint and a segment rotation); a head made for another writer is
+ * not used: the receipt is encoded whole from what it carries.
+ */
+static void
+test_append_after_head(void **state)
+{
+    char              d1[64], d2[64];
+    wid_journal      *j1, *j2;
+    wid_journal_options o;
+    wid_receipt       r;
+    wid_receipt_head  h, foreign;
+    char              id1[WID_RECEIPT_ID_SIZE], id2[WID_RECEIPT_ID_SIZE];
+    uint64_t          s1, s2;
+    unsigned          i;
+
+    (void) state;
+    jt_tmpdir(d1, sizeof(d1));
+    jt_tmpdir(d2, sizeof(d2));
+    memset(&o, 0, sizeof(o));
+    o.fsync = WID_FSYNC_NEVER;
+    o.checkpoint_every_records = 16;
+    o.segment_max_bytes = 8192;
+    assert_int_equal(wid_journal_open(d1, "w1", &sk, &o, 5000, &j1, NULL),
+                     WID_OK);
+    assert_int_equal(wid_journal_open(d2, "w1", &sk, &o, 5000, &j2, NULL),
+                     WID_OK);
+    jt_receipt(&r, 1);
+    assert_int_equal(wid_receipt_head_make(&r, "w2", &foreign), WID_OK);
+
+    for (i = 0; i < 100; i++) {
+        jt_receipt(&r, i);
+        assert_int_equal(wid_journal_append(j1, &r, 5000 + i, id1, &s1),
+                         WID_OK);
+        if (i % 10 == 9) {
+            assert_int_equal(wid_journal_append_after(j2, &foreign, &r,
+                                                      5000 + i, id2, &s2),
+                             WID_OK);
+        } else {
+            assert_int_equal(wid_journal_receipt_head(j2, &r, &h), WID_OK);
+            assert_int_equal(wid_journal_append_after(j2, &h, &r, 5000 + i,
+                                                      id2, &s2),
+                             WID_OK);
+        }
+        assert_string_equal(id2, id1);
+        assert_int_equal(s2, s1);
+    }
+    assert_int_equal(wid_journal_close(j1, 6000), WID_OK);
+    assert_int_equal(wid_journal_close(j2, 6000), WID_OK);
+    assert_int_equal(jt_verify(d1, &pk, 0, NULL, NULL, NULL), 0);
+    assert_int_equal(jt_verify(d2, &pk, 0, NULL, NULL, NULL), 0);
+    jt_rmrf(d1);
+    jt_rmrf(d2);
+}
+
 static void
 test_append_then_verify(void **state)
 {
@@ -1048,6 +1105,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_then_verify),
+        cmocka_unit_test(test_append_after_head),
         cmocka_unit_test(test_flip_every_byte),
         cmocka_unit_test(test_delete_reorder_duplicate),
         cmocka_unit_test(test_swap_segments_between_writers),

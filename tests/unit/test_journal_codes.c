@@ -359,7 +359,7 @@ test_log_checkpoint_codes(void **state)
         seg_restore(&s1);
         d = frame_data(&s1, i, &len);
         memcpy(rec, d, len);
-        rec[7] = 2;
+        rec[7] = WID_RECEIPT_VERSION + 1;
         seg_replace(&s1, i, WID_REC_RECEIPT, rec, len);
         assert_true(jt_verify(dir, &pk, 0, &first, &kind, NULL) > 0);
         assert_int_equal(first, WID_R_RECEIPT_UNSUPPORTED_VERSION);
@@ -700,10 +700,10 @@ test_proof_codes(void **state)
         json_string_value(json_object_get(q, "receipt")),
         strlen(json_string_value(json_object_get(q, "receipt"))), NULL, &n,
         NULL, sodium_base64_VARIANT_ORIGINAL), 0);
-    rec[7] = 2;
+    rec[7] = WID_RECEIPT_VERSION + 1;
     set_b64(q, "receipt", rec, n);
     assert_int_equal(proof_check(q), WID_R_RECEIPT_UNSUPPORTED_VERSION);
-    rec[7] = 1;
+    rec[7] = WID_RECEIPT_VERSION;
     set_b64(q, "receipt", rec, n - 1);
     assert_int_equal(proof_check(q), WID_R_RECEIPT_MALFORMED);
     json_decref(q);

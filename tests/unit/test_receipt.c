@@ -1,5 +1,5 @@
 /*
- * Receipt v1: canonical encoding round trip, the JSON form, a known-answer
+ * Receipt v2: canonical encoding round trip, the JSON form, a known-answer
  * receipt id (checked against tests/tools/receipt-ref, a second
  * implementation written from docs/receipts.md, and against a fixed
  * vector), and every way stored bytes can fail to be a canonical receipt.
@@ -45,7 +45,7 @@ static const char *const full_json =
 
 /* Derived once with tests/tools/receipt-ref (and sha256sum) from
  * full_json, writer "nginx-1-2", seq 7. */
-#define FULL_ID "wr1-ec41b570baeb96cef2925bf6e5246e84"
+#define FULL_ID "wr1-98c25c61c4c2907b79754e44849355cb"
 
 static json_t *
 load(const char *text)
@@ -537,13 +537,20 @@ test_from_json_refusals(void **state)
     }
 }
 
-/* Offsets in the encoding of a receipt without hashes. */
+/*
+ * Offsets in the encoding of a receipt without hashes whose writer is
+ * "w": the head's writer, bundle hash flag and first string, then the
+ * decision's fields.
+ */
 #define OFF_VERSION   7
-#define OFF_SURFACE   24
-#define OFF_VERDICT   25
-#define OFF_PREFER    26
-#define OFF_BITMAP    59
-#define OFF_STRINGS   60
+#define OFF_WRITER    8
+#define OFF_FLAG      19
+#define OFF_HEAD_STR  20
+#define OFF_SURFACE   46
+#define OFF_VERDICT   47
+#define OFF_PREFER    48
+#define OFF_BITMAP    73
+#define OFF_STRINGS   74
 
 static void
 expect(const uint8_t *b, size_t len, wid_reason_t want, const char *what)
@@ -563,6 +570,7 @@ test_decode_malformed(void **state)
     static uint8_t b[WID_RECEIPT_MAX + 64];
     uint8_t     good[512];
     size_t      len, n;
+    uint64_t    seq;
     wid_receipt r;
     unsigned    k;
     static const struct {
@@ -587,10 +595,19 @@ test_decode_malformed(void **state)
     assert_int_equal(wid_receipt_encode(&r, "w", 3, good, sizeof(good),
                                         &len), WID_OK);
     expect(good, len, WID_OK, "good");
-    /* The layout the offsets above assume: writer then reason, rule. */
+    /* The layout the offsets above assume: writer; reason, rule. */
+    assert_int_equal(good[OFF_WRITER + 1], 1);
+    assert_int_equal(good[OFF_WRITER + 2], 'w');
+    assert_int_equal(good[OFF_FLAG], 0);
+    assert_int_equal(good[OFF_SURFACE], WID_SURFACE_HTTP);
     assert_int_equal(good[OFF_BITMAP], 0);
-    assert_int_equal(good[OFF_STRINGS + 1], 1);
-    assert_int_equal(good[OFF_STRINGS + 2], 'w');
+    assert_int_equal(good[OFF_STRINGS + 3], 1);
+    assert_int_equal(good[OFF_STRINGS + 4], 'r');
+    assert_int_equal(wid_receipt_seq(good, len, &seq), 0);
+    assert_int_equal(seq, 3);
+    for (n = 0; n < OFF_SURFACE - 3; n++) {
+        assert_int_equal(wid_receipt_seq(good, n, &seq), -1);
+    }
 
     expect(good, 0, WID_R_RECEIPT_MALFORMED, "empty");
     expect(good, WID_RECEIPT_FIXED - 1, WID_R_RECEIPT_MALFORMED, "short");
@@ -625,11 +642,27 @@ test_decode_malformed(void **state)
     memcpy(b, good, len);
     b[OFF_PREFER] = 3;
     expect(b, len, WID_R_RECEIPT_MALFORMED, "prefer 3");
-    for (k = 4; k < 8; k++) {
+    for (k = 3; k < 8; k++) {
         memcpy(b, good, len);
         b[OFF_BITMAP] = (uint8_t) (1u << k);
         expect(b, len, WID_R_RECEIPT_MALFORMED, "unknown bitmap bit");
     }
+    for (k = 2; k < 256; k++) {
+        memcpy(b, good, len);
+        b[OFF_FLAG] = (uint8_t) k;
+        expect(b, len, WID_R_RECEIPT_MALFORMED, "bundle hash flag");
+    }
+    /* The bundle hash: announced but not there, there but not announced,
+     * both (valid). */
+    memcpy(b, good, len);
+    b[OFF_FLAG] = 1;
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "missing bundle hash");
+    memcpy(b, good, OFF_HEAD_STR);
+    memset(b + OFF_HEAD_STR, 0, 32);
+    memcpy(b + OFF_HEAD_STR + 32, good + OFF_HEAD_STR, len - OFF_HEAD_STR);
+    expect(b, len + 32, WID_R_RECEIPT_MALFORMED, "unannounced bundle hash");
+    b[OFF_FLAG] = 1;
+    expect(b, len + 32, WID_OK, "announced bundle hash");
     /* A hash announced but not there (the strings would be eaten). */
     memcpy(b, good, len);
     b[OFF_BITMAP] = 1;
@@ -645,37 +678,171 @@ test_decode_malformed(void **state)
 
     /* A string length running past the end. */
     memcpy(b, good, len);
-    b[OFF_STRINGS] = 0x01;          /* writer length 257 */
+    b[OFF_WRITER] = 0x01;           /* writer length 257 */
     expect(b, len, WID_R_RECEIPT_MALFORMED, "string past the end");
 
-    /* A 4097-byte string, even with all the bytes present. */
-    memcpy(b, good, OFF_STRINGS);
-    b[OFF_STRINGS] = (WID_RECEIPT_STR_MAX + 1) >> 8;
-    b[OFF_STRINGS + 1] = (WID_RECEIPT_STR_MAX + 1) & 0xff;
-    memset(b + OFF_STRINGS + 2, 'a', WID_RECEIPT_STR_MAX + 1);
-    n = OFF_STRINGS + 2 + WID_RECEIPT_STR_MAX + 1;
-    memset(b + n, 0, 18 * 2);
-    expect(b, n + 36, WID_R_RECEIPT_MALFORMED, "string too long");
+    /* A 4097-byte writer, even with all the bytes present. */
+    memcpy(b, good, OFF_WRITER);
+    b[OFF_WRITER] = (WID_RECEIPT_STR_MAX + 1) >> 8;
+    b[OFF_WRITER + 1] = (WID_RECEIPT_STR_MAX + 1) & 0xff;
+    memset(b + OFF_WRITER + 2, 'a', WID_RECEIPT_STR_MAX + 1);
+    n = OFF_WRITER + 2 + WID_RECEIPT_STR_MAX + 1;
+    memcpy(b + n, good + OFF_WRITER + 3, len - OFF_WRITER - 3);
+    expect(b, n + len - OFF_WRITER - 3, WID_R_RECEIPT_MALFORMED,
+           "string too long");
     /* 4096 is fine. */
-    b[OFF_STRINGS] = WID_RECEIPT_STR_MAX >> 8;
-    b[OFF_STRINGS + 1] = WID_RECEIPT_STR_MAX & 0xff;
-    n = OFF_STRINGS + 2 + WID_RECEIPT_STR_MAX;
-    memset(b + n, 0, 18 * 2);
-    expect(b, n + 36, WID_OK, "string of 4096");
+    b[OFF_WRITER] = WID_RECEIPT_STR_MAX >> 8;
+    b[OFF_WRITER + 1] = WID_RECEIPT_STR_MAX & 0xff;
+    n = OFF_WRITER + 2 + WID_RECEIPT_STR_MAX;
+    memcpy(b + n, good + OFF_WRITER + 3, len - OFF_WRITER - 3);
+    expect(b, n + len - OFF_WRITER - 3, WID_OK, "string of 4096");
+    assert_int_equal(wid_receipt_seq(b, n + len - OFF_WRITER - 3, &seq), 0);
+    assert_int_equal(seq, 3);
 
-    /* Bad UTF-8 or a NUL in a string (the writer, one byte long). */
+    /* Bad UTF-8 or a NUL in a string: the writer (one byte long), the
+     * rule (one byte long). */
     for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
-        memcpy(b, good, OFF_STRINGS);
-        b[OFF_STRINGS] = 0;
-        b[OFF_STRINGS + 1] = (uint8_t) strs[k].n;
-        memcpy(b + OFF_STRINGS + 2, strs[k].bytes, strs[k].n);
-        n = OFF_STRINGS + 2 + strs[k].n;
-        memcpy(b + n, good + OFF_STRINGS + 3, len - OFF_STRINGS - 3);
-        expect(b, n + len - OFF_STRINGS - 3, WID_R_RECEIPT_MALFORMED,
+        memcpy(b, good, OFF_WRITER);
+        b[OFF_WRITER] = 0;
+        b[OFF_WRITER + 1] = (uint8_t) strs[k].n;
+        memcpy(b + OFF_WRITER + 2, strs[k].bytes, strs[k].n);
+        n = OFF_WRITER + 2 + strs[k].n;
+        memcpy(b + n, good + OFF_WRITER + 3, len - OFF_WRITER - 3);
+        expect(b, n + len - OFF_WRITER - 3, WID_R_RECEIPT_MALFORMED,
+               strs[k].what);
+
+        memcpy(b, good, OFF_STRINGS + 2);
+        b[OFF_STRINGS + 2] = 0;
+        b[OFF_STRINGS + 3] = (uint8_t) strs[k].n;
+        memcpy(b + OFF_STRINGS + 4, strs[k].bytes, strs[k].n);
+        n = OFF_STRINGS + 4 + strs[k].n;
+        memcpy(b + n, good + OFF_STRINGS + 5, len - OFF_STRINGS - 5);
+        expect(b, n + len - OFF_STRINGS - 5, WID_R_RECEIPT_MALFORMED,
                strs[k].what);
     }
     /* Longer than any receipt can be. */
     expect(b, WID_RECEIPT_MAX + 1, WID_R_RECEIPT_MALFORMED, "too big");
+}
+
+/*
+ * A receipt encoded after its head is byte for byte the one encoded
+ * whole, and the head's begun leaf hash finishes to the whole's leaf
+ * hash: for heads of every length across three SHA-256 blocks, with and
+ * without a bundle hash, from a copy of the head's used bytes, and
+ * whatever identity the receipt passed with the head carries.
+ */
+static void
+test_head_same_bytes(void **state)
+{
+    static uint8_t    a[WID_RECEIPT_MAX], b[WID_RECEIPT_MAX];
+    static char       id[300];
+    wid_receipt       r, other;
+    wid_receipt_head  h, *copy;
+    uint8_t           la[32], lb[32];
+    size_t            alen, blen, n;
+    unsigned          bundle;
+
+    (void) state;
+    memset(&r, 0, sizeof(r));
+    r.time_ms = 1767225600123ull;
+    r.surface = WID_SURFACE_HTTP;
+    r.verdict = WID_VERDICT_DENY;
+    r.not_after = 1767229200;
+    r.policy_hash.set = 1;
+    memset(r.policy_hash.h, 0xab, 32);
+    memset(r.bundle_hash.h, 0xcd, 32);
+    r.str[WID_RF_REASON] = "policy.denied";
+    r.str[WID_RF_RULE] = "api";
+    r.str[WID_RF_TRUST_DOMAIN] = "example.org";
+    r.str[WID_RF_CREDENTIAL_KIND] = "jwt_svid";
+    r.str[WID_RF_CREDENTIAL_ID] = "00ff";
+    r.str[WID_RF_METHOD] = "GET";
+    r.str[WID_RF_PEER] = "127.0.0.1";
+
+    memset(&other, 0, sizeof(other));
+    other = r;
+    other.not_after = 1;
+    other.bundle_hash.set = 0;
+    other.str[WID_RF_SPIFFE_ID] = "spiffe://other.org/x";
+    other.str[WID_RF_CREDENTIAL_ID] = "ffff";
+
+    for (bundle = 0; bundle < 2; bundle++) {
+        r.bundle_hash.set = (uint8_t) bundle;
+        for (n = 0; n < 200; n++) {
+            memset(id, 'a', n);
+            id[n] = '\0';
+            r.str[WID_RF_SPIFFE_ID] = id;
+            r.str[WID_RF_ID_PATH] = id;
+            assert_int_equal(wid_receipt_encode(&r, "nginx-1-2", 9, a,
+                                                sizeof(a), &alen), WID_OK);
+            assert_int_equal(wid_receipt_head_make(&r, "nginx-1-2", &h),
+                             WID_OK);
+            assert_true(h.len < alen);
+            assert_memory_equal(h.bytes, a, h.len);
+
+            /* The identity passed with the head is not read. */
+            assert_int_equal(wid_receipt_encode_after(&h, &other, 9, b,
+                                                      sizeof(b), &blen),
+                             WID_OK);
+            assert_int_equal(blen, alen);
+            assert_memory_equal(b, a, alen);
+
+            wid_merkle_leaf_hash(a, alen, la);
+            wid_merkle_leaf_finish(&h.leaf, b + h.len, blen - h.len, lb);
+            assert_memory_equal(lb, la, 32);
+
+            copy = malloc(wid_receipt_head_size(&h));
+            assert_non_null(copy);
+            memcpy(copy, &h, wid_receipt_head_size(&h));
+            assert_int_equal(wid_receipt_encode_after(copy, &r, 9, b,
+                                                      sizeof(b), &blen),
+                             WID_OK);
+            assert_memory_equal(b, a, alen);
+            wid_merkle_leaf_finish(&copy->leaf, b + copy->len,
+                                   blen - copy->len, lb);
+            assert_memory_equal(lb, la, 32);
+            free(copy);
+        }
+    }
+
+    /* The writer the head names. */
+    assert_true(wid_receipt_head_writer_is(&h, "nginx-1-2"));
+    assert_false(wid_receipt_head_writer_is(&h, "nginx-1-"));
+    assert_false(wid_receipt_head_writer_is(&h, "nginx-1-23"));
+    assert_false(wid_receipt_head_writer_is(&h, "nginx-1-3"));
+
+    /* The decision is still checked; the room too. */
+    other.verdict = 0;
+    assert_int_equal(wid_receipt_encode_after(&h, &other, 9, b, sizeof(b),
+                                              &blen),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    assert_int_equal(blen, 0);
+    assert_int_equal(wid_receipt_encode_after(&h, &r, 9, b, h.len, &blen),
+                     WID_R_INTERNAL_NOMEM);
+    r.str[WID_RF_HOST] = "\xff";
+    assert_int_equal(wid_receipt_encode_after(&h, &r, 9, b, sizeof(b),
+                                              &blen),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    assert_int_equal(blen, 0);
+    r.str[WID_RF_HOST] = NULL;
+
+    /* Heads that cannot be: too long to keep, or not UTF-8. */
+    {
+        static char big[WID_RECEIPT_HEAD_MAX + 1];
+
+        memset(big, 'a', sizeof(big) - 1);
+        r.str[WID_RF_SPIFFE_ID] = big;
+        assert_int_equal(wid_receipt_head_make(&r, "w", &h),
+                         WID_R_INTERNAL_NOMEM);
+        assert_int_equal(h.len, 0);
+        /* ... which is encoded whole. */
+        assert_int_equal(wid_receipt_encode(&r, "w", 9, a, sizeof(a), &alen),
+                         WID_OK);
+    }
+    r.str[WID_RF_SPIFFE_ID] = "a\xc0\x80";
+    assert_int_equal(wid_receipt_head_make(&r, "w", &h),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    assert_int_equal(h.len, 0);
 }
 
 /* Changing any byte of the encoding changes the id; ids are prefixed. */
@@ -713,6 +880,7 @@ main(void)
         cmocka_unit_test(test_serial_u64_json),
         cmocka_unit_test(test_times_u64_json),
         cmocka_unit_test(test_decode_malformed),
+        cmocka_unit_test(test_head_same_bytes),
         cmocka_unit_test(test_id_binds_every_byte),
     };
 
