@@ -885,7 +885,9 @@ ssh_issue_record(ssh_issuer *is, const ssh_issue_state *st, wid_reason_t rc,
         r.str[WID_RF_TRUST_DOMAIN] = st->id.trust_domain;
         r.str[WID_RF_ID_PATH] = st->id.path;
         r.str[WID_RF_CREDENTIAL_KIND] = wid_cred_kind_name(st->id.kind);
-        r.str[WID_RF_CREDENTIAL_ID] = st->id.serial;
+        /* As nginx names it: an X.509 leaf by its SHA-256 fingerprint. */
+        r.str[WID_RF_CREDENTIAL_ID] = st->id.kind == WID_CRED_X509_SVID
+                                      ? st->id.fingerprint : st->id.serial;
         r.not_after = st->id.not_after > 0 ? (uint64_t) st->id.not_after : 0;
         (void) ssh_hex_hash(st->id.bundle_sha256, &r.bundle_hash);
     }

@@ -8,6 +8,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Cwd qw(abs_path);
 use Digest::SHA qw(sha256_hex);
+use MIME::Base64 qw(decode_base64 encode_base64);
 use File::Temp qw(tempdir);
 use Test::More;
 use WidSshd qw(run slurp spew helper_bin make_user_key);
@@ -77,6 +78,9 @@ is($r->{surface}, 'ssh_issue', 'surface ssh_issue');
 is($r->{verdict}, 'allow', 'verdict allow');
 is($r->{identity}{spiffe_id}, 'spiffe://a.org/workload', 'identity recorded');
 is($r->{identity}{credential_kind}, 'jwt_svid', 'credential kind recorded');
+is($r->{identity}{credential_id},
+   sha256_hex(substr($jwt, 0, rindex($jwt, '.'))),
+   'credential id: the SHA-256 of the signing input, as nginx records it');
 ok($r->{policy}{hash} =~ /^[0-9a-f]{64}$/, 'policy hash recorded');
 is($r->{ssh}{principals}, 'deploy,backup', 'principals recorded');
 is($r->{ssh}{serial}, $cert_serial,
@@ -166,6 +170,15 @@ spew("$d/proof", $out);
 is($rc, 0, 'X.509-SVID with proof of possession: issued') or diag($err);
 ($rc, $out) = run('/usr/bin/ssh-keygen', '-L', '-f', "$d/x509-cert.pub");
 like($out, qr/cred=x509_svid/, 'key id says x509_svid');
+{
+    # The leaf's SHA-256 fingerprint, as nginx records an X.509-SVID.
+    my ($b64) = slurp("$d/workload.pem")
+                =~ /-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----/s;
+    my $x = journal_receipts($p)->[-1];
+    is($x->{identity}{credential_kind}, 'x509_svid', 'X.509: kind recorded');
+    is($x->{identity}{credential_id}, sha256_hex(decode_base64($b64)),
+       'X.509: credential id is the leaf fingerprint');
+}
 
 # The same proof, made with openssl, as docs/ssh.md describes.
 my $now = time;
@@ -178,7 +191,6 @@ is($out, "wid-ssh-pop-v1\naudience wid-ssh-test\ntime $now\nssh-key "
 ($rc, undef, $err) = run('/usr/bin/openssl', 'dgst', '-sha256', '-sign',
                          "$d/workload.key", '-out', "$d/sig", "$d/challenge");
 is($rc, 0, 'openssl dgst -sha256 -sign') or diag($err);
-use MIME::Base64 qw(encode_base64);
 spew("$d/proof-openssl", "wid-ssh-pop-v1 $now " . encode_base64(slurp("$d/sig"), '') . "\n");
 ($rc, $out, $err) = cli('--x509', "$d/workload.pem", '--proof', "$d/proof-openssl");
 is($rc, 0, 'proof made with openssl accepted') or diag($err);
