@@ -361,12 +361,21 @@ wid_put_head(const wid_receipt *r, const char *writer, const size_t *sl,
 }
 
 
+/* The decision's hashes of r, in bitmap order. */
+static void
+wid_decision_hashes(const wid_receipt *r,
+                    const wid_receipt_hash *hs[WID_NDHASH])
+{
+    hs[0] = &r->policy_hash;
+    hs[1] = &r->evidence_hash;
+    hs[2] = &r->path_hash;
+}
+
+
 static wid_reason_t
 wid_decision_size(const wid_receipt *r, size_t *sl, size_t *need)
 {
-    const wid_receipt_hash *hs[WID_NDHASH] = {
-        &r->policy_hash, &r->evidence_hash, &r->path_hash
-    };
+    const wid_receipt_hash *hs[WID_NDHASH];
     size_t                  i;
 
     if (r->surface < WID_SURFACE_HTTP || r->surface > WID_SURFACE_SSH_LOGIN
@@ -376,6 +385,7 @@ wid_decision_size(const wid_receipt *r, size_t *sl, size_t *need)
         return WID_R_RECEIPT_FIELD_INVALID;
     }
     *need += WID_DECISION_FIXED;
+    wid_decision_hashes(r, hs);
     for (i = 0; i < WID_NDHASH; i++) {
         *need += hs[i]->set ? 32 : 0;
     }
@@ -388,12 +398,11 @@ static uint8_t *
 wid_put_decision(const wid_receipt *r, uint64_t seq, const size_t *sl,
                  uint8_t *p)
 {
-    const wid_receipt_hash *hs[WID_NDHASH] = {
-        &r->policy_hash, &r->evidence_hash, &r->path_hash
-    };
+    const wid_receipt_hash *hs[WID_NDHASH];
     uint8_t                 bitmap = 0;
     size_t                  i;
 
+    wid_decision_hashes(r, hs);
     wid_put64(p, r->time_ms);
     wid_put64(p + 8, seq);
     p += 16;

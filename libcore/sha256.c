@@ -69,24 +69,15 @@ void
 wid_sha256_parts(const wid_sha256_part *parts, size_t n,
                  uint8_t out[WID_SHA256_LEN])
 {
-    SHA256_CTX  c;
-    size_t      i;
+    wid_sha256_ctx  c;
+    size_t          i;
 
-    if (SHA256_Init(&c) != 1) {
-        abort();
-    }
+    wid_sha256_init(&c);
     for (i = 0; i < n; i++) {
-        if (parts[i].len && SHA256_Update(&c, parts[i].data, parts[i].len)
-                            != 1)
-        {
-            abort();
-        }
+        wid_sha256_update(&c, parts[i].data, parts[i].len);
     }
-    if (SHA256_Final(out, &c) != 1) {
-        abort();
-    }
-    /* The input may be a bearer token: leave none of it on the stack. */
-    OPENSSL_cleanse(&c, sizeof(c));
+    /* The input may be a bearer token: final leaves none of it behind. */
+    wid_sha256_final(&c, out);
 }
 
 
@@ -95,27 +86,19 @@ wid_sha256_prefix(const void *data, size_t prefix_len, size_t len,
                   uint8_t prefix_md[WID_SHA256_LEN],
                   uint8_t whole_md[WID_SHA256_LEN])
 {
-    SHA256_CTX  c, whole;
+    wid_sha256_ctx  c, whole;
 
-    if (prefix_len > len || SHA256_Init(&c) != 1
-        || (prefix_len && SHA256_Update(&c, data, prefix_len) != 1))
-    {
+    if (prefix_len > len) {
         abort();
     }
+    wid_sha256_init(&c);
+    wid_sha256_update(&c, data, prefix_len);
     if (whole_md != NULL) {
         /* The state after the prefix is where the whole continues. */
         whole = c;
-        if ((len > prefix_len
-             && SHA256_Update(&whole, (const uint8_t *) data + prefix_len,
-                              len - prefix_len) != 1)
-            || SHA256_Final(whole_md, &whole) != 1)
-        {
-            abort();
-        }
-        OPENSSL_cleanse(&whole, sizeof(whole));
+        wid_sha256_update(&whole, (const uint8_t *) data + prefix_len,
+                          len - prefix_len);
+        wid_sha256_final(&whole, whole_md);
     }
-    if (SHA256_Final(prefix_md, &c) != 1) {
-        abort();
-    }
-    OPENSSL_cleanse(&c, sizeof(c));
+    wid_sha256_final(&c, prefix_md);
 }
