@@ -564,10 +564,52 @@ expect(const uint8_t *b, size_t len, wid_reason_t want, const char *what)
     }
 }
 
+/*
+ * good (len bytes) with its one-byte string at offset at (u16 length 1
+ * and the byte) replaced by n bytes of s, into b; returns b's length.
+ */
+static size_t
+splice_str(uint8_t *b, const uint8_t *good, size_t len, size_t at,
+           const void *s, size_t n)
+{
+    memcpy(b, good, at);
+    b[at] = (uint8_t) (n >> 8);
+    b[at + 1] = (uint8_t) n;
+    memcpy(b + at + 2, s, n);
+    memcpy(b + at + 2 + n, good + at + 3, len - at - 3);
+    return len - 1 + n;
+}
+
+/*
+ * The 32-byte hash that flag bit (in the byte at flag_at) announces at
+ * offset at: announced but not there, there but not announced (both
+ * malformed), both (valid, which proves the offsets right).
+ */
+static void
+expect_hash_slot(uint8_t *b, const uint8_t *good, size_t len,
+                 size_t flag_at, uint8_t bit, size_t at, const char *what)
+{
+    char msg[64];
+
+    memcpy(b, good, len);
+    b[flag_at] = bit;
+    snprintf(msg, sizeof(msg), "missing %s", what);
+    expect(b, len, WID_R_RECEIPT_MALFORMED, msg);
+    memcpy(b, good, at);
+    memset(b + at, 0, 32);
+    memcpy(b + at + 32, good + at, len - at);
+    snprintf(msg, sizeof(msg), "unannounced %s", what);
+    expect(b, len + 32, WID_R_RECEIPT_MALFORMED, msg);
+    b[flag_at] = bit;
+    snprintf(msg, sizeof(msg), "announced %s", what);
+    expect(b, len + 32, WID_OK, msg);
+}
+
 static void
 test_decode_malformed(void **state)
 {
     static uint8_t b[WID_RECEIPT_MAX + 64];
+    static char big[WID_RECEIPT_STR_MAX + 1];
     uint8_t     good[512];
     size_t      len, n;
     uint64_t    seq;
@@ -652,73 +694,33 @@ test_decode_malformed(void **state)
         b[OFF_FLAG] = (uint8_t) k;
         expect(b, len, WID_R_RECEIPT_MALFORMED, "bundle hash flag");
     }
-    /* The bundle hash: announced but not there, there but not announced,
-     * both (valid). */
-    memcpy(b, good, len);
-    b[OFF_FLAG] = 1;
-    expect(b, len, WID_R_RECEIPT_MALFORMED, "missing bundle hash");
-    memcpy(b, good, OFF_HEAD_STR);
-    memset(b + OFF_HEAD_STR, 0, 32);
-    memcpy(b + OFF_HEAD_STR + 32, good + OFF_HEAD_STR, len - OFF_HEAD_STR);
-    expect(b, len + 32, WID_R_RECEIPT_MALFORMED, "unannounced bundle hash");
-    b[OFF_FLAG] = 1;
-    expect(b, len + 32, WID_OK, "announced bundle hash");
-    /* A hash announced but not there (the strings would be eaten). */
-    memcpy(b, good, len);
-    b[OFF_BITMAP] = 1;
-    expect(b, len, WID_R_RECEIPT_MALFORMED, "missing hash");
-    /* A hash inserted but not announced. */
-    memcpy(b, good, OFF_STRINGS);
-    memset(b + OFF_STRINGS, 0, 32);
-    memcpy(b + OFF_STRINGS + 32, good + OFF_STRINGS, len - OFF_STRINGS);
-    expect(b, len + 32, WID_R_RECEIPT_MALFORMED, "unannounced hash");
-    /* The same bytes announced: valid (proves the offsets are right). */
-    b[OFF_BITMAP] = 1;
-    expect(b, len + 32, WID_OK, "announced hash");
+    expect_hash_slot(b, good, len, OFF_FLAG, 1, OFF_HEAD_STR, "bundle hash");
+    expect_hash_slot(b, good, len, OFF_BITMAP, 1, OFF_STRINGS,
+                     "policy hash");
 
     /* A string length running past the end. */
     memcpy(b, good, len);
     b[OFF_WRITER] = 0x01;           /* writer length 257 */
     expect(b, len, WID_R_RECEIPT_MALFORMED, "string past the end");
 
-    /* A 4097-byte writer, even with all the bytes present. */
-    memcpy(b, good, OFF_WRITER);
-    b[OFF_WRITER] = (WID_RECEIPT_STR_MAX + 1) >> 8;
-    b[OFF_WRITER + 1] = (WID_RECEIPT_STR_MAX + 1) & 0xff;
-    memset(b + OFF_WRITER + 2, 'a', WID_RECEIPT_STR_MAX + 1);
-    n = OFF_WRITER + 2 + WID_RECEIPT_STR_MAX + 1;
-    memcpy(b + n, good + OFF_WRITER + 3, len - OFF_WRITER - 3);
-    expect(b, n + len - OFF_WRITER - 3, WID_R_RECEIPT_MALFORMED,
-           "string too long");
-    /* 4096 is fine. */
-    b[OFF_WRITER] = WID_RECEIPT_STR_MAX >> 8;
-    b[OFF_WRITER + 1] = WID_RECEIPT_STR_MAX & 0xff;
-    n = OFF_WRITER + 2 + WID_RECEIPT_STR_MAX;
-    memcpy(b + n, good + OFF_WRITER + 3, len - OFF_WRITER - 3);
-    expect(b, n + len - OFF_WRITER - 3, WID_OK, "string of 4096");
-    assert_int_equal(wid_receipt_seq(b, n + len - OFF_WRITER - 3, &seq), 0);
+    /* A 4097-byte writer, even with all the bytes present; 4096 is
+     * fine. */
+    memset(big, 'a', sizeof(big));
+    n = splice_str(b, good, len, OFF_WRITER, big, WID_RECEIPT_STR_MAX + 1);
+    expect(b, n, WID_R_RECEIPT_MALFORMED, "string too long");
+    n = splice_str(b, good, len, OFF_WRITER, big, WID_RECEIPT_STR_MAX);
+    expect(b, n, WID_OK, "string of 4096");
+    assert_int_equal(wid_receipt_seq(b, n, &seq), 0);
     assert_int_equal(seq, 3);
 
     /* Bad UTF-8 or a NUL in a string: the writer (one byte long), the
-     * rule (one byte long). */
+     * rule (one byte long, after the empty reason). */
     for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
-        memcpy(b, good, OFF_WRITER);
-        b[OFF_WRITER] = 0;
-        b[OFF_WRITER + 1] = (uint8_t) strs[k].n;
-        memcpy(b + OFF_WRITER + 2, strs[k].bytes, strs[k].n);
-        n = OFF_WRITER + 2 + strs[k].n;
-        memcpy(b + n, good + OFF_WRITER + 3, len - OFF_WRITER - 3);
-        expect(b, n + len - OFF_WRITER - 3, WID_R_RECEIPT_MALFORMED,
-               strs[k].what);
-
-        memcpy(b, good, OFF_STRINGS + 2);
-        b[OFF_STRINGS + 2] = 0;
-        b[OFF_STRINGS + 3] = (uint8_t) strs[k].n;
-        memcpy(b + OFF_STRINGS + 4, strs[k].bytes, strs[k].n);
-        n = OFF_STRINGS + 4 + strs[k].n;
-        memcpy(b + n, good + OFF_STRINGS + 5, len - OFF_STRINGS - 5);
-        expect(b, n + len - OFF_STRINGS - 5, WID_R_RECEIPT_MALFORMED,
-               strs[k].what);
+        n = splice_str(b, good, len, OFF_WRITER, strs[k].bytes, strs[k].n);
+        expect(b, n, WID_R_RECEIPT_MALFORMED, strs[k].what);
+        n = splice_str(b, good, len, OFF_STRINGS + 2, strs[k].bytes,
+                       strs[k].n);
+        expect(b, n, WID_R_RECEIPT_MALFORMED, strs[k].what);
     }
     /* Longer than any receipt can be. */
     expect(b, WID_RECEIPT_MAX + 1, WID_R_RECEIPT_MALFORMED, "too big");
@@ -759,7 +761,6 @@ test_head_same_bytes(void **state)
     r.str[WID_RF_METHOD] = "GET";
     r.str[WID_RF_PEER] = "127.0.0.1";
 
-    memset(&other, 0, sizeof(other));
     other = r;
     other.not_after = 1;
     other.bundle_hash.set = 0;
