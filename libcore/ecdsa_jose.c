@@ -17,6 +17,17 @@
 #include "ecdsa_jose.h"
 
 
+EC_KEY *
+wid_ecdsa_jose_key(EVP_PKEY *pkey)
+{
+    EC_KEY *ec = (EC_KEY *) EVP_PKEY_get0_EC_KEY(pkey);
+
+    if (ec == NULL) {
+        ERR_clear_error();
+    }
+    return ec;
+}
+
 int
 wid_ecdsa_jose_verify(EVP_PKEY *pkey, EC_KEY **ec, const unsigned char *md,
                       size_t md_len, const unsigned char *rs, size_t coord)
@@ -25,13 +36,8 @@ wid_ecdsa_jose_verify(EVP_PKEY *pkey, EC_KEY **ec, const unsigned char *md,
     BIGNUM    *r, *s;
     int        rc;
 
-    if (*ec == NULL) {
-        /* A legacy view of the key, kept by pkey for its lifetime. */
-        *ec = (EC_KEY *) EVP_PKEY_get0_EC_KEY(pkey);
-        if (*ec == NULL) {
-            ERR_clear_error();
-            return -1;
-        }
+    if (*ec == NULL && (*ec = wid_ecdsa_jose_key(pkey)) == NULL) {
+        return -1;
     }
 
     sig = ECDSA_SIG_new();

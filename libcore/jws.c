@@ -19,6 +19,7 @@
 
 #include "base64.h"
 #include "ecdsa_jose.h"
+#include "json_arena.h"
 #include "jws.h"
 #include "sha256.h"
 
@@ -281,6 +282,16 @@ void
 wid_jws_memo_clear(void)
 {
     memset(&wid_jws_memo, 0, sizeof(wid_jws_memo));
+}
+
+void
+wid_jws_thread_init(void)
+{
+    wid_jws_memo_clear();
+    if (wid_json_arena_take()) {
+        wid_json_arena_stop();
+        wid_json_arena_give();
+    }
 }
 
 size_t
@@ -676,6 +687,15 @@ wid_jws_key_init(wid_jws_key *key, EVP_PKEY *pkey)
                     : nid == NID_secp521r1 ? WID_JWS_KEY_P521
                     : WID_JWS_KEY_UNSUPPORTED;
         if (key->type == WID_JWS_KEY_UNSUPPORTED) {
+            goto invalid;
+        }
+        /*
+         * OpenSSL makes the legacy view (a copy of the group, Montgomery
+         * contexts) on first request; made here, its blocks are allocated
+         * with the bundle's rather than amid a request's.
+         */
+        key->ec = wid_ecdsa_jose_key(pkey);
+        if (key->ec == NULL) {
             goto invalid;
         }
         return WID_OK;

@@ -46,7 +46,7 @@ typedef struct {
     wid_jws_key_type  type;
     /* RSA keys: verify contexts, made on first use of each algorithm. */
     EVP_PKEY_CTX     *vctx[WID_JWS_ALG_COUNT];
-    /* EC keys: pkey's EC_KEY, looked up on first use (ecdsa_jose.h). */
+    /* EC keys: pkey's EC_KEY, looked up when the key is loaded. */
     EC_KEY           *ec;
 } wid_jws_key;
 
@@ -145,6 +145,17 @@ void wid_jws_memo_clear(void);
 
 /* Entries in use in the calling thread's table (for tests). */
 size_t wid_jws_memo_count(void);
+
+/*
+ * Set up the calling thread's verification state (the memo above and the
+ * arena of json_arena.h) now rather than at its first token.  Where
+ * libcore is part of a library loaded with dlopen(), as in nginx's
+ * modules, that state is allocated on first use: inside a request, among
+ * its short-lived blocks, where it stays for the life of the process and
+ * splits the heap's free space (bench/NOTES.md).  A long-lived process
+ * calls this once per thread before serving.
+ */
+void wid_jws_thread_init(void);
 
 /*
  * Digest the signing input with the algorithm's hash once, into

@@ -801,6 +801,7 @@ ngx_http_wid_conn_ident_set(ngx_http_request_t *r,
 
 /* The connection's last JWT-SVID: one block. */
 struct ngx_http_wid_conn_jwt_s {
+    size_t                      size;         /* the block's, allocated */
     time_t                      expires;      /* last second accepted */
     time_t                      leeway;
     time_t                      max_lifetime;
@@ -886,6 +887,7 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r,
     ngx_http_wid_loc_conf_t *wlcf, time_t expires,
     const ngx_http_wid_ident_t *ident)
 {
+    size_t                    size;
     u_char                   *p;
     ngx_http_wid_conn_t      *wc;
     ngx_http_wid_conn_jwt_t  *cj;
@@ -899,11 +901,29 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r,
         return;
     }
 
-    cj = ngx_alloc(sizeof(ngx_http_wid_conn_jwt_t) + token->len
-                   + wlcf->audience.len + ngx_http_wid_ident_size(ident),
-                   r->connection->log);
-    if (cj == NULL) {
-        return;
+    size = sizeof(ngx_http_wid_conn_jwt_t) + token->len + wlcf->audience.len
+           + ngx_http_wid_ident_size(ident);
+
+    /*
+     * A client that sends a new token on every request (one per call, or
+     * rotating) gets its block rewritten in place: no malloc and free per
+     * request, and no block of the connection's left between the
+     * requests' pools to fragment the heap.
+     */
+    cj = wc->jwt;
+
+    if (cj != NULL && cj->size >= size) {
+        ngx_free(cj->keep.receipt_head);
+
+    } else {
+        cj = ngx_alloc(size, r->connection->log);
+        if (cj == NULL) {
+            return;
+        }
+
+        cj->size = size;
+        ngx_http_wid_conn_jwt_free(wc->jwt);
+        wc->jwt = cj;
     }
 
     cj->expires = expires;
@@ -916,7 +936,4 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r,
     p = ngx_cpymem((u_char *) (cj + 1), token->data, token->len);
     p = ngx_cpymem(p, wlcf->audience.data, wlcf->audience.len);
     ngx_http_wid_ident_pack(&cj->ident, p, ident);
-
-    ngx_http_wid_conn_jwt_free(wc->jwt);
-    wc->jwt = cj;
 }

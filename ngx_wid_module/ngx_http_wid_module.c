@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "identity.h"
+#include "jws.h"
 #include "ngx_http_wid.h"
 
 
@@ -1581,6 +1582,9 @@ ngx_http_wid_init_process(ngx_cycle_t *cycle)
     if (wmcf == NULL || !wmcf->used) {
         return NGX_OK;
     }
+
+    /* Before the first request, so that it does not land among one's. */
+    wid_jws_thread_init();
 
     if (wmcf->journal
         && ngx_http_wid_journal_init_process(cycle, wmcf->journal) != NGX_OK)

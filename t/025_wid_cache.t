@@ -216,6 +216,29 @@ $r = check($c, '/index.html', $a, 200, 'ok', 'zone_hit',
            'back to the first: from the zone, with its own identity');
 is($r->{headers}{'x-wid-id'}, 'spiffe://example.org/w/a', '... its identity');
 
+# The connection's copy is rewritten in place when the next token fits
+# in its block and replaced when it does not: a longer token, a shorter
+# one, the longer one again, each with its own identity.
+my $long = jwt(sub => 'spiffe://example.org/w/' . ('l' x 300));
+check($c, '/index.html', $long, 200, 'ok', 'miss', 'a longer token');
+check($c, '/index.html', $long, 200, 'ok', 'zone_hit', '... from the zone');
+$r = check($c, '/index.html', $long, 200, 'ok', 'conn_hit',
+           '... kept by the connection');
+is($r->{headers}{'x-wid-id'}, 'spiffe://example.org/w/' . ('l' x 300),
+   '... with its identity');
+check($c, '/index.html', $b, 200, 'ok', 'zone_hit',
+      'a shorter token after it: from the zone');
+$r = check($c, '/index.html', $b, 200, 'ok', 'conn_hit',
+           '... kept in the longer one\'s place');
+is($r->{headers}{'x-wid-id'}, 'spiffe://example.org/w/b',
+   '... with its own identity');
+check($c, '/index.html', $long, 200, 'ok', 'zone_hit',
+      'the longer token again: from the zone');
+$r = check($c, '/index.html', $long, 200, 'ok', 'conn_hit',
+           '... kept by the connection again');
+is($r->{headers}{'x-wid-id'}, 'spiffe://example.org/w/' . ('l' x 300),
+   '... with its identity');
+
 check($c, '/index.html', undef, 401, 'policy.identity_missing', '',
       'no token on a connection that kept one: no identity');
 

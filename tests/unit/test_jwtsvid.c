@@ -18,6 +18,7 @@
 
 #include "bundle.h"
 #include "identity_support.h"
+#include "json_arena.h"
 #include "jws.h"
 #include "jwtsvid.h"
 #include "sha256.h"
@@ -686,6 +687,63 @@ test_jws_names(void **state)
     assert_null(wid_jws_alg_name(WID_JWS_ALG_NONE));
 }
 
+/*
+ * An EC authority gets OpenSSL's legacy view when it is loaded, not at
+ * its first token (jws.h): what OpenSSL allocates for it is allocated
+ * with the bundle.  An RSA authority has none.
+ */
+static void
+test_key_init_ec_view(void **state)
+{
+    wid_jws_key  key;
+    EVP_PKEY    *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    EVP_PKEY    *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048);
+
+    (void) state;
+    assert_non_null(ec);
+    assert_non_null(rsa);
+
+    assert_int_equal(wid_jws_key_init(&key, ec), WID_OK);
+    assert_int_equal(key.type, WID_JWS_KEY_P256);
+    assert_non_null(key.ec);
+    wid_jws_key_clear(&key);
+
+    assert_int_equal(wid_jws_key_init(&key, rsa), WID_OK);
+    assert_int_equal(key.type, WID_JWS_KEY_RSA);
+    assert_null(key.ec);
+    wid_jws_key_clear(&key);
+}
+
+/*
+ * wid_jws_thread_init leaves the thread ready to verify: the memo
+ * empty, the JSON arena free for the next token.
+ */
+static void
+test_thread_init(void **state)
+{
+    wid_identity  id;
+    char         *t;
+    size_t        len;
+
+    (void) state;
+    t = token("valid_es256", &len);
+    assert_int_equal(wid_jwtsvid_verify(set, t, len, "wid-test", NOW, 0,
+                                        &id), WID_OK);
+    assert_true(wid_jws_memo_count() > 0);
+
+    wid_jws_thread_init();
+    assert_int_equal(wid_jws_memo_count(), 0);
+    assert_int_equal(wid_json_arena_take(), 1);
+    wid_json_arena_stop();
+    wid_json_arena_give();
+
+    assert_int_equal(wid_jwtsvid_verify(set, t, len, "wid-test", NOW, 0,
+                                        &id), WID_OK);
+    assert_string_equal(id.spiffe_id, "spiffe://a.org/workload");
+    assert_int_equal(wid_jws_memo_count(), 1);
+    free(t);
+}
+
 /* Garbage never crashes and never verifies. */
 static void
 test_garbage(void **state)
@@ -755,6 +813,8 @@ main(void)
         cmocka_unit_test(test_no_key_in_domain),
         cmocka_unit_test(test_map_bundle),
         cmocka_unit_test(test_jws_names),
+        cmocka_unit_test(test_key_init_ec_view),
+        cmocka_unit_test(test_thread_init),
         cmocka_unit_test(test_garbage),
     };
     return cmocka_run_group_tests_name("jwtsvid", tests, setup, teardown);
