@@ -907,8 +907,7 @@ ngx_http_wid_conn_jwt_set(ngx_http_request_t *r,
     /*
      * A client that sends a new token on every request (one per call, or
      * rotating) gets its block rewritten in place: no malloc and free per
-     * request, and no block of the connection's left between the
-     * requests' pools to fragment the heap.
+     * request.  The block never shrinks: at most the longest token kept.
      */
     cj = wc->jwt;
 
