@@ -146,6 +146,7 @@ static const struct {
     { "fp_header_bool", WID_R_JWT_HEADER_NOT_ALLOWED },
     { "fp_exp_int64_max", WID_OK },
     { "fp_exp_too_big", WID_R_JWT_PAYLOAD_INVALID },
+    { "fp_unread_int_too_big", WID_R_JWT_PAYLOAD_INVALID },
     { "fp_exp_negative", WID_R_JWT_EXPIRED },
     { "fp_exp_minus_zero", WID_R_JWT_EXPIRED },
     { "fp_exp_leading_zero", WID_R_JWT_PAYLOAD_INVALID },
