@@ -357,7 +357,8 @@ demo:
 # BENCH_ARGS="--quick").
 
 BENCH_BINDIR := $(BUILD)/bench
-BENCH_TOOLS  := $(BENCH_BINDIR)/loadgen $(BENCH_BINDIR)/jwtmint
+BENCH_TOOLS  := $(BENCH_BINDIR)/loadgen $(BENCH_BINDIR)/jwtmint \
+                $(BENCH_BINDIR)/alloc-trace.so
 
 .PHONY: bench bench-tools
 
@@ -370,6 +371,12 @@ $(BENCH_BINDIR)/loadgen: $(OBJDIR)/bench/loadgen.o
 $(BENCH_BINDIR)/jwtmint: $(OBJDIR)/bench/jwtmint.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< -ljansson -lssl -lcrypto
+
+# LD_PRELOAD tracer for `bench/nginx-callgrind.sh --alloc` (a tool, not
+# shipped).
+$(BENCH_BINDIR)/alloc-trace.so: bench/alloc-trace.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -o $@ $<
 
 bench: all
 	@$(MAKE) --no-print-directory bench-tools

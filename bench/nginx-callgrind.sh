@@ -8,10 +8,12 @@
 #   bench/nginx-callgrind.sh [N] [SCENARIO...]
 #   bench/nginx-callgrind.sh --cpu [ROUNDS] [SCENARIO...]
 #   bench/nginx-callgrind.sh --ab OTHER_MODULE.so [ROUNDS]
+#   bench/nginx-callgrind.sh --alloc [N] [SCENARIO...]
 #
 # Scenarios: a (plain TLS), a_hdr ((a) with e_es256's Authorization
 # header, which nginx parses but no module reads), b (ssl_verify_client on), c (wid X.509-SVID),
-# e_rs256, e_es256 (same token), f (a new ES256 token per request).
+# d ((c) with a new TLS connection per request), e_rs256, e_es256 (same
+# token), f (a new ES256 token per request).
 # Each: a warm-up of 200 requests on one keepalive connection, counters
 # zeroed, N requests (default 2000), counters dumped; Ir/request = the
 # dump's total / N.  Profiles are kept in $WID_CG_OUT (default: a
@@ -32,6 +34,13 @@
 # apart share the machine's state, so the difference of two builds shows
 # through noise that moves whole runs by 10 %.
 #
+# --alloc: no valgrind; the same nginx with bench/alloc-trace.c preloaded,
+# the scenarios in turn (each a warm-up and N requests, default 1000), and
+# for each the heap blocks it allocated that were still allocated once it
+# ended, grouped by call stack (bench/alloc-trace.py): caches and
+# per-thread state made lazily inside a request, which stay for the life
+# of the worker among the requests' short-lived blocks.
+#
 # Needs: make all bench-tools; valgrind; run as root (nginx runs as root
 # to read the temporary PKI).
 set -euo pipefail
@@ -44,6 +53,11 @@ if [ "${1:-}" = --cpu ]; then
     mode=cpu
     shift
     rounds=${1:-5}
+    shift || true
+elif [ "${1:-}" = --alloc ]; then
+    mode=alloc
+    shift
+    n=${1:-1000}
     shift || true
 elif [ "${1:-}" = --ab ]; then
     mode=ab
@@ -62,7 +76,8 @@ loadgen=$build/bench/loadgen
 jwtmint=$build/bench/jwtmint
 wid=$build/bin/wid
 widpki=$root/tests/tools/widpki
-for f in "$mod" "$loadgen" "$jwtmint" "$wid"; do
+tracer=$build/bench/alloc-trace.so
+for f in "$mod" "$loadgen" "$jwtmint" "$wid" "$tracer"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "missing $f (make all bench-tools)" >&2; exit 2; }
 done
 
@@ -167,7 +182,7 @@ http {
                      wid_rule bench_jwt; wid_operation \$request_method; } }
 }
 EOF
-    if [ "$mode" != callgrind ]; then
+    if [ "$mode" != callgrind ] && [ "$mode" != alloc ]; then
         sed -i 's/^master_process off;/master_process on;\nworker_cpu_affinity 01;/' \
             "$dir/$name.conf"
     fi
@@ -182,7 +197,11 @@ if [ "$mode" = ab ]; then
         > "$dir/logs/other.stdout.log" 2>&1 &
 fi
 
-if [ "$mode" != callgrind ]; then
+if [ "$mode" = alloc ]; then
+    WID_ALLOC_TRACE=$dir/alloc.trace LD_PRELOAD=$tracer \
+        /usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" \
+        > "$dir/logs/stdout.log" 2>&1 &
+elif [ "$mode" != callgrind ]; then
     /usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" \
         > "$dir/logs/stdout.log" 2>&1 &
 else
@@ -196,7 +215,8 @@ vgpid=$!
 await_nginx() {
     for _ in $(seq 300); do
         [ -f "$1" ] && python3 -c "import socket; socket.create_connection(('127.0.0.1',$2),1)" 2>/dev/null \
-            && { [ "$mode" = callgrind ] || pgrep -P "$(cat "$1")" >/dev/null; } \
+            && { [ "$mode" = callgrind ] || [ "$mode" = alloc ] \
+                 || pgrep -P "$(cat "$1")" >/dev/null; } \
             && return
         sleep 0.2
     done
@@ -230,6 +250,7 @@ scen_args() {
     a_hdr) args=("$pa" -H "Authorization: Bearer $(cat "$dir/es256.txt")") ;;
     b) args=("$pb" --cert "$pki/client.pem" --key "$pki/client.key") ;;
     c) args=("$pc" --cert "$pki/client.pem" --key "$pki/client.key") ;;
+    d) args=("$pc" --new-conn --cert "$pki/client.pem" --key "$pki/client.key") ;;
     e_es256) args=("$pe" -H "Authorization: Bearer $(cat "$dir/es256.txt")") ;;
     e_rs256) args=("$pe" -H "Authorization: Bearer $(cat "$dir/rs256.txt")") ;;
     f) args=("$pe") ;;
@@ -289,6 +310,28 @@ print("%d rounds; worker CPU per request (schedstat), ns:" % len(rounds))
 for name in ("a_hdr", "e_this", "e_other", "b", "c_this", "c_other"):
     print("  %-8s %6d" % (name, statistics.median(x[name] for x in rounds.values())))
 PY
+    exit 0
+fi
+
+if [ "$mode" = alloc ]; then
+    for s in $scen; do
+        scen_args "$s"
+        start=$(date +%s%N)
+        if [ "$s" = f ]; then
+            lg "${args[0]}" 200 --tokens "$dir/miss-warm.txt" >/dev/null
+            lg "${args[0]}" "$n" --tokens "$dir/miss-run.txt" >/dev/null
+        else
+            lg "${args[0]}" 200 "${args[@]:1}" >/dev/null
+            lg "${args[0]}" "$n" "${args[@]:1}" >/dev/null
+        fi
+        sleep 0.5          # the worker closes the connection
+        echo "$s $start $(date +%s%N)" >> "$dir/alloc.marks"
+    done
+    kill "$vgpid"          # a clean exit writes the trace's maps
+    wait "$vgpid" 2>/dev/null || true
+    vgpid=
+    rm -f "$dir/nginx.pid"
+    python3 "$root/bench/alloc-trace.py" "$dir/alloc.trace" "$dir/alloc.marks"
     exit 0
 fi
 
