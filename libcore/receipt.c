@@ -132,6 +132,13 @@ wid_put64(uint8_t *p, uint64_t v)
 }
 
 
+static size_t
+wid_get16(const uint8_t *p)
+{
+    return ((size_t) p[0] << 8) | p[1];
+}
+
+
 static uint64_t
 wid_get64(const uint8_t *p)
 {
@@ -499,7 +506,7 @@ wid_receipt_head_writer_is(const wid_receipt_head *h, const char *writer)
     size_t  wl = strlen(writer);
 
     return h->len >= 10 + wl
-           && (((size_t) h->bytes[8] << 8) | h->bytes[9]) == wl
+           && wid_get16(h->bytes + 8) == wl
            && memcmp(h->bytes + 10, writer, wl) == 0;
 }
 
@@ -543,7 +550,7 @@ wid_receipt_seq(const uint8_t *buf, size_t len, uint64_t *seq)
         if (len - off < 2) {
             return -1;
         }
-        n = ((size_t) buf[off] << 8) | buf[off + 1];
+        n = wid_get16(buf + off);
         off += 2;
         if (len - off < n) {
             return -1;
@@ -577,7 +584,7 @@ wid_get_str(const uint8_t *p, const uint8_t *end, wid_span *out)
     if ((size_t) (end - p) < 2) {
         return NULL;
     }
-    sl = ((size_t) p[0] << 8) | p[1];
+    sl = wid_get16(p);
     p += 2;
     if (sl > WID_RECEIPT_STR_MAX || (size_t) (end - p) < sl
         || !wid_receipt_text_ok(p, sl))

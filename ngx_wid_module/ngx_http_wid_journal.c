@@ -729,16 +729,17 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_journal_t *journal, ngx_http_wid_loc_conf_t *wlcf,
     ngx_http_wid_ctx_t *ctx)
 {
-    char                   id[WID_RECEIPT_ID_SIZE];
-    ngx_uint_t             level;
-    u_char                 op_buf[NGX_HTTP_WID_FACT_HASHED];
-    u_char                 method_buf[NGX_HTTP_WID_FACT_HASHED];
-    size_t                 len[WID_RECEIPT_NSTR];
-    uint64_t               seq, now;
-    ngx_str_t              hex, host, fact;
-    wid_reason_t           rc;
-    wid_receipt            rcpt;
-    ngx_http_wid_ident_t  *ident;
+    char                     id[WID_RECEIPT_ID_SIZE];
+    ngx_uint_t               level;
+    u_char                   op_buf[NGX_HTTP_WID_FACT_HASHED];
+    u_char                   method_buf[NGX_HTTP_WID_FACT_HASHED];
+    size_t                   len[WID_RECEIPT_NSTR];
+    uint64_t                 seq, now;
+    ngx_str_t                hex, host, fact;
+    wid_reason_t             rc;
+    wid_receipt              rcpt;
+    ngx_http_wid_ident_t    *ident;
+    const wid_receipt_head  *head;
 
     if (journal == NULL) {
         return WID_R_HTTP_JOURNAL_UNAVAILABLE;
@@ -896,9 +897,10 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_rf(WID_RF_PEER, r->connection->addr_text.data,
                     r->connection->addr_text.len);
 
-    rc = wid_journal_append_after(journal->writer,
-                                  ngx_http_wid_journal_head(journal, ctx, &rcpt),
-                                  &rcpt, now, id, &seq);
+    head = ngx_http_wid_journal_head(journal, ctx, &rcpt);
+
+    rc = wid_journal_append_after(journal->writer, head, &rcpt, now, id,
+                                  &seq);
     if (rc != WID_OK) {
         /*
          * The first refused append of an outage at alert, the rest at

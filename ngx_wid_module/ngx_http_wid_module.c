@@ -613,15 +613,14 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
 
     /*
      * The cache key is a SHA-256 over the token's SHA-256 and everything
-     * else the verification
-     * depended on besides the bundles (checked on every hit) and the
-     * clock: the expected audience, the leeway and the maximum lifetime.
-     * With an attestation result the entry holds the verified result
-     * too, so the key also binds the exact result bytes and the policy
-     * whose trusted verifiers checked them (another policy, or a changed
-     * one, trusts other keys).  The hash of the token's signing input
-     * is the credential id a hit puts on the receipt, as the verifier
-     * would.
+     * else the verification depended on besides the bundles (checked on
+     * every hit) and the clock: the expected audience, the leeway and the
+     * maximum lifetime.  With an attestation result the entry holds the
+     * verified result too, so the key also binds the exact result bytes
+     * and the policy whose trusted verifiers checked them (another
+     * policy, or a changed one, trusts other keys).  The hash of the
+     * token's signing input is the credential id a hit puts on the
+     * receipt, as the verifier would.
      */
     ngx_http_wid_token_sha256(token, token_sha256, input_sha256);
 
@@ -683,8 +682,9 @@ ngx_http_wid_verify_token(ngx_http_request_t *r,
         return WID_OK;
     }
 
-    rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience, wlcf->jwt_leeway,
-                                 wlcf->jwt_max_lifetime, r->pool, &ident);
+    rc = ngx_http_wid_verify_jwt(wmcf->trust, token, &wlcf->audience,
+                                 wlcf->jwt_leeway, wlcf->jwt_max_lifetime,
+                                 r->pool, &ident);
     if (rc != WID_OK) {
         return rc;
     }
