@@ -420,6 +420,7 @@ wid_journal_sync_begin(wid_journal *j, uint64_t now_ms,
         job->unwritten = 1;
     }
     for (i = 0; i < j->npending; i++) {
+        job->drop_below[job->nfds] = UINT64_MAX;
         job->fds[job->nfds++] = j->pending[i];
     }
     j->npending = 0;
@@ -433,6 +434,7 @@ wid_journal_sync_begin(wid_journal *j, uint64_t now_ms,
         if (fd < 0) {
             job->unwritten = 1;
         } else {
+            job->drop_below[job->nfds] = j->disk_size;
             job->fds[job->nfds++] = fd;
             j->dirty = 0;
         }
@@ -451,6 +453,19 @@ wid_journal_sync_begin(wid_journal *j, uint64_t now_ms,
 }
 
 
+/* Drop the first n bytes of fd, now on disk, from the page cache (see
+ * journal.h); advisory: a kernel that cannot keeps them cached. */
+static void
+wid_journal_drop_cached(int fd, uint64_t n)
+{
+    if (n == UINT64_MAX) {
+        (void) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    } else if (n > 0 && n <= (uint64_t) INT64_MAX) {
+        (void) posix_fadvise(fd, 0, (off_t) n, POSIX_FADV_DONTNEED);
+    }
+}
+
+
 void
 wid_journal_sync_run(wid_journal_sync_job *job)
 {
@@ -459,6 +474,8 @@ wid_journal_sync_run(wid_journal_sync_job *job)
     for (i = 0; i < job->nfds; i++) {
         if (fsync(job->fds[i]) != 0) {
             job->failed = 1;
+        } else {
+            wid_journal_drop_cached(job->fds[i], job->drop_below[i]);
         }
         close(job->fds[i]);
     }

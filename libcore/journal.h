@@ -157,13 +157,23 @@ wid_reason_t wid_journal_checkpoint(wid_journal *j, uint64_t now_ms);
 /*
  * fsync off the owner thread.  begin (owner thread) duplicates the file
  * descriptors that need syncing into job; run (any thread, concurrently
- * with appends) fdatasyncs and closes them, touching nothing else; end
- * (owner thread) consumes the result: after a failure it never retries
- * (the data may be gone, see "fsyncgate"): the segment is abandoned, a
- * new one started, and journal.fsync_failed returned.
+ * with appends) fsyncs them, drops what is now on disk from the page
+ * cache, and closes them, touching nothing else; end (owner thread)
+ * consumes the result: after a failure it never retries (the data may
+ * be gone, see "fsyncgate"): the segment is abandoned, a new one
+ * started, and journal.fsync_failed returned.
+ *
+ * Why drop: the writer never reads a segment back, so its pages would
+ * only crowd the page cache (the files nginx serves), and each receipt
+ * would be written into a newly allocated page.  Dropped, they are
+ * freed and the next writes reuse them.  Only whole pages below what
+ * was synced are dropped; the kernel keeps dirty and partial pages.
  */
 typedef struct {
     int      fds[17];
+    /* bytes at the start of fds[i] to drop once synced: 0 none, or
+     * UINT64_MAX for a whole rotated segment */
+    uint64_t drop_below[17];
     size_t   nfds;
     int      failed;
     int      unwritten;         /* not all handed over: retried later */

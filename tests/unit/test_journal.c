@@ -4,6 +4,7 @@
  * middle cut out, segments swapped between writers, an old checkpoint
  * replayed); recovery cuts a torn tail and never writes over damage.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -763,6 +766,94 @@ limit_descriptors_to_open_ones(void)
  * space returns writes them.  Before, the buffer was thrown away and the
  * journal closed for good.
  */
+/* Whole pages of segment seg (writer w in dir) held in the page cache. */
+static size_t
+cached_pages(const char *dir, uint64_t seg)
+{
+    char           path[256];
+    struct stat    st;
+    unsigned char *vec;
+    size_t         page = (size_t) sysconf(_SC_PAGESIZE), n, i, in = 0;
+    void          *map;
+    int            fd;
+
+    jt_seg_path(path, sizeof(path), dir, "w", seg);
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    n = (size_t) st.st_size / page;          /* whole pages only */
+    if (n == 0) {
+        close(fd);
+        return 0;
+    }
+    map = mmap(NULL, n * page, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(map != MAP_FAILED);
+    vec = malloc(n);
+    assert_non_null(vec);
+    assert_int_equal(mincore(map, n * page, vec), 0);
+    for (i = 0; i < n; i++) {
+        in += vec[i] & 1;
+    }
+    free(vec);
+    munmap(map, n * page);
+    close(fd);
+    return in;
+}
+
+/*
+ * What a sync has made durable leaves the page cache: rotated segments
+ * whole, the current one up to what was written (journal.h says why).
+ */
+static void
+test_sync_drops_synced_pages(void **state)
+{
+    char                 dir[64], path[256];
+    struct statfs        fs;
+    wid_journal         *j;
+    wid_journal_options  o;
+    wid_journal_sync_job job;
+    uint64_t             seg, nseg;
+    size_t               before = 0;
+
+    (void) state;
+    jt_tmpdir(dir, sizeof(dir));
+    assert_int_equal(statfs(dir, &fs), 0);
+    if (fs.f_type == 0x01021994) {          /* tmpfs: nothing to drop */
+        jt_rmrf(dir);
+        skip();
+    }
+    buffered_options(&o);
+    o.checkpoint_every_records = 1000000;
+    o.segment_max_bytes = 32 * 1024;
+    assert_int_equal(wid_journal_open(dir, "w", &sk, &o, 1000, &j, NULL),
+                     WID_OK);
+    append_receipts(j, 400, NULL);
+    assert_int_equal(wid_journal_checkpoint(j, 2000), WID_OK);
+    for (nseg = 0; ; nseg++) {
+        jt_seg_path(path, sizeof(path), dir, "w", nseg + 1);
+        if (access(path, F_OK) != 0) {
+            break;
+        }
+        before += cached_pages(dir, nseg + 1);
+    }
+    assert_true(nseg >= 3);                 /* rotated ones and current */
+    assert_true(before > 0);                /* written, not yet dropped */
+
+    wid_journal_sync_begin(j, 2000, &job);
+    wid_journal_sync_run(&job);
+    assert_int_equal(wid_journal_sync_end(j, &job), WID_OK);
+    for (seg = 1; seg <= nseg; seg++) {
+        assert_int_equal(cached_pages(dir, seg), 0);
+    }
+
+    /* Appends go on in the current segment, read back from the disk. */
+    append_receipts(j, 20, NULL);
+    assert_int_equal(wid_journal_close(j, 4000), WID_OK);
+    assert_int_equal(jt_verify(dir, &pk, 0, NULL, NULL, NULL), 0);
+    jt_rmrf(dir);
+}
+
+
 static void
 test_full_disk_keeps_acknowledged_receipts(void **state)
 {
@@ -1114,6 +1205,7 @@ main(void)
         cmocka_unit_test(test_damage_is_never_written_over),
         cmocka_unit_test(test_open_refusals),
         cmocka_unit_test(test_tick_sync_and_rotation),
+        cmocka_unit_test(test_sync_drops_synced_pages),
         cmocka_unit_test(test_full_disk_keeps_acknowledged_receipts),
         cmocka_unit_test(test_removed_segment_stops_the_writer),
         cmocka_unit_test(test_failed_rotation_is_retried),
