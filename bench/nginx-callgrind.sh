@@ -230,16 +230,22 @@ lg() {   # lg PORT N [loadgen options...]
         "https://127.0.0.1:$p/index.html"
 }
 
+# worker_ns WORKER: CPU time of all the worker's threads (the event loop
+# and the pool the journal syncs on), in ns.
+worker_ns() {
+    cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { print s }'
+}
+
 # cpu_per_request WORKER PORT SECONDS [loadgen options...]: the worker's
 # CPU time (schedstat) per 2xx response of one run of 32 keepalive
 # connections from core 1, in ns.
 cpu_per_request() {
     local w=$1 p=$2 secs=$3 t0 t1 out ok
     shift 3
-    t0=$(awk '{ print $1 }' "/proc/$w/schedstat")
+    t0=$(worker_ns "$w")
     out=$(taskset -c 1 "$loadgen" -q --json -c 32 -t 1 -d "$secs" "$@" \
           "https://127.0.0.1:$p/index.html")
-    t1=$(awk '{ print $1 }' "/proc/$w/schedstat")
+    t1=$(worker_ns "$w")
     ok=$(printf '%s' "$out" | sed -n 's/.*"2xx":\([0-9]*\).*/\1/p')
     echo $(( (t1 - t0) / ok ))
 }

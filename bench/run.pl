@@ -400,30 +400,47 @@ sub stop_nginx {
     waitpid($pid, 0);
 }
 
-# Nanoseconds the workers spent on a CPU (schedstat; /proc/PID/stat
-# ticks as a fallback).  nginx workers are single-threaded.
+# A worker's threads: the event loop, and the thread pool wid's journal
+# syncs on.  Their CPU time is the worker's: the sync's work is wid's.
+sub worker_tasks {
+    my ($w) = @_;
+    my @t = glob("/proc/$w/task/*");
+    return @t ? @t : ("/proc/$w");
+}
+
+# Nanoseconds the workers spent on a CPU, all their threads (schedstat;
+# /proc/PID/stat ticks, which cover every thread, as a fallback).
 sub worker_cpu_ns {
     my ($inst) = @_;
     my $sum = 0;
     for my $w (workers_of($inst)) {
-        my $ss = slurp("/proc/$w/schedstat");
-        if ($ss =~ /^(\d+)/) {
-            $sum += $1;
-        } else {
-            my @f = split ' ', (slurp("/proc/$w/stat") =~ /\)\s*(.*)/)[0];
-            $sum += ($f[11] + $f[12]) * 1e9 / POSIX::sysconf(POSIX::_SC_CLK_TCK());
+        my ($ns, $ok) = (0, 1);
+        for my $t (worker_tasks($w)) {
+            if (slurp("$t/schedstat") =~ /^(\d+)/) {
+                $ns += $1;
+            } else {
+                $ok = 0;
+            }
         }
+        if (!$ok) {
+            my @f = split ' ', (slurp("/proc/$w/stat") =~ /\)\s*(.*)/)[0];
+            $ns = ($f[11] + $f[12]) * 1e9 / POSIX::sysconf(POSIX::_SC_CLK_TCK());
+        }
+        $sum += $ns;
     }
     return $sum;
 }
 
-# Nanoseconds the workers waited, runnable, for a CPU (schedstat's second
-# field): how much the rest of the machine got in the way.
+# Nanoseconds the workers' threads waited, runnable, for a CPU
+# (schedstat's second field): how much the rest of the machine got in
+# the way.
 sub worker_wait_ns {
     my ($inst) = @_;
     my $sum = 0;
     for my $w (workers_of($inst)) {
-        $sum += $1 if slurp("/proc/$w/schedstat") =~ /^\d+\s+(\d+)/;
+        for my $t (worker_tasks($w)) {
+            $sum += $1 if slurp("$t/schedstat") =~ /^\d+\s+(\d+)/;
+        }
     }
     return $sum;
 }
