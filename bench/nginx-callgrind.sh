@@ -233,7 +233,7 @@ lg() {   # lg PORT N [loadgen options...]
 # worker_ns WORKER: CPU time of all the worker's threads (the event loop
 # and the pool the journal syncs on), in ns.
 worker_ns() {
-    cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { print s }'
+    cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # cpu_per_request WORKER PORT SECONDS [loadgen options...]: the worker's
