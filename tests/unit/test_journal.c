@@ -842,7 +842,12 @@ test_sync_drops_synced_pages(void **state)
     wid_journal_sync_begin(j, 2000, &job);
     wid_journal_sync_run(&job);
     assert_int_equal(wid_journal_sync_end(j, &job), WID_OK);
-    for (seg = 1; seg <= nseg; seg++) {
+    /*
+     * Under valgrind this runs for memcheck only: valgrind reads the
+     * start of a file mapped (looking for debug information), and the
+     * kernel's readahead brings back the pages the check looks at.
+     */
+    for (seg = 1; seg <= nseg && !RUNNING_ON_VALGRIND; seg++) {
         assert_int_equal(cached_pages(dir, seg), 0);
     }
 
