@@ -759,13 +759,6 @@ limit_descriptors_to_open_ones(void)
     return saved;
 }
 
-/*
- * A full disk (here: RLIMIT_FSIZE, which fails write(2) the same way
- * without a mount) must not lose receipts whose appends succeeded: they
- * stay buffered, appends are refused meanwhile, and the first tick after
- * space returns writes them.  Before, the buffer was thrown away and the
- * journal closed for good.
- */
 /* Whole pages of segment seg (writer w in dir) held in the page cache. */
 static size_t
 cached_pages(const char *dir, uint64_t seg)
@@ -859,6 +852,13 @@ test_sync_drops_synced_pages(void **state)
 }
 
 
+/*
+ * A full disk (here: RLIMIT_FSIZE, which fails write(2) the same way
+ * without a mount) must not lose receipts whose appends succeeded: they
+ * stay buffered, appends are refused meanwhile, and the first tick after
+ * space returns writes them.  Before, the buffer was thrown away and the
+ * journal closed for good.
+ */
 static void
 test_full_disk_keeps_acknowledged_receipts(void **state)
 {
