@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -811,7 +812,7 @@ test_sync_drops_synced_pages(void **state)
     (void) state;
     jt_tmpdir(dir, sizeof(dir));
     assert_int_equal(statfs(dir, &fs), 0);
-    if (fs.f_type == 0x01021994) {          /* tmpfs: nothing to drop */
+    if (fs.f_type == TMPFS_MAGIC) {         /* nothing to drop */
         jt_rmrf(dir);
         skip();
     }
