@@ -524,14 +524,26 @@ wid_reason_t
 wid_journal_append(wid_journal *j, const wid_receipt *r, uint64_t now_ms,
                    char id_out[WID_RECEIPT_ID_SIZE], uint64_t *seq_out)
 {
-    return wid_journal_append_after(j, NULL, r, now_ms, id_out, seq_out);
+    uint8_t       leaf[WID_HASH_LEN];
+    uint64_t      seq = UINT64_MAX;
+    wid_reason_t  rc;
+
+    rc = wid_journal_append_after(j, NULL, r, now_ms, leaf, &seq);
+    /* A receipt written whose sync then failed still has its id. */
+    if (seq != UINT64_MAX && id_out != NULL) {
+        wid_receipt_id_from_leaf(leaf, id_out);
+    }
+    if (seq != UINT64_MAX && seq_out != NULL) {
+        *seq_out = seq;
+    }
+    return rc;
 }
 
 
 wid_reason_t
 wid_journal_append_after(wid_journal *j, const wid_receipt_head *h,
                          const wid_receipt *r, uint64_t now_ms,
-                         char id_out[WID_RECEIPT_ID_SIZE], uint64_t *seq_out)
+                         uint8_t leaf_out[WID_HASH_LEN], uint64_t *seq_out)
 {
     wid_receipt   tmp;
     uint8_t       leaf[WID_HASH_LEN], *data;
@@ -578,8 +590,8 @@ wid_journal_append_after(wid_journal *j, const wid_receipt_head *h,
     }
     (void) wid_merkle_frontier_append(&j->tree, leaf);
     j->next_seq++;
-    if (id_out) {
-        wid_receipt_id_from_leaf(leaf, id_out);
+    if (leaf_out) {
+        memcpy(leaf_out, leaf, WID_HASH_LEN);
     }
     if (seq_out) {
         *seq_out = seq;

@@ -127,12 +127,15 @@ wid_reason_t wid_journal_receipt_head(const wid_journal *j,
 /*
  * wid_journal_append of a receipt whose head is h: its bytes and leading
  * hash blocks are reused.  r still carries its identity: a head made for
- * another writer is ignored and r encoded whole.  h may be NULL.
+ * another writer is ignored and r encoded whole.  h may be NULL.  Gives
+ * the receipt's leaf hash (leaf_out, may be NULL) rather than its id: a
+ * caller that names few of its receipts formats the id only when asked
+ * (wid_receipt_id_from_leaf).
  */
 wid_reason_t wid_journal_append_after(wid_journal *j,
                                       const wid_receipt_head *h,
                                       const wid_receipt *r, uint64_t now_ms,
-                                      char id_out[WID_RECEIPT_ID_SIZE],
+                                      uint8_t leaf_out[WID_HASH_LEN],
                                       uint64_t *seq_out);
 
 /* Bytes appended but not yet handed to the kernel (0: every record

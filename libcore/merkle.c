@@ -1,7 +1,9 @@
 /*
  * RFC 6962 Merkle trees.  Hashing goes through OpenSSL's SHA-256
  * (sha256.h); the tree shapes follow RFC 6962 section 2.1 and the
- * verification algorithms RFC 9162 section 2.1.3.2 / 2.1.4.2.
+ * verification algorithms RFC 9162 section 2.1.3.2 / 2.1.4.2.  What a
+ * tree hashes is public (leaves are stored as they are), so no hash
+ * context here is wiped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +17,10 @@
 void
 wid_merkle_leaf_hash(const void *data, size_t len, uint8_t out[WID_HASH_LEN])
 {
-    static const uint8_t   prefix = 0x00;
-    const wid_sha256_part  parts[2] = { { &prefix, 1 }, { data, len } };
+    wid_sha256_ctx  c;
 
-    wid_sha256_parts(parts, 2, out);
+    wid_merkle_leaf_begin(&c, data, len);
+    wid_sha256_final_public(&c, out);
 }
 
 
@@ -40,7 +42,7 @@ wid_merkle_leaf_finish(const wid_sha256_ctx *c, const void *rest, size_t len,
     wid_sha256_ctx  leaf = *c;
 
     wid_sha256_update(&leaf, rest, len);
-    wid_sha256_final(&leaf, out);
+    wid_sha256_final_public(&leaf, out);
 }
 
 
@@ -49,12 +51,15 @@ wid_merkle_node_hash(const uint8_t left[WID_HASH_LEN],
                      const uint8_t right[WID_HASH_LEN],
                      uint8_t out[WID_HASH_LEN])
 {
-    uint8_t buf[1 + 2 * WID_HASH_LEN];
+    wid_sha256_ctx  c;
+    uint8_t         buf[1 + 2 * WID_HASH_LEN];
 
     buf[0] = 0x01;
     memcpy(buf + 1, left, WID_HASH_LEN);
     memcpy(buf + 1 + WID_HASH_LEN, right, WID_HASH_LEN);
-    wid_sha256(buf, sizeof(buf), out);
+    wid_sha256_init(&c);
+    wid_sha256_update(&c, buf, sizeof(buf));
+    wid_sha256_final_public(&c, out);
 }
 
 

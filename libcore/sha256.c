@@ -47,11 +47,18 @@ wid_sha256_update(wid_sha256_ctx *c, const void *data, size_t len)
 
 
 void
-wid_sha256_final(wid_sha256_ctx *c, uint8_t out[WID_SHA256_LEN])
+wid_sha256_final_public(wid_sha256_ctx *c, uint8_t out[WID_SHA256_LEN])
 {
     if (SHA256_Final(out, (SHA256_CTX *) c) != 1) {
         abort();
     }
+}
+
+
+void
+wid_sha256_final(wid_sha256_ctx *c, uint8_t out[WID_SHA256_LEN])
+{
+    wid_sha256_final_public(c, out);
     OPENSSL_cleanse(c, sizeof(*c));
 }
 

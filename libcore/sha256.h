@@ -30,6 +30,11 @@ void wid_sha256_init(wid_sha256_ctx *c);
 void wid_sha256_update(wid_sha256_ctx *c, const void *data, size_t len);
 /* The digest; *c is wiped. */
 void wid_sha256_final(wid_sha256_ctx *c, uint8_t out[WID_SHA256_LEN]);
+/*
+ * The digest of public input (receipts, Merkle nodes: bytes that are
+ * written to disk as they are), *c left as OpenSSL leaves it: no wipe.
+ */
+void wid_sha256_final_public(wid_sha256_ctx *c, uint8_t out[WID_SHA256_LEN]);
 
 /* SHA-256 of data. */
 void wid_sha256(const void *data, size_t len, uint8_t out[WID_SHA256_LEN]);

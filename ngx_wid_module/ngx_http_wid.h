@@ -179,6 +179,8 @@ typedef struct {
     ngx_uint_t                  has_evidence;
     u_char                      cache_key[NGX_HTTP_WID_SHA256_LEN];
     time_t                      cache_expires;
+    /* the receipt's leaf hash; its id formatted on first use */
+    u_char                      receipt_leaf[NGX_HTTP_WID_SHA256_LEN];
     ngx_str_t                   receipt_id;
     ngx_int_t                   status;
     ngx_uint_t                  cache;        /* NGX_HTTP_WID_CACHE_* */
@@ -188,6 +190,7 @@ typedef struct {
     unsigned                    cache_put:1;  /* after the attestation */
     unsigned                    has_att_header:1;
     unsigned                    attest_failed:1;
+    unsigned                    recorded:1;   /* receipt_leaf is set */
     /* not recorded while the journal was already known to be failing:
      * logged at info, the first one of the outage at alert */
     unsigned                    journal_quiet:1;

@@ -729,7 +729,6 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_journal_t *journal, ngx_http_wid_loc_conf_t *wlcf,
     ngx_http_wid_ctx_t *ctx)
 {
-    char                     id[WID_RECEIPT_ID_SIZE];
     ngx_uint_t               level;
     u_char                   op_buf[NGX_HTTP_WID_FACT_HASHED];
     u_char                   method_buf[NGX_HTTP_WID_FACT_HASHED];
@@ -899,8 +898,8 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
 
     head = ngx_http_wid_journal_head(journal, ctx, &rcpt);
 
-    rc = wid_journal_append_after(journal->writer, head, &rcpt, now, id,
-                                  &seq);
+    rc = wid_journal_append_after(journal->writer, head, &rcpt, now,
+                                  ctx->receipt_leaf, &seq);
     if (rc != WID_OK) {
         /*
          * The first refused append of an outage at alert, the rest at
@@ -921,14 +920,7 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
         return WID_R_HTTP_JOURNAL_UNAVAILABLE;
     }
 
-    ctx->receipt_id.len = WID_RECEIPT_ID_LEN;
-    ctx->receipt_id.data = ngx_pnalloc(r->pool, WID_RECEIPT_ID_LEN);
-    if (ctx->receipt_id.data == NULL) {
-        ctx->receipt_id.len = 0;
-        return WID_OK;
-    }
-
-    ngx_memcpy(ctx->receipt_id.data, id, WID_RECEIPT_ID_LEN);
+    ctx->recorded = 1;
 
     return WID_OK;
 }

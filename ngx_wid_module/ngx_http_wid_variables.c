@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_wid.h"
+#include "receipt.h"
 #include "wid_version.h"
 
 
@@ -36,6 +37,8 @@ static const char  *ngx_http_wid_cache_names[] = {
 };
 
 
+static ngx_str_t *ngx_http_wid_receipt_id(ngx_http_request_t *r,
+    ngx_http_wid_ctx_t *ctx);
 static ngx_int_t ngx_http_wid_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_wid_version_variable(ngx_http_request_t *r,
@@ -100,6 +103,35 @@ ngx_http_wid_add_variables(ngx_conf_t *cf)
 }
 
 
+/*
+ * The receipt id, formatted from the leaf hash when first asked for: most
+ * configurations never log it, and the handler need not pay for it.
+ */
+static ngx_str_t *
+ngx_http_wid_receipt_id(ngx_http_request_t *r, ngx_http_wid_ctx_t *ctx)
+{
+    char  *id;
+
+    if (!ctx->recorded) {
+        return NULL;
+    }
+
+    if (ctx->receipt_id.len == 0) {
+        id = ngx_pnalloc(r->pool, WID_RECEIPT_ID_SIZE);
+        if (id == NULL) {
+            return NULL;
+        }
+
+        wid_receipt_id_from_leaf(ctx->receipt_leaf, id);
+
+        ctx->receipt_id.data = (u_char *) id;
+        ctx->receipt_id.len = WID_RECEIPT_ID_LEN;
+    }
+
+    return &ctx->receipt_id;
+}
+
+
 static ngx_int_t
 ngx_http_wid_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
@@ -155,7 +187,7 @@ ngx_http_wid_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     case NGX_HTTP_WID_VAR_RECEIPT_ID:
-        str = ctx->receipt_id.len ? &ctx->receipt_id : NULL;
+        str = ngx_http_wid_receipt_id(r, ctx);
         break;
 
     case NGX_HTTP_WID_VAR_CACHE:

@@ -115,6 +115,7 @@ test_append_after_head(void **state)
     wid_receipt       r;
     wid_receipt_head  h, foreign;
     char              id1[WID_RECEIPT_ID_SIZE], id2[WID_RECEIPT_ID_SIZE];
+    uint8_t           leaf[WID_HASH_LEN];
     uint64_t          s1, s2;
     unsigned          i;
 
@@ -138,14 +139,15 @@ test_append_after_head(void **state)
                          WID_OK);
         if (i % 10 == 9) {
             assert_int_equal(wid_journal_append_after(j2, &foreign, &r,
-                                                      5000 + i, id2, &s2),
+                                                      5000 + i, leaf, &s2),
                              WID_OK);
         } else {
             assert_int_equal(wid_journal_receipt_head(j2, &r, &h), WID_OK);
             assert_int_equal(wid_journal_append_after(j2, &h, &r, 5000 + i,
-                                                      id2, &s2),
+                                                      leaf, &s2),
                              WID_OK);
         }
+        wid_receipt_id_from_leaf(leaf, id2);
         assert_string_equal(id2, id1);
         assert_int_equal(s2, s1);
     }
