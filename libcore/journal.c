@@ -566,7 +566,7 @@ wid_journal_append_after(wid_journal *j, const wid_receipt_head *h,
         tmp.time_ms = now_ms;
         r = &tmp;
     }
-    if (h != NULL && !wid_receipt_head_writer_is(h, j->writer)) {
+    if (h != NULL && !wid_receipt_head_fits(h, j->writer, r)) {
         h = NULL;
     }
     seq = j->next_seq;

@@ -126,8 +126,9 @@ wid_reason_t wid_journal_receipt_head(const wid_journal *j,
 
 /*
  * wid_journal_append of a receipt whose head is h: its bytes and leading
- * hash blocks are reused.  r still carries its identity: a head made for
- * another writer is ignored and r encoded whole.  h may be NULL.  Gives
+ * hash blocks are reused.  r still carries its identity and policy: a
+ * head made for another writer or policy is ignored and r encoded whole.
+ * h may be NULL.  Gives
  * the receipt's leaf hash (leaf_out, may be NULL) rather than its id: a
  * caller that names few of its receipts formats the id only when asked
  * (wid_receipt_id_from_leaf).

@@ -1,23 +1,28 @@
 /*
- * Receipt v2 canonical encoding.  Layout (integers big-endian; a string
- * is a u16 length and its bytes):
+ * Receipt v3 canonical encoding.  Layout (integers big-endian; a string
+ * is a u16 length and its bytes; a flagged hash is u8 1 and 32 bytes, or
+ * u8 0):
  *
- *   "WIDRCPT" 0x02                     magic and schema version
- *   the head, who wrote it and whom it is about:
- *     writer, u64 not_after, u8 1 if a bundle hash (32 bytes) follows,
- *     spiffe_id, trust_domain, path, credential_kind, credential_id
+ *   "WIDRCPT" 0x03                     magic and schema version
+ *   the head, who wrote it, whom it is about, under which policy:
+ *     writer, u64 not_after, flagged bundle hash,
+ *     spiffe_id, trust_domain, path, credential_kind, credential_id,
+ *     flagged policy hash, policy signer
  *   the decision:
  *     u64 time_ms, u64 seq, u8 surface, u8 verdict, u8 prefer,
+ *     u8 hash bitmap (bit 0 evidence, 1 path), then each present hash
+ *     (32 bytes) in bit order,
+ *     reason, rule, operation, attestation tier, schema and verifier,
+ *     method, host, request path, peer
+ *   and for the SSH surfaces only:
  *     u64 ssh_serial, u64 ssh_valid_after, u64 ssh_valid_before,
- *     u8 hash bitmap (bit 0 policy, 1 evidence, 2 path), then each present
- *     hash (32 bytes) in bit order,
- *     reason, rule, operation, policy signer, attestation tier, schema and
- *     verifier, method, host, request path, peer, SSH key fingerprint,
- *     SSH principals
+ *     SSH key fingerprint, SSH principals
  *
  * The head comes first so that a writer recording many decisions about
- * one identity encodes it and hashes its leading SHA-256 blocks once
- * (wid_receipt_head); the bytes are the same either way.
+ * one identity under one policy encodes it and hashes its leading
+ * SHA-256 blocks once (wid_receipt_head); the bytes are the same either
+ * way.  An HTTP decision carries nothing of SSH's, so what is hashed per
+ * request is as short as the request's facts allow.
  *
  * Decoding accepts exactly this: no trailing bytes, no unknown bits, no
  * out-of-range enums, no NUL or invalid UTF-8 in strings.  So one receipt
@@ -260,25 +265,42 @@ wid_receipt_text_ok(const void *s, size_t len)
 }
 
 
-/* The strings of the head (the writer's first), and of the decision. */
+/*
+ * The strings of the head (the writer's first, the policy signer after
+ * the policy hash), of every decision, and of an SSH decision's end.
+ */
 static const uint8_t wid_head_str[] = {
     WID_RF_WRITER, WID_RF_SPIFFE_ID, WID_RF_TRUST_DOMAIN, WID_RF_ID_PATH,
-    WID_RF_CREDENTIAL_KIND, WID_RF_CREDENTIAL_ID
+    WID_RF_CREDENTIAL_KIND, WID_RF_CREDENTIAL_ID, WID_RF_POLICY_SIGNER
 };
+#define WID_HEAD_IDENTITY_STR  6        /* writer and the identity's */
 static const uint8_t wid_decision_str[] = {
-    WID_RF_REASON, WID_RF_RULE, WID_RF_OPERATION, WID_RF_POLICY_SIGNER,
+    WID_RF_REASON, WID_RF_RULE, WID_RF_OPERATION,
     WID_RF_ATT_TIER, WID_RF_ATT_SCHEMA, WID_RF_ATT_VERIFIER,
-    WID_RF_METHOD, WID_RF_HOST, WID_RF_REQ_PATH, WID_RF_PEER,
+    WID_RF_METHOD, WID_RF_HOST, WID_RF_REQ_PATH, WID_RF_PEER
+};
+static const uint8_t wid_ssh_str[] = {
     WID_RF_SSH_KEY_FP, WID_RF_SSH_PRINCIPALS
 };
 
 #define WID_NELTS(a)  (sizeof(a) / sizeof((a)[0]))
 
-/* The decision's hashes, in bitmap order; the bundle's is in the head. */
-#define WID_NDHASH 3
+/* The decision's hashes, in bitmap order; bundle and policy are the head's. */
+#define WID_NDHASH 2
 
-#define WID_HEAD_FIXED      (8 + 8 + 1)     /* magic, not_after, flag */
-#define WID_DECISION_FIXED  (8 + 8 + 3 + 3 * 8 + 1)
+/* magic, not_after, the bundle and policy hash flags */
+#define WID_HEAD_FIXED      (8 + 8 + 1 + 1)
+/* time, seq, surface, verdict, prefer, hash bitmap */
+#define WID_DECISION_FIXED  (8 + 8 + 3 + 1)
+/* an SSH decision's serial, valid_after, valid_before */
+#define WID_SSH_FIXED       (3 * 8)
+
+
+static int
+wid_surface_is_ssh(wid_surface_t s)
+{
+    return s == WID_SURFACE_SSH_ISSUE || s == WID_SURFACE_SSH_LOGIN;
+}
 
 
 /*
@@ -331,22 +353,40 @@ wid_put_str(uint8_t *p, const char *s, size_t len)
 }
 
 
+/* A flagged hash: u8 1 and its 32 bytes, or u8 0. */
+static uint8_t *
+wid_put_flagged_hash(uint8_t *p, const wid_receipt_hash *h)
+{
+    *p++ = h->set ? 1 : 0;
+    if (h->set) {
+        memcpy(p, h->h, 32);
+        p += 32;
+    }
+    return p;
+}
+
+
 static wid_reason_t
 wid_head_size(const wid_receipt *r, const char *writer, size_t *sl,
               size_t *need)
 {
-    *need += WID_HEAD_FIXED + (r->bundle_hash.set ? 32 : 0);
+    *need += WID_HEAD_FIXED + (r->bundle_hash.set ? 32 : 0)
+             + (r->policy_hash.set ? 32 : 0);
     return wid_receipt_lengths(r, writer, wid_head_str,
                                WID_NELTS(wid_head_str), sl, need);
 }
 
 
-/* Magic, version and head; NULL: a string is not UTF-8 without NUL. */
+/*
+ * Magic, version and head; NULL: a string is not UTF-8 without NUL.
+ * *policy_off: where the policy's part (its hash flag) starts.
+ */
 static uint8_t *
 wid_put_head(const wid_receipt *r, const char *writer, const size_t *sl,
-             uint8_t *p)
+             uint8_t *p, size_t *policy_off)
 {
-    size_t  i;
+    uint8_t  *start = p;
+    size_t    i;
 
     memcpy(p, WID_RECEIPT_MAGIC, 7);
     p[7] = WID_RECEIPT_VERSION;
@@ -355,16 +395,17 @@ wid_put_head(const wid_receipt *r, const char *writer, const size_t *sl,
         return NULL;
     }
     wid_put64(p, r->not_after);
-    p += 8;
-    *p++ = r->bundle_hash.set ? 1 : 0;
-    if (r->bundle_hash.set) {
-        memcpy(p, r->bundle_hash.h, 32);
-        p += 32;
-    }
-    for (i = 1; i < WID_NELTS(wid_head_str) && p != NULL; i++) {
+    p = wid_put_flagged_hash(p + 8, &r->bundle_hash);
+    for (i = 1; i < WID_HEAD_IDENTITY_STR && p != NULL; i++) {
         p = wid_put_str(p, r->str[wid_head_str[i]], sl[wid_head_str[i]]);
     }
-    return p;
+    if (p == NULL) {
+        return NULL;
+    }
+    *policy_off = (size_t) (p - start);
+    p = wid_put_flagged_hash(p, &r->policy_hash);
+    return wid_put_str(p, r->str[WID_RF_POLICY_SIGNER],
+                       sl[WID_RF_POLICY_SIGNER]);
 }
 
 
@@ -373,9 +414,8 @@ static void
 wid_decision_hashes(const wid_receipt *r,
                     const wid_receipt_hash *hs[WID_NDHASH])
 {
-    hs[0] = &r->policy_hash;
-    hs[1] = &r->evidence_hash;
-    hs[2] = &r->path_hash;
+    hs[0] = &r->evidence_hash;
+    hs[1] = &r->path_hash;
 }
 
 
@@ -383,7 +423,8 @@ static wid_reason_t
 wid_decision_size(const wid_receipt *r, size_t *sl, size_t *need)
 {
     const wid_receipt_hash *hs[WID_NDHASH];
-    size_t                  i;
+    size_t                  i, ssh = 0;
+    wid_reason_t            rc;
 
     if (r->surface < WID_SURFACE_HTTP || r->surface > WID_SURFACE_SSH_LOGIN
         || r->verdict < WID_VERDICT_ALLOW || r->verdict > WID_VERDICT_OBSERVE
@@ -396,8 +437,24 @@ wid_decision_size(const wid_receipt *r, size_t *sl, size_t *need)
     for (i = 0; i < WID_NDHASH; i++) {
         *need += hs[i]->set ? 32 : 0;
     }
-    return wid_receipt_lengths(r, NULL, wid_decision_str,
-                               WID_NELTS(wid_decision_str), sl, need);
+    rc = wid_receipt_lengths(r, NULL, wid_decision_str,
+                             WID_NELTS(wid_decision_str), sl, need);
+    if (rc == WID_OK) {
+        rc = wid_receipt_lengths(r, NULL, wid_ssh_str, WID_NELTS(wid_ssh_str),
+                                 sl, &ssh);
+    }
+    if (rc != WID_OK) {
+        return rc;
+    }
+    if (wid_surface_is_ssh(r->surface)) {
+        *need += WID_SSH_FIXED + ssh;
+    } else if (ssh != 2 * WID_NELTS(wid_ssh_str) || r->ssh_serial != 0
+               || r->ssh_valid_after != 0 || r->ssh_valid_before != 0)
+    {
+        /* An HTTP receipt has no SSH fields to hold them. */
+        return WID_R_RECEIPT_FIELD_INVALID;
+    }
+    return WID_OK;
 }
 
 
@@ -416,10 +473,6 @@ wid_put_decision(const wid_receipt *r, uint64_t seq, const size_t *sl,
     *p++ = (uint8_t) r->surface;
     *p++ = (uint8_t) r->verdict;
     *p++ = (uint8_t) r->prefer;
-    wid_put64(p, r->ssh_serial);
-    wid_put64(p + 8, r->ssh_valid_after);
-    wid_put64(p + 16, r->ssh_valid_before);
-    p += 24;
     for (i = 0; i < WID_NDHASH; i++) {
         bitmap |= (uint8_t) ((hs[i]->set ? 1u : 0u) << i);
     }
@@ -434,6 +487,16 @@ wid_put_decision(const wid_receipt *r, uint64_t seq, const size_t *sl,
         p = wid_put_str(p, r->str[wid_decision_str[i]],
                         sl[wid_decision_str[i]]);
     }
+    if (p == NULL || !wid_surface_is_ssh(r->surface)) {
+        return p;
+    }
+    wid_put64(p, r->ssh_serial);
+    wid_put64(p + 8, r->ssh_valid_after);
+    wid_put64(p + 16, r->ssh_valid_before);
+    p += WID_SSH_FIXED;
+    for (i = 0; i < WID_NELTS(wid_ssh_str) && p != NULL; i++) {
+        p = wid_put_str(p, r->str[wid_ssh_str[i]], sl[wid_ssh_str[i]]);
+    }
     return p;
 }
 
@@ -443,7 +506,7 @@ wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
                    uint8_t *buf, size_t cap, size_t *len)
 {
     uint8_t      *p;
-    size_t        need = 0, sl[WID_RECEIPT_NSTR];
+    size_t        need = 0, policy_off, sl[WID_RECEIPT_NSTR];
     wid_reason_t  rc;
 
     *len = 0;
@@ -457,7 +520,7 @@ wid_receipt_encode(const wid_receipt *r, const char *writer, uint64_t seq,
     if (need > cap) {
         return WID_R_INTERNAL_NOMEM;
     }
-    p = wid_put_head(r, writer, sl, buf);
+    p = wid_put_head(r, writer, sl, buf, &policy_off);
     p = p != NULL ? wid_put_decision(r, seq, sl, p) : NULL;
     if (p == NULL) {
         return WID_R_RECEIPT_FIELD_INVALID;     /* *len is still 0 */
@@ -483,7 +546,7 @@ wid_receipt_head_make(const wid_receipt *r, const char *writer,
     if (need > sizeof(h->bytes)) {
         return WID_R_INTERNAL_NOMEM;
     }
-    p = wid_put_head(r, writer, sl, h->bytes);
+    p = wid_put_head(r, writer, sl, h->bytes, &h->policy_off);
     if (p == NULL) {
         return WID_R_RECEIPT_FIELD_INVALID;
     }
@@ -501,13 +564,33 @@ wid_receipt_head_size(const wid_receipt_head *h)
 
 
 int
-wid_receipt_head_writer_is(const wid_receipt_head *h, const char *writer)
+wid_receipt_head_fits(const wid_receipt_head *h, const char *writer,
+                      const wid_receipt *r)
 {
-    size_t  wl = strlen(writer);
+    const uint8_t  *p, *end = h->bytes + h->len;
+    const char     *signer = r->str[WID_RF_POLICY_SIGNER];
+    size_t          wl = strlen(writer), sl;
 
-    return h->len >= 10 + wl
-           && wid_get16(h->bytes + 8) == wl
-           && memcmp(h->bytes + 10, writer, wl) == 0;
+    if (h->len < 10 + wl || wid_get16(h->bytes + 8) != wl
+        || memcmp(h->bytes + 10, writer, wl) != 0)
+    {
+        return 0;
+    }
+    p = h->bytes + h->policy_off;
+    if (*p++ != (r->policy_hash.set ? 1 : 0)) {
+        return 0;
+    }
+    if (r->policy_hash.set) {
+        if (memcmp(p, r->policy_hash.h, 32) != 0) {
+            return 0;
+        }
+        p += 32;
+    }
+    sl = signer == NULL ? 0
+         : r->str_len != NULL ? r->str_len[WID_RF_POLICY_SIGNER]
+         : strnlen(signer, WID_RECEIPT_STR_MAX + 1);
+    return (size_t) (end - p) == 2 + sl && wid_get16(p) == sl
+           && (sl == 0 || memcmp(p + 2, signer, sl) == 0);
 }
 
 
@@ -540,13 +623,27 @@ wid_receipt_encode_after(const wid_receipt_head *h, const wid_receipt *r,
 int
 wid_receipt_seq(const uint8_t *buf, size_t len, uint64_t *seq)
 {
-    size_t  off = 8, i, n;
+    size_t  off = 8, i, n, nstr;
 
     if (len < off) {
         return -1;
     }
-    /* The head's strings and its optional hash: skipped, not checked. */
-    for (i = 0; i < WID_NELTS(wid_head_str); i++) {
+    /* The head's strings and flagged hashes: skipped, not checked.  A
+     * version 2 head ends after the identity (no policy). */
+    nstr = buf[7] == 2 ? WID_HEAD_IDENTITY_STR : WID_NELTS(wid_head_str);
+    for (i = 0; i < nstr; i++) {
+        if (i == 1 || i == WID_HEAD_IDENTITY_STR) {
+            /* After the writer: not_after and the bundle hash; after the
+             * identity: the policy hash. */
+            n = i == 1 ? 8 : 0;
+            if (len - off < n + 1) {
+                return -1;
+            }
+            off += n + 1 + (buf[off + n] ? 32 : 0);
+            if (off > len) {
+                return -1;
+            }
+        }
         if (len - off < 2) {
             return -1;
         }
@@ -556,16 +653,6 @@ wid_receipt_seq(const uint8_t *buf, size_t len, uint64_t *seq)
             return -1;
         }
         off += n;
-        if (i == 0) {
-            /* After the writer: not_after and the bundle hash flag. */
-            if (len - off < 9) {
-                return -1;
-            }
-            off += 9 + (buf[off + 8] ? 32 : 0);
-            if (off > len) {
-                return -1;
-            }
-        }
     }
     if (len - off < 16) {
         return -1;
@@ -614,12 +701,96 @@ wid_get_hash(const uint8_t *p, const uint8_t *end, int set,
 }
 
 
+/* A flag byte (0 or 1) and, if 1, 32 bytes of hash; NULL: malformed. */
+static const uint8_t *
+wid_get_flagged_hash(const uint8_t *p, const uint8_t *end,
+                     wid_receipt_hash *out)
+{
+    if (p == NULL || p == end || *p > 1) {
+        return NULL;
+    }
+    return wid_get_hash(p + 1, end, *p, out);
+}
+
+
+/* The surface, verdict and prefer bytes at p; -1: out of range. */
+static int
+wid_get_enums(const uint8_t *p, wid_receipt_view *v)
+{
+    if (p[0] < WID_SURFACE_HTTP || p[0] > WID_SURFACE_SSH_LOGIN
+        || p[1] < WID_VERDICT_ALLOW || p[1] > WID_VERDICT_OBSERVE
+        || p[2] > WID_PREFER_UNMATCHED)
+    {
+        return -1;
+    }
+    v->surface = (wid_surface_t) p[0];
+    v->verdict = (wid_verdict_t) p[1];
+    v->prefer = (wid_prefer_t) p[2];
+    return 0;
+}
+
+
+/*
+ * Version 2, read so that logs written before version 3 still verify:
+ * the head without the policy; every decision with the SSH fields after
+ * its enums, the policy hash as bit 0 of its bitmap (evidence bit 1, path
+ * bit 2) and 13 strings, the policy signer 4th and SSH's last.
+ */
+static wid_reason_t
+wid_receipt_decode_v2(const uint8_t *buf, size_t len, wid_receipt_view *v)
+{
+    static const uint8_t v2_str[] = {
+        WID_RF_REASON, WID_RF_RULE, WID_RF_OPERATION, WID_RF_POLICY_SIGNER,
+        WID_RF_ATT_TIER, WID_RF_ATT_SCHEMA, WID_RF_ATT_VERIFIER,
+        WID_RF_METHOD, WID_RF_HOST, WID_RF_REQ_PATH, WID_RF_PEER,
+        WID_RF_SSH_KEY_FP, WID_RF_SSH_PRINCIPALS
+    };
+    wid_receipt_hash *hs[3] = {
+        &v->policy_hash, &v->evidence_hash, &v->path_hash
+    };
+    const uint8_t    *p, *end = buf + len;
+    size_t            i;
+    uint8_t           flag;
+
+    p = wid_get_str(buf + 8, end, &v->str[WID_RF_WRITER]);
+    if (p == NULL || (size_t) (end - p) < 8) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    v->not_after = wid_get64(p);
+    p = wid_get_flagged_hash(p + 8, end, &v->bundle_hash);
+    for (i = 1; i < WID_HEAD_IDENTITY_STR && p != NULL; i++) {
+        p = wid_get_str(p, end, &v->str[wid_head_str[i]]);
+    }
+    if (p == NULL || (size_t) (end - p) < 16 + 3 + WID_SSH_FIXED + 1
+        || wid_get_enums(p + 16, v) != 0)
+    {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    v->time_ms = wid_get64(p);
+    v->seq = wid_get64(p + 8);
+    p += 16 + 3;
+    v->ssh_serial = wid_get64(p);
+    v->ssh_valid_after = wid_get64(p + 8);
+    v->ssh_valid_before = wid_get64(p + 16);
+    p += WID_SSH_FIXED;
+    flag = *p++;
+    if (flag >> 3) {
+        return WID_R_RECEIPT_MALFORMED;
+    }
+    for (i = 0; i < 3 && p != NULL; i++) {
+        p = wid_get_hash(p, end, flag & (1u << i), hs[i]);
+    }
+    for (i = 0; i < WID_NELTS(v2_str) && p != NULL; i++) {
+        p = wid_get_str(p, end, &v->str[v2_str[i]]);
+    }
+    return p == end ? WID_OK : WID_R_RECEIPT_MALFORMED;
+}
+
+
 wid_reason_t
 wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
 {
-    wid_receipt_hash *hs[WID_NDHASH] = {
-        &v->policy_hash, &v->evidence_hash, &v->path_hash
-    };
+    wid_receipt_hash *hs[WID_NDHASH] = { &v->evidence_hash, &v->path_hash };
     const uint8_t    *p = buf, *end = buf + len;
     size_t            i;
     uint8_t           flag;
@@ -630,23 +801,27 @@ wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
     {
         return WID_R_RECEIPT_MALFORMED;
     }
+    v->version = p[7];
+    if (p[7] == 2) {
+        return wid_receipt_decode_v2(buf, len, v);
+    }
     if (p[7] != WID_RECEIPT_VERSION) {
         return WID_R_RECEIPT_UNSUPPORTED_VERSION;
     }
 
-    /* The head.  len >= WID_RECEIPT_FIXED: the fixed fields fit. */
+    /* The head: writer, identity, policy. */
     p = wid_get_str(p + 8, end, &v->str[WID_RF_WRITER]);
-    if (p == NULL || (size_t) (end - p) < 9) {
+    if (p == NULL || (size_t) (end - p) < 8) {
         return WID_R_RECEIPT_MALFORMED;
     }
     v->not_after = wid_get64(p);
-    flag = p[8];
-    if (flag > 1) {
-        return WID_R_RECEIPT_MALFORMED;
-    }
-    p = wid_get_hash(p + 9, end, flag, &v->bundle_hash);
-    for (i = 1; i < WID_NELTS(wid_head_str) && p != NULL; i++) {
+    p = wid_get_flagged_hash(p + 8, end, &v->bundle_hash);
+    for (i = 1; i < WID_HEAD_IDENTITY_STR && p != NULL; i++) {
         p = wid_get_str(p, end, &v->str[wid_head_str[i]]);
+    }
+    p = wid_get_flagged_hash(p, end, &v->policy_hash);
+    if (p != NULL) {
+        p = wid_get_str(p, end, &v->str[WID_RF_POLICY_SIGNER]);
     }
 
     /* The decision. */
@@ -656,20 +831,10 @@ wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
     v->time_ms = wid_get64(p);
     v->seq = wid_get64(p + 8);
     p += 16;
-    if (p[0] < WID_SURFACE_HTTP || p[0] > WID_SURFACE_SSH_LOGIN
-        || p[1] < WID_VERDICT_ALLOW || p[1] > WID_VERDICT_OBSERVE
-        || p[2] > WID_PREFER_UNMATCHED)
-    {
+    if (wid_get_enums(p, v) != 0) {
         return WID_R_RECEIPT_MALFORMED;
     }
-    v->surface = (wid_surface_t) p[0];
-    v->verdict = (wid_verdict_t) p[1];
-    v->prefer = (wid_prefer_t) p[2];
     p += 3;
-    v->ssh_serial = wid_get64(p);
-    v->ssh_valid_after = wid_get64(p + 8);
-    v->ssh_valid_before = wid_get64(p + 16);
-    p += 24;
     flag = *p++;
     if (flag >> WID_NDHASH) {
         return WID_R_RECEIPT_MALFORMED;
@@ -679,6 +844,20 @@ wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
     }
     for (i = 0; i < WID_NELTS(wid_decision_str) && p != NULL; i++) {
         p = wid_get_str(p, end, &v->str[wid_decision_str[i]]);
+    }
+
+    /* An SSH decision's end. */
+    if (p != NULL && wid_surface_is_ssh(v->surface)) {
+        if ((size_t) (end - p) < WID_SSH_FIXED) {
+            return WID_R_RECEIPT_MALFORMED;
+        }
+        v->ssh_serial = wid_get64(p);
+        v->ssh_valid_after = wid_get64(p + 8);
+        v->ssh_valid_before = wid_get64(p + 16);
+        p += WID_SSH_FIXED;
+        for (i = 0; i < WID_NELTS(wid_ssh_str) && p != NULL; i++) {
+            p = wid_get_str(p, end, &v->str[wid_ssh_str[i]]);
+        }
     }
     if (p != end) {
         return WID_R_RECEIPT_MALFORMED;
@@ -766,7 +945,7 @@ wid_receipt_view_json(const wid_receipt_view *v, const char *id)
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (unsigned) (v->time_ms % 1000));
 
-    rc |= wid_set(o, NULL, "schema", json_integer(WID_RECEIPT_VERSION));
+    rc |= wid_set(o, NULL, "schema", json_integer(v->version));
     if (id) {
         rc |= wid_set(o, NULL, "id", json_string(id));
     }

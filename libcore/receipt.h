@@ -1,5 +1,5 @@
 /*
- * Receipts, schema v2: what wid decided, about whom, under which policy,
+ * Receipts, schema v3: what wid decided, about whom, under which policy,
  * for which request.  A receipt is stored as its canonical encoding (see
  * docs/receipts.md); those exact bytes are the Merkle leaf data, so they
  * are never re-serialised.  The receipt id is derived from them.
@@ -18,12 +18,14 @@
 #include "sha256.h"
 #include "verdict.h"
 
-#define WID_RECEIPT_VERSION    2
+#define WID_RECEIPT_VERSION    3
 #define WID_RECEIPT_MAGIC      "WIDRCPT"     /* 7 bytes, then the version */
 #define WID_RECEIPT_STR_MAX    4096          /* longest string field */
 #define WID_RECEIPT_NSTR       19
-#define WID_RECEIPT_FIXED      (8 + 8 + 1 + 8 + 8 + 3 + 3 * 8 + 1)
-#define WID_RECEIPT_MAX        (WID_RECEIPT_FIXED + 4 * 32 \
+/* The fixed-size fields of an HTTP receipt: its shortest encoding less
+ * its strings' u16 lengths; an SSH receipt has 3 x 8 bytes more. */
+#define WID_RECEIPT_FIXED      (8 + 8 + 1 + 1 + 8 + 8 + 3 + 1)
+#define WID_RECEIPT_MAX        (WID_RECEIPT_FIXED + 3 * 8 + 4 * 32 \
                                 + WID_RECEIPT_NSTR * (2 + WID_RECEIPT_STR_MAX))
 #define WID_RECEIPT_ID_PREFIX  "wr1-"
 #define WID_RECEIPT_ID_LEN     (4 + 32)      /* without the NUL */
@@ -87,6 +89,7 @@ typedef struct {
 } wid_span;
 
 typedef struct {
+    unsigned          version;        /* WID_RECEIPT_VERSION, or 2 */
     uint64_t          time_ms, seq;
     wid_surface_t     surface;
     wid_verdict_t     verdict;
@@ -122,17 +125,18 @@ wid_reason_t wid_receipt_encode(const wid_receipt *r, const char *writer,
                                 size_t *len);
 
 /*
- * A receipt's head (docs/receipts.md): magic, writer and the identity
- * fields (spiffe_id, trust_domain, path, credential kind and id,
- * not_after, bundle_hash), encoded once with the leaf hash of its bytes
- * begun, for a writer that records many decisions about one identity.
- * Encoding after a head gives the very bytes wid_receipt_encode() would.
+ * A receipt's head (docs/receipts.md): magic, writer, the identity fields
+ * (not_after, bundle_hash, spiffe_id, trust_domain, path, credential kind
+ * and id) and the policy's (policy_hash, policy signer), encoded once
+ * with the leaf hash of its bytes begun, for a writer that records many
+ * decisions about one identity under one policy.  Encoding after a head
+ * gives the very bytes wid_receipt_encode() would.
  */
 #define WID_RECEIPT_HEAD_MAX   1024
-
 typedef struct {
     wid_sha256_ctx    leaf;       /* SHA-256 of 0x00 and bytes, so far */
     size_t            len;
+    size_t            policy_off; /* where the policy's fields start */
     uint8_t           bytes[WID_RECEIPT_HEAD_MAX];
 } wid_receipt_head;
 
@@ -147,12 +151,18 @@ wid_reason_t wid_receipt_head_make(const wid_receipt *r, const char *writer,
 /* Bytes of h in use: a copy of that many bytes of h is a head too. */
 size_t wid_receipt_head_size(const wid_receipt_head *h);
 
-/* 1 when h was made for writer. */
-int wid_receipt_head_writer_is(const wid_receipt_head *h, const char *writer);
+/*
+ * 1 when h was made for writer and r's policy (hash and signer).  r's
+ * identity is the caller's to match: a head is kept with the identity
+ * it was made for.
+ */
+int wid_receipt_head_fits(const wid_receipt_head *h, const char *writer,
+                          const wid_receipt *r);
 
 /*
- * wid_receipt_encode() of a receipt whose head is h: r's identity fields
- * are not read, the rest as there.
+ * wid_receipt_encode() of a receipt whose head is h: r's identity and
+ * policy fields are not read (wid_receipt_head_fits() says whether h is
+ * r's), the rest as there.
  */
 wid_reason_t wid_receipt_encode_after(const wid_receipt_head *h,
                                       const wid_receipt *r, uint64_t seq,
@@ -167,7 +177,8 @@ int wid_receipt_seq(const uint8_t *buf, size_t len, uint64_t *seq);
 
 /*
  * Strict decoding: anything but the one canonical encoding of some
- * receipt is receipt.malformed (or receipt.unsupported_version).
+ * receipt is receipt.malformed (or receipt.unsupported_version).  Reads
+ * version 3 and, so that older logs still verify, version 2.
  */
 wid_reason_t wid_receipt_decode(const uint8_t *buf, size_t len,
                                 wid_receipt_view *v);

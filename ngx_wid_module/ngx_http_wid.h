@@ -150,7 +150,8 @@ typedef struct {
  * (policy and rule), the operation and the identity, so it holds for the
  * same location and operation.  From the identity's second request on, the
  * receipt head too (libcore's wid_receipt_head, ngx_alloc()ed): the
- * identity's part of every receipt, encoded and hashed once.
+ * identity's and the policy's part of every receipt, encoded and hashed
+ * once, with the policy it names.
  */
 typedef struct {
     ngx_uint_t                  conf_generation;
@@ -160,6 +161,7 @@ typedef struct {
     u_char                      operation[NGX_HTTP_WID_KEEP_OP_MAX];
     ngx_http_wid_decision_t     decision;
     void                       *receipt_head;
+    ngx_http_wid_policy_t      *receipt_policy;
 } ngx_http_wid_conn_keep_t;
 
 

@@ -285,7 +285,7 @@ static ngx_int_t ngx_http_wid_fact(u_char *data, size_t len, u_char *buf,
 static void ngx_http_wid_hex_hash(wid_receipt_hash *h, ngx_str_t *hex);
 static const wid_receipt_head *ngx_http_wid_journal_head(
     ngx_http_wid_journal_t *journal, ngx_http_wid_ctx_t *ctx,
-    const wid_receipt *rcpt);
+    ngx_http_wid_policy_t *policy, const wid_receipt *rcpt);
 
 
 #if (NGX_THREADS)
@@ -688,11 +688,13 @@ ngx_http_wid_journal_exit_process(ngx_cycle_t *cycle,
 /*
  * The receipt head of an identity kept on the connection: made at its
  * second request (a connection that sends one request never pays for
- * it), then reused; NULL: the receipt is encoded whole.
+ * it), then reused while its requests are judged under one policy; NULL:
+ * the receipt is encoded whole.
  */
 static const wid_receipt_head *
 ngx_http_wid_journal_head(ngx_http_wid_journal_t *journal,
-    ngx_http_wid_ctx_t *ctx, const wid_receipt *rcpt)
+    ngx_http_wid_ctx_t *ctx, ngx_http_wid_policy_t *policy,
+    const wid_receipt *rcpt)
 {
     size_t                     size;
     wid_receipt_head           head;
@@ -702,6 +704,12 @@ ngx_http_wid_journal_head(ngx_http_wid_journal_t *journal,
 
     if (keep == NULL || ctx->ident == NULL) {
         return NULL;
+    }
+
+    if (keep->receipt_head != NULL && keep->receipt_policy != policy) {
+        /* A location under another policy: the head names the policy. */
+        ngx_free(keep->receipt_head);
+        keep->receipt_head = NULL;
     }
 
     if (keep->receipt_head == NULL) {
@@ -718,6 +726,7 @@ ngx_http_wid_journal_head(ngx_http_wid_journal_t *journal,
         }
 
         ngx_memcpy(keep->receipt_head, &head, size);
+        keep->receipt_policy = policy;
     }
 
     return keep->receipt_head;
@@ -896,7 +905,7 @@ ngx_http_wid_journal_record(ngx_http_request_t *r,
     ngx_http_wid_rf(WID_RF_PEER, r->connection->addr_text.data,
                     r->connection->addr_text.len);
 
-    head = ngx_http_wid_journal_head(journal, ctx, &rcpt);
+    head = ngx_http_wid_journal_head(journal, ctx, wlcf->policy, &rcpt);
 
     rc = wid_journal_append_after(journal->writer, head, &rcpt, now,
                                   ctx->receipt_leaf, &seq);

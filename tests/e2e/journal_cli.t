@@ -162,7 +162,7 @@ sub got_ids {
     is($r->{request}{path}, '/v1/r/5', 'JSON: request.path');
     is($r->{policy}{hash}, 'ab' x 32, 'JSON: policy.hash hex');
     is($r->{time}, '2023-11-14T22:18:20.005Z', 'JSON: time RFC 3339 + ms');
-    is($r->{schema}, 2, 'JSON: schema');
+    is($r->{schema}, 3, 'JSON: schema');
 
     is_deeply(got_ids('--spiffe-id', $ids_of[0]),
               want(sub { $_[0]{identity}{spiffe_id} eq $ids_of[0] }),
@@ -416,9 +416,9 @@ sub set_receipt { $_[0]{receipt} = encode_base64($_[1], '') }
                sub { $_[0] = "{ this is not json" });
     proof_edit('inclusion proof not base64', 'receipt.proof_malformed',
                sub { $_[0]{inclusion_proof}[0] = '***' });
-    proof_edit('receipt version 3', 'receipt.unsupported_version',
+    proof_edit('receipt version 4', 'receipt.unsupported_version',
                sub { my $b = receipt_bytes($_[0]);
-                     substr($b, 7, 1) = "\x03"; set_receipt($_[0], $b) });
+                     substr($b, 7, 1) = "\x04"; set_receipt($_[0], $b) });
     proof_edit('receipt bytes cut', 'receipt.malformed',
                sub { my $b = receipt_bytes($_[0]);
                      set_receipt($_[0], substr($b, 0, -1)) });

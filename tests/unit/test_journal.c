@@ -112,7 +112,7 @@ test_append_after_head(void **state)
     char              d1[64], d2[64];
     wid_journal      *j1, *j2;
     wid_journal_options o;
-    wid_receipt       r;
+    wid_receipt       r, other;
     wid_receipt_head  h, foreign;
     char              id1[WID_RECEIPT_ID_SIZE], id2[WID_RECEIPT_ID_SIZE];
     uint8_t           leaf[WID_HASH_LEN];
@@ -140,6 +140,16 @@ test_append_after_head(void **state)
         if (i % 10 == 9) {
             assert_int_equal(wid_journal_append_after(j2, &foreign, &r,
                                                       5000 + i, leaf, &s2),
+                             WID_OK);
+        } else if (i % 10 == 4) {
+            /* A head made under another policy is not this receipt's. */
+            other = r;
+            other.policy_hash.set = 1;
+            other.policy_hash.h[0] ^= 0x5a;
+            assert_int_equal(wid_journal_receipt_head(j2, &other, &h),
+                             WID_OK);
+            assert_int_equal(wid_journal_append_after(j2, &h, &r, 5000 + i,
+                                                      leaf, &s2),
                              WID_OK);
         } else {
             assert_int_equal(wid_journal_receipt_head(j2, &r, &h), WID_OK);

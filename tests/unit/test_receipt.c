@@ -1,5 +1,5 @@
 /*
- * Receipt v2: canonical encoding round trip, the JSON form, a known-answer
+ * Receipt v3: canonical encoding round trip, the JSON form, a known-answer
  * receipt id (checked against tests/tools/receipt-ref, a second
  * implementation written from docs/receipts.md, and against a fixed
  * vector), and every way stored bytes can fail to be a canonical receipt.
@@ -45,7 +45,7 @@ static const char *const full_json =
 
 /* Derived once with tests/tools/receipt-ref (and sha256sum) from
  * full_json, writer "nginx-1-2", seq 7. */
-#define FULL_ID "wr1-98c25c61c4c2907b79754e44849355cb"
+#define FULL_ID "wr1-2698078c320167e5ce316f5f2e192577"
 
 static json_t *
 load(const char *text)
@@ -142,7 +142,8 @@ test_round_trip(void **state)
     r.verdict = WID_VERDICT_ALLOW;
     assert_int_equal(wid_receipt_encode(&r, "w", 0, buf, sizeof(buf), &len),
                      WID_OK);
-    assert_int_equal(len, WID_RECEIPT_FIXED + 19 * 2 + 1);
+    /* An HTTP receipt: 17 strings, none of SSH's. */
+    assert_int_equal(len, WID_RECEIPT_FIXED + 17 * 2 + 1);
     assert_int_equal(wid_receipt_decode(buf, len, &v), WID_OK);
     back = wid_receipt_view_json(&v, NULL);
     assert_null(json_object_get(back, "identity"));
@@ -429,7 +430,7 @@ test_encode_refusals(void **state)
     memset(big, 'x', WID_RECEIPT_STR_MAX + 1);
     big[WID_RECEIPT_STR_MAX + 1] = '\0';
     memset(&r, 0, sizeof(r));
-    r.surface = WID_SURFACE_HTTP;
+    r.surface = WID_SURFACE_SSH_ISSUE;        /* every field is used */
     r.verdict = WID_VERDICT_ALLOW;
 
     /* 4096 bytes is the longest string, in every field. */
@@ -471,6 +472,23 @@ test_encode_refusals(void **state)
     r.str[WID_RF_REQ_PATH] = NULL;
 
     refuse_bad_byte_anywhere(&r, buf);
+
+    /* An HTTP receipt has no room for SSH's fields: refused, not lost. */
+    r.str[WID_RF_SSH_PRINCIPALS] = "deploy";
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    r.str[WID_RF_SSH_PRINCIPALS] = "";
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
+                     WID_OK);
+    r.str[WID_RF_SSH_PRINCIPALS] = NULL;
+    r.ssh_serial = 1;
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    r.ssh_serial = 0;
+    r.ssh_valid_before = 1;
+    assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
+                     WID_R_RECEIPT_FIELD_INVALID);
+    r.ssh_valid_before = 0;
 
     r.surface = 0;
     assert_int_equal(wid_receipt_encode(&r, "w", 1, buf, sizeof(buf), &len),
@@ -538,19 +556,21 @@ test_from_json_refusals(void **state)
 }
 
 /*
- * Offsets in the encoding of a receipt without hashes whose writer is
- * "w": the head's writer, bundle hash flag and first string, then the
- * decision's fields.
+ * Offsets in the encoding of an HTTP receipt without hashes whose writer
+ * is "w": the head's writer, bundle hash flag, first string, policy hash
+ * flag and signer, then the decision's fields.
  */
 #define OFF_VERSION   7
 #define OFF_WRITER    8
 #define OFF_FLAG      19
 #define OFF_HEAD_STR  20
-#define OFF_SURFACE   46
-#define OFF_VERDICT   47
-#define OFF_PREFER    48
-#define OFF_BITMAP    73
-#define OFF_STRINGS   74
+#define OFF_POLICY    30
+#define OFF_SIGNER    31
+#define OFF_SURFACE   49
+#define OFF_VERDICT   50
+#define OFF_PREFER    51
+#define OFF_BITMAP    52
+#define OFF_STRINGS   53
 
 static void
 expect(const uint8_t *b, size_t len, wid_reason_t want, const char *what)
@@ -641,6 +661,7 @@ test_decode_malformed(void **state)
     assert_int_equal(good[OFF_WRITER + 1], 1);
     assert_int_equal(good[OFF_WRITER + 2], 'w');
     assert_int_equal(good[OFF_FLAG], 0);
+    assert_int_equal(good[OFF_POLICY], 0);
     assert_int_equal(good[OFF_SURFACE], WID_SURFACE_HTTP);
     assert_int_equal(good[OFF_BITMAP], 0);
     assert_int_equal(good[OFF_STRINGS + 3], 1);
@@ -664,8 +685,8 @@ test_decode_malformed(void **state)
     b[0] = 'X';
     expect(b, len, WID_R_RECEIPT_MALFORMED, "magic");
     for (k = 0; k < 256; k++) {
-        if (k == WID_RECEIPT_VERSION) {
-            continue;
+        if (k == WID_RECEIPT_VERSION || k == 2) {
+            continue;               /* 2: test_decode_v2 */
         }
         memcpy(b, good, len);
         b[OFF_VERSION] = (uint8_t) k;
@@ -684,7 +705,7 @@ test_decode_malformed(void **state)
     memcpy(b, good, len);
     b[OFF_PREFER] = 3;
     expect(b, len, WID_R_RECEIPT_MALFORMED, "prefer 3");
-    for (k = 3; k < 8; k++) {
+    for (k = 2; k < 8; k++) {
         memcpy(b, good, len);
         b[OFF_BITMAP] = (uint8_t) (1u << k);
         expect(b, len, WID_R_RECEIPT_MALFORMED, "unknown bitmap bit");
@@ -693,10 +714,30 @@ test_decode_malformed(void **state)
         memcpy(b, good, len);
         b[OFF_FLAG] = (uint8_t) k;
         expect(b, len, WID_R_RECEIPT_MALFORMED, "bundle hash flag");
+        memcpy(b, good, len);
+        b[OFF_POLICY] = (uint8_t) k;
+        expect(b, len, WID_R_RECEIPT_MALFORMED, "policy hash flag");
     }
     expect_hash_slot(b, good, len, OFF_FLAG, 1, OFF_HEAD_STR, "bundle hash");
+    expect_hash_slot(b, good, len, OFF_POLICY, 1, OFF_SIGNER, "policy hash");
     expect_hash_slot(b, good, len, OFF_BITMAP, 1, OFF_STRINGS,
-                     "policy hash");
+                     "evidence hash");
+    expect_hash_slot(b, good, len, OFF_BITMAP, 2, OFF_STRINGS, "path hash");
+
+    /* An SSH receipt ends with SSH's fields; an HTTP one has none. */
+    n = encode_full(b, sizeof(b));          /* ssh_issue */
+    expect(b, n, WID_OK, "ssh");
+    for (k = 0; k < 28; k++) {
+        expect(b, n - 1 - k, WID_R_RECEIPT_MALFORMED, "ssh part cut");
+    }
+    memcpy(b, good, len);
+    b[OFF_SURFACE] = WID_SURFACE_SSH_LOGIN;
+    expect(b, len, WID_R_RECEIPT_MALFORMED, "ssh without its part");
+    memcpy(b, good, len);
+    memset(b + len, 0, 28);
+    expect(b, len + 28, WID_R_RECEIPT_MALFORMED, "http with an ssh part");
+    b[OFF_SURFACE] = WID_SURFACE_SSH_LOGIN;
+    expect(b, len + 28, WID_OK, "ssh login, empty ssh part");
 
     /* A string length running past the end. */
     memcpy(b, good, len);
@@ -724,6 +765,69 @@ test_decode_malformed(void **state)
     }
     /* Longer than any receipt can be. */
     expect(b, WID_RECEIPT_MAX + 1, WID_R_RECEIPT_MALFORMED, "too big");
+}
+
+/*
+ * Version 2, as written before version 3 (tests/tools/receipt-ref at v2,
+ * from full_json): still decoded, with its own id, so that logs written
+ * before the change verify.
+ */
+static const char *const full_v2_hex =
+    "574944524350540200096e67696e782d312d32000000006955c7100120202020"
+    "2020202020202020202020202020202020202020202020202020202000247370"
+    "696666653a2f2f6578616d706c652e6f72672f7061796d656e74732f776f726b"
+    "6572000b6578616d706c652e6f726700102f7061796d656e74732f776f726b65"
+    "7200086a77745f7376696400097368613235363a61620000019b76daa87b0000"
+    "000000000007020202000000000000002a000000006955b900000000006955c7"
+    "1007000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
+    "1e1fffeeddccbbaa99887766554433221100ffeeddccbbaa9988776655443322"
+    "1100010101010101010101010101010101010101010101010101010101010101"
+    "01010012706f6c6963792e706174685f70726566697800087061796d656e7473"
+    "0005697373756500036f707300086174746573746564000c74706d2d71756f74"
+    "652d7631000b74706d2e6578616d706c650003474554000b68c3a92e6578616d"
+    "706c65000f2f636166c3a92fe282ac2ff09f9880000831302e302e302e31000a"
+    "5348413235363a78797a000a6465706c6f792c6f7073";
+#define FULL_V2_ID "wr1-98c25c61c4c2907b79754e44849355cb"
+
+static void
+test_decode_v2(void **state)
+{
+    static uint8_t   b[WID_RECEIPT_MAX];
+    size_t           len = strlen(full_v2_hex) / 2, n;
+    uint64_t         seq;
+    wid_receipt_view v;
+    json_t          *j;
+    char             id[WID_RECEIPT_ID_SIZE];
+
+    (void) state;
+    assert_int_equal(sodium_hex2bin(b, sizeof(b), full_v2_hex,
+                                    strlen(full_v2_hex), NULL, &n, NULL), 0);
+    assert_int_equal(n, len);
+    assert_int_equal(b[7], 2);
+    assert_int_equal(wid_receipt_decode(b, len, &v), WID_OK);
+    assert_int_equal(v.version, 2);
+    assert_int_equal(v.seq, 7);
+    assert_int_equal(v.surface, WID_SURFACE_SSH_ISSUE);
+    assert_int_equal(v.ssh_serial, 42);
+    assert_int_equal(v.ssh_valid_before, 1767229200);
+    assert_true(v.policy_hash.set && v.policy_hash.h[31] == 31);
+    assert_true(v.bundle_hash.set && v.evidence_hash.set && v.path_hash.set);
+    assert_true(span_is(v.str[WID_RF_POLICY_SIGNER], "ops"));
+    assert_true(span_is(v.str[WID_RF_PEER], "10.0.0.1"));
+    assert_true(span_is(v.str[WID_RF_SSH_PRINCIPALS], "deploy,ops"));
+    assert_int_equal(wid_receipt_seq(b, len, &seq), 0);
+    assert_int_equal(seq, 7);
+    wid_receipt_id(b, len, id);
+    assert_string_equal(id, FULL_V2_ID);
+    j = wid_receipt_view_json(&v, id);
+    assert_int_equal(json_integer_value(json_object_get(j, "schema")), 2);
+    json_decref(j);
+
+    for (n = 0; n < len; n++) {
+        expect(b, n, WID_R_RECEIPT_MALFORMED, "v2 truncated");
+    }
+    b[len] = 0;
+    expect(b, len + 1, WID_R_RECEIPT_MALFORMED, "v2 trailing byte");
 }
 
 /*
@@ -806,11 +910,29 @@ test_head_same_bytes(void **state)
         }
     }
 
-    /* The writer the head names. */
-    assert_true(wid_receipt_head_writer_is(&h, "nginx-1-2"));
-    assert_false(wid_receipt_head_writer_is(&h, "nginx-1-"));
-    assert_false(wid_receipt_head_writer_is(&h, "nginx-1-23"));
-    assert_false(wid_receipt_head_writer_is(&h, "nginx-1-3"));
+    /* The writer and the policy the head names. */
+    assert_true(wid_receipt_head_fits(&h, "nginx-1-2", &r));
+    assert_true(wid_receipt_head_fits(&h, "nginx-1-2", &other));
+    assert_false(wid_receipt_head_fits(&h, "nginx-1-", &r));
+    assert_false(wid_receipt_head_fits(&h, "nginx-1-23", &r));
+    assert_false(wid_receipt_head_fits(&h, "nginx-1-3", &r));
+    other.policy_hash.h[31] ^= 1;
+    assert_false(wid_receipt_head_fits(&h, "nginx-1-2", &other));
+    other.policy_hash = r.policy_hash;
+    other.policy_hash.set = 0;
+    assert_false(wid_receipt_head_fits(&h, "nginx-1-2", &other));
+    other.policy_hash = r.policy_hash;
+    other.str[WID_RF_POLICY_SIGNER] = "ops";
+    assert_false(wid_receipt_head_fits(&h, "nginx-1-2", &other));
+    r.str[WID_RF_POLICY_SIGNER] = "ops";
+    assert_int_equal(wid_receipt_head_make(&r, "nginx-1-2", &h), WID_OK);
+    assert_true(wid_receipt_head_fits(&h, "nginx-1-2", &other));
+    other.str[WID_RF_POLICY_SIGNER] = "opz";
+    assert_false(wid_receipt_head_fits(&h, "nginx-1-2", &other));
+    other.str[WID_RF_POLICY_SIGNER] = NULL;
+    assert_false(wid_receipt_head_fits(&h, "nginx-1-2", &other));
+    r.str[WID_RF_POLICY_SIGNER] = NULL;
+    assert_int_equal(wid_receipt_head_make(&r, "nginx-1-2", &h), WID_OK);
 
     /* The decision is still checked; the room too. */
     other.verdict = 0;
@@ -881,6 +1003,7 @@ main(void)
         cmocka_unit_test(test_serial_u64_json),
         cmocka_unit_test(test_times_u64_json),
         cmocka_unit_test(test_decode_malformed),
+        cmocka_unit_test(test_decode_v2),
         cmocka_unit_test(test_head_same_bytes),
         cmocka_unit_test(test_id_binds_every_byte),
     };
