@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1174,6 +1176,22 @@ wid_journal_free(wid_journal *j)
 }
 
 
+/*
+ * A process forked from the writer (journal_syncer.h's helper) finds the
+ * key's pages zeroed: it never signs, and must not hold the key.  (Such a
+ * child never frees them: sodium_free would find its canary gone.)
+ */
+static void
+wid_journal_key_wipe_on_fork(void *p, size_t len)
+{
+    uintptr_t  pg = (uintptr_t) sysconf(_SC_PAGESIZE);
+    uintptr_t  a = (uintptr_t) p & ~(pg - 1);
+    uintptr_t  e = ((uintptr_t) p + len + pg - 1) & ~(pg - 1);
+
+    (void) madvise((void *) a, e - a, MADV_WIPEONFORK);
+}
+
+
 wid_reason_t
 wid_journal_open(const char *dir, const char *writer_name,
                  const wid_seckey *key, const wid_journal_options *opts,
@@ -1269,6 +1287,7 @@ wid_journal_open(const char *dir, const char *writer_name,
     memcpy(j->sk, key->sk, WID_ED25519_SK_LEN);
     crypto_sign_ed25519_sk_to_pk(j->pk, key->sk);
     sodium_mprotect_readonly(j->sk);
+    wid_journal_key_wipe_on_fork(j->sk, WID_ED25519_SK_LEN);
 
     topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (topfd < 0 && errno == ENOENT && mkdir(dir, 0750) == 0) {

@@ -44,7 +44,7 @@ typedef struct {
     uint64_t        fsync_interval_ms;         /* 0: default 200 */
     /*
      * Nonzero: wid_journal_tick() leaves fsync to the caller, who runs
-     * wid_journal_sync_begin/run/end (e.g. run on a thread pool).
+     * wid_journal_sync_begin/run/end (e.g. run in journal_syncer.h's helper).
      */
     int             external_sync;
     /* Origin prefix of checkpoints; NULL: the host name.  The origin of
@@ -160,9 +160,9 @@ wid_reason_t wid_journal_checkpoint(wid_journal *j, uint64_t now_ms);
 
 /*
  * fsync off the owner thread.  begin (owner thread) duplicates the file
- * descriptors that need syncing into job; run (any thread, concurrently
- * with appends) fsyncs them, drops what is now on disk from the page
- * cache, and closes them, touching nothing else; end (owner thread)
+ * descriptors that need syncing into job; run (any thread or process,
+ * concurrently with appends) fsyncs them, drops what is now on disk from
+ * the page cache, and closes them, touching nothing else; end (owner thread)
  * consumes the result: after a failure it never retries (the data may
  * be gone, see "fsyncgate"): the segment is abandoned, a new one
  * started, and journal.fsync_failed returned.

@@ -21,6 +21,7 @@
 #include "ngx_http_wid.h"
 #include "journal.h"
 #include "journal_orphans.h"
+#include "journal_syncer.h"
 #include "keyfile.h"
 #include "receipt.h"
 
@@ -37,14 +38,14 @@ struct ngx_http_wid_journal_s {
     ngx_uint_t                  checkpoint_records;
     ngx_msec_t                  checkpoint_interval;
     ngx_uint_t                  fsync;
-#if (NGX_THREADS)
-    ngx_uint_t                  use_threads;
-    ngx_thread_pool_t          *thread_pool;   /* per worker */
-    ngx_thread_task_t          *sync_task;     /* per worker, reused */
-#endif
     /* per worker */
     void                       *writer;        /* wid_journal * */
     ngx_event_t                 tick;
+    /* fsync=interval: the helper process that syncs, its socket, the job
+     * in its hands (syncing) */
+    wid_syncer                  syncer;
+    ngx_connection_t           *sync_conn;
+    wid_journal_sync_job        sync_job;
     ngx_uint_t                  syncing;
     /*
      * While receipts cannot be written (a full disk): the outage is
@@ -60,10 +61,6 @@ struct ngx_http_wid_journal_s {
 
 
 static void ngx_http_wid_journal_key_cleanup(void *data);
-
-#if (NGX_THREADS)
-static ngx_str_t  ngx_http_wid_journal_pool = ngx_string("wid_journal");
-#endif
 
 
 char *
@@ -218,25 +215,6 @@ ngx_http_wid_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-#if (NGX_THREADS)
-
-    /*
-     * fsync runs on a thread pool, off the event loop: "wid_journal" when
-     * declared before http ("thread_pool wid_journal threads=1;"), else
-     * nginx's "default" pool, as "aio threads" does; the default pool's 32
-     * threads are only asked for when they will be used.
-     */
-    if (journal->fsync == NGX_HTTP_WID_FSYNC_INTERVAL) {
-        if (ngx_thread_pool_get(cf->cycle, &ngx_http_wid_journal_pool) == NULL
-            && ngx_thread_pool_add(cf, NULL) == NULL)
-        {
-            return NGX_CONF_ERROR;
-        }
-
-        journal->use_threads = 1;
-    }
-
-#endif
 
     wmcf->journal = journal;
 
@@ -275,10 +253,11 @@ static void ngx_http_wid_journal_seal(ngx_log_t *log,
     ngx_http_wid_journal_t *journal, char *self, wid_journal_options *opts);
 static void ngx_http_wid_journal_sealed(void *ctx, const wid_seal_report *r);
 static void ngx_http_wid_journal_tick(ngx_event_t *ev);
-#if (NGX_THREADS)
-static void ngx_http_wid_journal_sync_thread(void *data, ngx_log_t *log);
+static ngx_int_t ngx_http_wid_journal_syncer_start(ngx_log_t *log,
+    ngx_http_wid_journal_t *journal);
+static void ngx_http_wid_journal_syncer_stop(ngx_http_wid_journal_t *journal);
+static void ngx_http_wid_journal_forget_key(void *data);
 static void ngx_http_wid_journal_sync_done(ngx_event_t *ev);
-#endif
 static uint64_t ngx_http_wid_now_ms(void);
 static ngx_int_t ngx_http_wid_fact(u_char *data, size_t len, u_char *buf,
     ngx_str_t *out);
@@ -288,24 +267,11 @@ static const wid_receipt_head *ngx_http_wid_journal_head(
     ngx_http_wid_policy_t *policy, const wid_receipt *rcpt);
 
 
-#if (NGX_THREADS)
-
-typedef struct {
-    ngx_http_wid_journal_t     *journal;
-    wid_journal_sync_job        job;
-} ngx_http_wid_sync_ctx_t;
-
-#endif
-
-
 ngx_int_t
 ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
     ngx_http_wid_journal_t *journal)
 {
     wid_journal_options  *opts;
-#if (NGX_THREADS)
-    ngx_str_t             default_name = ngx_string("default");
-#endif
 
     /* Unique per process start: pid and start time in milliseconds. */
     ngx_snprintf((u_char *) journal->writer_name,
@@ -331,19 +297,9 @@ ngx_http_wid_journal_init_process(ngx_cycle_t *cycle,
 
     default:
         opts->fsync = WID_FSYNC_INTERVAL;
-#if (NGX_THREADS)
-        if (journal->use_threads) {
-            journal->thread_pool = ngx_thread_pool_get(cycle,
-                                            &ngx_http_wid_journal_pool);
-
-            if (journal->thread_pool == NULL) {
-                journal->thread_pool = ngx_thread_pool_get(cycle,
-                                                           &default_name);
-            }
-
-            opts->external_sync = (journal->thread_pool != NULL);
-        }
-#endif
+        /* Without its helper the writer syncs inline, on the tick. */
+        opts->external_sync =
+            (ngx_http_wid_journal_syncer_start(cycle->log, journal) == NGX_OK);
     }
 
     journal->tick.handler = ngx_http_wid_journal_tick;
@@ -529,10 +485,6 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
 
     uint64_t                  now;
     wid_reason_t              rc, was;
-#if (NGX_THREADS)
-    ngx_thread_task_t        *task;
-    ngx_http_wid_sync_ctx_t  *sctx;
-#endif
 
     if (journal->writer == NULL) {
         if (!ngx_exiting
@@ -564,47 +516,29 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
                       "wid: journal: receipts are written again");
     }
 
-#if (NGX_THREADS)
-
-    if (journal->thread_pool && !journal->syncing
+    if (journal->opts.external_sync && !journal->syncing
         && wid_journal_sync_due(journal->writer, now))
     {
-        /*
-         * One task per worker, made on first use: the cycle pool frees
-         * nothing before the worker exits, and syncing keeps the task
-         * from being posted twice.
-         */
-        if (journal->sync_task == NULL) {
-            journal->sync_task = ngx_thread_task_alloc(ngx_cycle->pool,
-                                            sizeof(ngx_http_wid_sync_ctx_t));
-            if (journal->sync_task == NULL) {
-                goto next;
-            }
+        if (journal->syncer.sock < 0
+            && ngx_http_wid_journal_syncer_start(ev->log, journal) != NGX_OK)
+        {
+            /* No helper: sync here rather than not at all. */
+            wid_journal_sync_begin(journal->writer, now, &journal->sync_job);
+            wid_journal_sync_run(&journal->sync_job);
+            (void) wid_journal_sync_end(journal->writer, &journal->sync_job);
+            goto next;
         }
 
-        task = journal->sync_task;
+        wid_journal_sync_begin(journal->writer, now, &journal->sync_job);
 
-        sctx = task->ctx;
-        sctx->journal = journal;
-
-        wid_journal_sync_begin(journal->writer, now, &sctx->job);
-
-        task->handler = ngx_http_wid_journal_sync_thread;
-        task->event.handler = ngx_http_wid_journal_sync_done;
-        task->event.data = sctx;
-        task->event.log = ev->log;
-
-        if (ngx_thread_task_post(journal->thread_pool, task) != NGX_OK) {
-            /* Queue full: sync here rather than not at all. */
-            wid_journal_sync_run(&sctx->job);
-            (void) wid_journal_sync_end(journal->writer, &sctx->job);
+        if (wid_syncer_send(&journal->syncer, &journal->sync_job) != 0) {
+            wid_journal_sync_run(&journal->sync_job);
+            (void) wid_journal_sync_end(journal->writer, &journal->sync_job);
             goto next;
         }
 
         journal->syncing = 1;
     }
-
-#endif
 
 next:
 
@@ -614,41 +548,116 @@ next:
 }
 
 
-#if (NGX_THREADS)
+/*
+ * The helper process that runs this worker's fsyncs (libcore's
+ * journal_syncer.h says why not a thread), and the event its answers
+ * arrive on.
+ */
+static ngx_int_t
+ngx_http_wid_journal_syncer_start(ngx_log_t *log,
+    ngx_http_wid_journal_t *journal)
+{
+    ngx_connection_t  *c;
+
+    if (wid_syncer_start(&journal->syncer, ngx_http_wid_journal_forget_key,
+                         journal)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "wid: journal: the fsync helper did not start; "
+                      "fsync runs in the worker");
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(journal->syncer.sock, log);
+    if (c == NULL) {
+        wid_syncer_stop(&journal->syncer);
+        return NGX_ERROR;
+    }
+
+    c->data = journal;
+    c->read->handler = ngx_http_wid_journal_sync_done;
+    c->read->log = log;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_free_connection(c);
+        wid_syncer_stop(&journal->syncer);
+        return NGX_ERROR;
+    }
+
+    journal->sync_conn = c;
+
+    return NGX_OK;
+}
+
 
 static void
-ngx_http_wid_journal_sync_thread(void *data, ngx_log_t *log)
+ngx_http_wid_journal_syncer_stop(ngx_http_wid_journal_t *journal)
 {
-    ngx_http_wid_sync_ctx_t *sctx = data;
+    if (journal->sync_conn) {
+        /* nginx closes the socket; the helper exits on EOF. */
+        ngx_close_connection(journal->sync_conn);
+        journal->sync_conn = NULL;
+        journal->syncer.sock = -1;
+    }
 
-    wid_journal_sync_run(&sctx->job);
+    wid_syncer_stop(&journal->syncer);
+    journal->syncing = 0;
+}
+
+
+/* In the helper, right after fork: it signs nothing, so keeps no key. */
+static void
+ngx_http_wid_journal_forget_key(void *data)
+{
+    ngx_http_wid_journal_t *journal = data;
+
+    wid_seckey_wipe(journal->key);
 }
 
 
 static void
 ngx_http_wid_journal_sync_done(ngx_event_t *ev)
 {
-    ngx_http_wid_sync_ctx_t *sctx = ev->data;
+    ngx_connection_t        *c = ev->data;
 
+    ngx_int_t                n;
     wid_reason_t             rc;
     ngx_http_wid_journal_t  *journal;
 
-    journal = sctx->journal;
+    journal = c->data;
+
+    n = wid_syncer_answer(&journal->syncer, &journal->sync_job);
+
+    if (n == 0) {
+        return;
+    }
+
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "wid: journal: the fsync helper exited; "
+                      "another starts at the next sync");
+        ngx_http_wid_journal_syncer_stop(journal);
+        journal->sync_job.failed = 1;
+    }
+
+    if (!journal->syncing) {
+        return;
+    }
+
     journal->syncing = 0;
 
     if (journal->writer == NULL) {
         return;
     }
 
-    rc = wid_journal_sync_end(journal->writer, &sctx->job);
+    rc = wid_journal_sync_end(journal->writer, &journal->sync_job);
     if (rc != WID_OK) {
         ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
                       "wid: journal fsync: %s (%s)", wid_reason_code(rc),
                       wid_reason_text(rc));
     }
 }
-
-#endif
 
 
 void
@@ -672,6 +681,8 @@ ngx_http_wid_journal_exit_process(ngx_cycle_t *cycle,
                       "wid: journal close: %s (%s)", wid_reason_code(rc),
                       wid_reason_text(rc));
     }
+
+    ngx_http_wid_journal_syncer_stop(journal);
 }
 
 
