@@ -230,10 +230,14 @@ lg() {   # lg PORT N [loadgen options...]
         "https://127.0.0.1:$p/index.html"
 }
 
-# worker_ns WORKER: CPU time of all the worker's threads (the event loop
-# and the pool the journal syncs on), in ns.
+# worker_ns WORKER: CPU time of all the worker's threads and of its child
+# processes' (the journal's fsync helper), in ns.
 worker_ns() {
-    cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
+    local p tasks=/proc/$1/task/*/schedstat
+    for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        tasks="$tasks /proc/$p/task/*/schedstat"
+    done
+    cat $tasks 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # cpu_per_request WORKER PORT SECONDS [loadgen options...]: the worker's

@@ -400,11 +400,13 @@ sub stop_nginx {
     waitpid($pid, 0);
 }
 
-# A worker's threads: the event loop, and the thread pool wid's journal
-# syncs on.  Their CPU time is the worker's: the sync's work is wid's.
+# A worker's tasks: its threads, and those of its child processes (wid's
+# journal fsync helper, `wid-fsync`).  Their CPU time is the worker's: the
+# sync's work is wid's, wherever it runs.
 sub worker_tasks {
     my ($w) = @_;
-    my @t = glob("/proc/$w/task/*");
+    my @kids = map { split ' ', slurp($_) } glob("/proc/$w/task/*/children");
+    my @t = map { glob("/proc/$_/task/*") } $w, @kids;
     return @t ? @t : ("/proc/$w");
 }
 
