@@ -73,6 +73,8 @@ wid_seckey_pkcs8_ed25519(const unsigned char *pem, size_t len,
     const ASN1_OBJECT    *oid;
     const X509_ALGOR     *alg;
     const unsigned char  *pk, *q;
+    unsigned char        *der = NULL;
+    long                  derlen = 0;
     ASN1_OCTET_STRING    *os = NULL;
     const void           *pval;
     int                   pklen, ptype;
@@ -84,8 +86,18 @@ wid_seckey_pkcs8_ed25519(const unsigned char *pem, size_t len,
     {
         return WID_R_KEY_MALFORMED;
     }
-    p8 = PEM_read_bio_PKCS8_PRIV_KEY_INFO(bio, NULL, wid_no_passphrase,
-                                          NULL);
+    /*
+     * The DER is decoded into memory that is cleared when freed (the
+     * _secmem variant): PEM_read_bio_PKCS8_PRIV_KEY_INFO frees its copy
+     * as it is, and the seed would stay in the heap of every process
+     * forked after the load.
+     */
+    if (PEM_bytes_read_bio_secmem(&der, &derlen, NULL, PEM_STRING_PKCS8INF,
+                                  bio, wid_no_passphrase, NULL) == 1)
+    {
+        q = der;
+        p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &q, derlen);
+    }
     BIO_free(bio);
     if (p8 == NULL
         || PKCS8_pkey_get0(&oid, &pk, &pklen, &alg, p8) != 1)
@@ -114,6 +126,7 @@ done:
         ASN1_OCTET_STRING_free(os);
     }
     PKCS8_PRIV_KEY_INFO_free(p8);       /* clears the key material */
+    OPENSSL_secure_clear_free(der, der != NULL ? (size_t) derlen : 0);
     return rc;
 }
 

@@ -102,7 +102,9 @@ is(scalar(grep { $_ } keys %served), 2, 'both workers served');
 sleep 0.5;    # several ticks: syncs ran
 
 # The helper is not the key's keeper: the receipt key's seed is in the
-# worker's memory (it signs checkpoints) and nowhere in the helper's.
+# worker's memory (it signs checkpoints) and nowhere in the helper's, not
+# even in freed heap the master left when it read the key file (the ASan
+# run keeps freed memory as it was, which is how that was found).
 sub seed_of {
     my ($file) = @_;
     open my $f, '<', $file or die "$file: $!";
