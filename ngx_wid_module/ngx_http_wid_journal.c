@@ -622,6 +622,7 @@ ngx_http_wid_journal_sync_done(ngx_event_t *ev)
     ngx_connection_t        *c = ev->data;
 
     ngx_int_t                n;
+    ngx_uint_t               syncing;
     wid_reason_t             rc;
     ngx_http_wid_journal_t  *journal;
 
@@ -633,21 +634,18 @@ ngx_http_wid_journal_sync_done(ngx_event_t *ev)
         return;
     }
 
+    syncing = journal->syncing;
+    journal->syncing = 0;
+
     if (n < 0) {
+        /* A job in its hands counts as failed: nothing says it synced. */
         ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
                       "wid: journal: the fsync helper exited; "
                       "another starts at the next sync");
         ngx_http_wid_journal_syncer_stop(journal);
-        journal->sync_job.failed = 1;
     }
 
-    if (!journal->syncing) {
-        return;
-    }
-
-    journal->syncing = 0;
-
-    if (journal->writer == NULL) {
+    if (!syncing || journal->writer == NULL) {
         return;
     }
 

@@ -149,14 +149,30 @@ sub memory_has {
                   . '(between syncs)') or diag join ' ', map { readlink $_ } @fds;
 }
 
-# A helper killed: the worker says so at its next sync and starts another.
+# A helper killed with a sync in its hands: stopped first, so that the
+# worker's next sync waits on it, then killed.  The worker says so, counts
+# that sync as failed (the segment is abandoned for a new one: nothing
+# recorded is lost) and starts another helper.
 my $victim = $workers[0];
-kill 'KILL', $helper{$victim};
-for (1 .. 40) {
-    $t->get('/index.html');
+my ($vdir) = glob("$J/nginx-$victim-*");
+my @segs = glob("$vdir/seg-*.wjl");
+kill 'STOP', $helper{$victim};
+my $mine = 0;
+for (1 .. 200) {
+    my $r = $t->get('/index.html');
+    $mine++ if ($r->{headers}{'x-pid'} // '') eq $victim;
+    last if $mine >= 5;
 }
-$t->error_log_like(qr/\[alert\].*wid: journal: the fsync helper exited/,
+ok($mine >= 5, "worker $victim wrote receipts while its helper was stopped");
+sleep 0.5;                   # its tick handed the stopped helper a sync
+kill 'KILL', $helper{$victim};
+$t->error_log_like(qr/\[alert\] $victim#\d+: wid: journal: the fsync helper exited/,
                    'the worker noticed its helper died');
+$t->error_log_like(qr/\[alert\] $victim#\d+: wid: journal fsync: journal\.fsync_failed/,
+                   'the sync it had in hand counted as failed');
+my @segs_after = glob("$vdir/seg-*.wjl");
+ok(@segs_after > @segs, 'the segment was abandoned for a new one ('
+                        . scalar(@segs) . ' -> ' . scalar(@segs_after) . ')');
 my $deadline = time + 5;
 my $new;
 while (time < $deadline) {
