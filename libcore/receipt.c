@@ -731,6 +731,41 @@ wid_get_enums(const uint8_t *p, wid_receipt_view *v)
 
 
 /*
+ * The head's writer and identity (the same in versions 2 and 3), from
+ * just after the magic and version; NULL: malformed.
+ */
+static const uint8_t *
+wid_get_identity_head(const uint8_t *buf, const uint8_t *end,
+                      wid_receipt_view *v)
+{
+    const uint8_t  *p;
+    size_t          i;
+
+    p = wid_get_str(buf + 8, end, &v->str[WID_RF_WRITER]);
+    if (p == NULL || (size_t) (end - p) < 8) {
+        return NULL;
+    }
+    v->not_after = wid_get64(p);
+    p = wid_get_flagged_hash(p + 8, end, &v->bundle_hash);
+    for (i = 1; i < WID_HEAD_IDENTITY_STR && p != NULL; i++) {
+        p = wid_get_str(p, end, &v->str[wid_head_str[i]]);
+    }
+    return p;
+}
+
+
+/* An SSH decision's serial, valid_after and valid_before at p. */
+static const uint8_t *
+wid_get_ssh_times(const uint8_t *p, wid_receipt_view *v)
+{
+    v->ssh_serial = wid_get64(p);
+    v->ssh_valid_after = wid_get64(p + 8);
+    v->ssh_valid_before = wid_get64(p + 16);
+    return p + WID_SSH_FIXED;
+}
+
+
+/*
  * Version 2, read so that logs written before version 3 still verify:
  * the head without the policy; every decision with the SSH fields after
  * its enums, the policy hash as bit 0 of its bitmap (evidence bit 1, path
@@ -752,15 +787,7 @@ wid_receipt_decode_v2(const uint8_t *buf, size_t len, wid_receipt_view *v)
     size_t            i;
     uint8_t           flag;
 
-    p = wid_get_str(buf + 8, end, &v->str[WID_RF_WRITER]);
-    if (p == NULL || (size_t) (end - p) < 8) {
-        return WID_R_RECEIPT_MALFORMED;
-    }
-    v->not_after = wid_get64(p);
-    p = wid_get_flagged_hash(p + 8, end, &v->bundle_hash);
-    for (i = 1; i < WID_HEAD_IDENTITY_STR && p != NULL; i++) {
-        p = wid_get_str(p, end, &v->str[wid_head_str[i]]);
-    }
+    p = wid_get_identity_head(buf, end, v);
     if (p == NULL || (size_t) (end - p) < 16 + 3 + WID_SSH_FIXED + 1
         || wid_get_enums(p + 16, v) != 0)
     {
@@ -768,11 +795,7 @@ wid_receipt_decode_v2(const uint8_t *buf, size_t len, wid_receipt_view *v)
     }
     v->time_ms = wid_get64(p);
     v->seq = wid_get64(p + 8);
-    p += 16 + 3;
-    v->ssh_serial = wid_get64(p);
-    v->ssh_valid_after = wid_get64(p + 8);
-    v->ssh_valid_before = wid_get64(p + 16);
-    p += WID_SSH_FIXED;
+    p = wid_get_ssh_times(p + 16 + 3, v);
     flag = *p++;
     if (flag >> 3) {
         return WID_R_RECEIPT_MALFORMED;
@@ -810,15 +833,7 @@ wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
     }
 
     /* The head: writer, identity, policy. */
-    p = wid_get_str(p + 8, end, &v->str[WID_RF_WRITER]);
-    if (p == NULL || (size_t) (end - p) < 8) {
-        return WID_R_RECEIPT_MALFORMED;
-    }
-    v->not_after = wid_get64(p);
-    p = wid_get_flagged_hash(p + 8, end, &v->bundle_hash);
-    for (i = 1; i < WID_HEAD_IDENTITY_STR && p != NULL; i++) {
-        p = wid_get_str(p, end, &v->str[wid_head_str[i]]);
-    }
+    p = wid_get_identity_head(buf, end, v);
     p = wid_get_flagged_hash(p, end, &v->policy_hash);
     if (p != NULL) {
         p = wid_get_str(p, end, &v->str[WID_RF_POLICY_SIGNER]);
@@ -851,10 +866,7 @@ wid_receipt_decode(const uint8_t *buf, size_t len, wid_receipt_view *v)
         if ((size_t) (end - p) < WID_SSH_FIXED) {
             return WID_R_RECEIPT_MALFORMED;
         }
-        v->ssh_serial = wid_get64(p);
-        v->ssh_valid_after = wid_get64(p + 8);
-        v->ssh_valid_before = wid_get64(p + 16);
-        p += WID_SSH_FIXED;
+        p = wid_get_ssh_times(p, v);
         for (i = 0; i < WID_NELTS(wid_ssh_str) && p != NULL; i++) {
             p = wid_get_str(p, end, &v->str[wid_ssh_str[i]]);
         }
