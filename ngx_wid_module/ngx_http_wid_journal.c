@@ -519,19 +519,15 @@ ngx_http_wid_journal_tick(ngx_event_t *ev)
     if (journal->opts.external_sync && !journal->syncing
         && wid_journal_sync_due(journal->writer, now))
     {
-        if (journal->syncer.sock < 0
-            && ngx_http_wid_journal_syncer_start(ev->log, journal) != NGX_OK)
-        {
-            /* No helper: sync here rather than not at all. */
-            wid_journal_sync_begin(journal->writer, now, &journal->sync_job);
-            wid_journal_sync_run(&journal->sync_job);
-            (void) wid_journal_sync_end(journal->writer, &journal->sync_job);
-            goto next;
+        if (journal->syncer.sock < 0) {
+            /* The last one died: another (or, failing that, none). */
+            (void) ngx_http_wid_journal_syncer_start(ev->log, journal);
         }
 
         wid_journal_sync_begin(journal->writer, now, &journal->sync_job);
 
         if (wid_syncer_send(&journal->syncer, &journal->sync_job) != 0) {
+            /* No helper to take it: sync here rather than not at all. */
             wid_journal_sync_run(&journal->sync_job);
             (void) wid_journal_sync_end(journal->writer, &journal->sync_job);
             goto next;
