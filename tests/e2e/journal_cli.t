@@ -447,6 +447,25 @@ sub set_receipt { $_[0]{receipt} = encode_base64($_[1], '') }
     is($rc, 2, 'receipt verify without --pubkey: exit 2');
 }
 
+# An http receipt has no place for SSH's fields: refused with its reason,
+# not recorded without them; the same fields on ssh_issue are recorded.
+{
+    for my $case (['http', 1], ['ssh_issue', 0]) {
+        my ($surface, $want) = @$case;
+        my $in = $json->encode({ surface => $surface, verdict => 'allow',
+                                 reason => 'ok',
+                                 ssh => { principals => 'deploy' } }) . "\n";
+        my ($rc, $out, $err) = run(\$in, 'journal', 'append',
+                                   "$d/jssh-$surface", '--key', "$d/k.key",
+                                   '--writer', 'w', '--fsync', 'never');
+        is($rc, $want, "append $surface with ssh.principals: exit $want");
+        if ($want) {
+            like($err, qr/line 1: receipt\.field_invalid/,
+                 '... receipt.field_invalid');
+        }
+    }
+}
+
 # A receipt not yet covered by a checkpoint cannot be proven.
 {
     my $J2 = "$d/j2";
